@@ -1,0 +1,47 @@
+# Two entry points: `make run` (the app with demo data) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install lint format clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo ""
+	@echo "  Portail opérateurs : http://$(HOST):$(PORT)/portail/"
+	@echo "  Administration     : http://$(HOST):$(PORT)/admin/"
+	@echo "  API (Swagger)      : http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Schéma OpenAPI     : http://$(HOST):$(PORT)/api/schema/"
+	@echo ""
+	@echo "  Comptes de démo (mot de passe : demo-password)"
+	@echo "    op-alpha, op-beta  — opérateurs (portail, API)"
+	@echo "    agent              — instructeur (admin)"
+	@echo "    supervisor         — valideur (admin)"
+	@echo "    admin              — super-utilisateur"
+	@echo ""
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .pytest_cache .hypothesis

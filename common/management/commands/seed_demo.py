@@ -1,0 +1,125 @@
+"""Demo data for `make run`: idempotent, safe to run again at any time."""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from funding.calendar import paris_today
+from funding.models import Campaign, FundingSchedule
+from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
+from operators.models import ContractV2, MailDomain, Membership, Operator, Referencing
+
+DEMO_CAMPAIGN = "demo"
+
+OPERATORS = [
+    # (portal user, legal name, SIREN, kind, provider SIREN, referencing number, domain)
+    (
+        "op-alpha",
+        "Alpha Santé Messagerie",
+        "123456782",
+        OperatorKind.DEVELOPER,
+        None,
+        "REF-MSS-ALPHA-001",
+        "alpha-sante.mssante.fr",
+    ),
+    (
+        "op-beta",
+        "Beta Clinique Numérique",
+        "987654324",
+        OperatorKind.BUYER,
+        "123456782",
+        "REF-MSS-BETA-002",
+        "beta-clinique.mssante.fr",
+    ),
+    (
+        None,
+        "Gamma Hôpitaux Connectés",
+        "555123454",
+        OperatorKind.DEVELOPER,
+        None,
+        "REF-MSS-GAMMA-003",
+        "gamma-hopitaux.mssante.fr",
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Crée (ou met à jour) les données de démonstration : campagne, opérateurs, utilisateurs, demandes."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default="demo-password", help="mot de passe de tous les comptes de démo")
+
+    @transaction.atomic
+    def handle(self, *args, password, **options):
+        today = paris_today()
+        campaign, _ = Campaign.objects.update_or_create(
+            code=DEMO_CAMPAIGN,
+            defaults={
+                "label": "Campagne de démonstration",
+                "schedule": FundingSchedule.objects.get(code="segur-2023"),
+                "closure_date": today - timedelta(days=30),
+                "advance_deadline": today + timedelta(days=30),
+                "balance_deadline": today + timedelta(days=90),
+            },
+        )
+        operators = {}
+        for username, name, siren, kind, provider_siren, ref, domain in OPERATORS:
+            operator, _ = Operator.objects.update_or_create(
+                siren=siren,
+                defaults={
+                    "legal_name": name,
+                    "kind": kind,
+                    "provider": operators.get(provider_siren),
+                    "iban": "FR7630006000011234567890189",
+                    "bic": "AGRIFRPP",
+                    "contact_email": f"contact@{domain}",
+                },
+            )
+            operators[siren] = operator
+            MailDomain.objects.update_or_create(name=domain, defaults={"operator": operator})
+            Referencing.objects.update_or_create(
+                number=ref,
+                defaults={
+                    "operator": operator,
+                    "status": ReferencingStatus.VALID,
+                    "granted_on": today - timedelta(days=60),
+                },
+            )
+            ContractV2.objects.update_or_create(
+                operator=operator,
+                defaults={
+                    "status": ContractStatus.COUNTERSIGNED,
+                    "signed_on": today - timedelta(days=90),
+                    "countersigned_on": today - timedelta(days=80),
+                },
+            )
+            if username:
+                user = self._user(username, password, email=f"{username}@{domain}")
+                Membership.objects.update_or_create(user=user, defaults={"operator": operator, "is_active": True})
+
+        self._user("agent", password, email="agent@asp.example", staff=True, group="instructeur")
+        self._user("supervisor", password, email="supervisor@asp.example", staff=True, group="valideur")
+        self._user("admin", password, email="admin@asp.example", staff=True, superuser=True)
+        self.extra_seed(campaign=campaign, operators=list(operators.values()), password=password)
+        self.stdout.write(self.style.SUCCESS(f"Données de démonstration prêtes (campagne « {campaign.code} »)."))
+
+    def extra_seed(self, *, campaign, operators, password):
+        """Hook for the claims part of the demo (see claims.demo)."""
+        from claims.demo import seed_claims
+
+        seed_claims(campaign=campaign, operators=operators, stdout=self.stdout)
+
+    @staticmethod
+    def _user(username, password, *, email, staff=False, superuser=False, group=None):
+        user, _ = get_user_model().objects.get_or_create(username=username)
+        user.email = email
+        user.is_staff = staff
+        user.is_superuser = superuser
+        user.set_password(password)
+        user.save()
+        if group:
+            user.groups.set([Group.objects.get_or_create(name=group)[0]])
+        return user

@@ -1,0 +1,21 @@
+"""Celery application; periodic jobs are all declared in `beat_schedule` below."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("segur")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Every morning at 06:00 Paris time: lapse drafts past their deadline and send
+    # deadline / correction reminders. Idempotent, so a re-run the same day is harmless.
+    "daily-claims-housekeeping": {
+        "task": "claims.tasks.daily_housekeeping",
+        "schedule": crontab(hour=6, minute=0),
+    },
+}

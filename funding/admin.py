@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from common.admin import BaseAdmin
+from funding.models import Campaign, FundingSchedule
+
+
+@admin.register(FundingSchedule)
+class FundingScheduleAdmin(BaseAdmin):
+    list_display = ["code", "label", "rate_app", "rate_org", "rate_per", "base", "cap", "advance_share", "is_published"]
+    list_filter = ["is_published"]
+    search_fields = ["code", "label"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A schedule in use is frozen: publish a new version instead of editing rates.
+        if obj is not None and obj.campaigns.exists():
+            return ["code", "rate_app", "rate_org", "rate_per", "base", "cap", "advance_share"]
+        return []
+
+
+@admin.register(Campaign)
+class CampaignAdmin(BaseAdmin):
+    list_display = ["code", "label", "schedule", "closure_date", "advance_deadline", "balance_deadline"]
+    search_fields = ["code", "label"]
+    list_select_related = ["schedule"]

@@ -1,0 +1,106 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from funding.calendar import end_of_day
+from funding.enums import MailboxType
+from funding.models import Campaign, FundingSchedule
+
+MAX_COUNT = 10_000_000
+
+
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": 10_000_000})
+class MailboxCountField(serializers.Field):
+    """A mailbox count: a JSON integer, 0 ≤ n ≤ 10 000 000 (no strings, floats or booleans)."""
+
+    default_error_messages = {
+        "invalid": "Un nombre entier est attendu.",
+        "min_value": "Le nombre de BAL ne peut pas être négatif.",
+        "max_value": f"Le nombre de BAL ne peut pas dépasser {MAX_COUNT:,}.".replace(",", " "),
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            if isinstance(data, float) and data.is_integer():
+                data = int(data)
+            else:
+                self.fail("invalid")
+        if data < 0:
+            self.fail("min_value")
+        if data > MAX_COUNT:
+            self.fail("max_value")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class CountsSerializer(serializers.Serializer):
+    APP = MailboxCountField(help_text="Nombre de BAL applicatives")
+    ORG = MailboxCountField(help_text="Nombre de BAL organisationnelles")
+    PER = MailboxCountField(help_text="Nombre de BAL personnelles")
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(MailboxType.values))
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: [f"Type de BAL inconnu : « {key} » (attendus : APP, ORG, PER)."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class SimulateInputSerializer(serializers.Serializer):
+    schedule = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=FundingSchedule.objects.all(),
+        error_messages={"does_not_exist": "Barème inconnu : « {value} »."},
+    )
+    counts = CountsSerializer()
+
+
+class BreakdownLineSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=MailboxType.choices)
+    count = serializers.IntegerField()
+    rate = serializers.CharField(help_text="€ HT, deux décimales")
+    amount = serializers.CharField(help_text="€ HT, deux décimales")
+
+
+class BreakdownSerializer(serializers.Serializer):
+    """Output only: the shape of `Breakdown.as_dict()`."""
+
+    schedule = serializers.CharField()
+    lines = BreakdownLineSerializer(many=True)
+    base = serializers.CharField()
+    subtotal = serializers.CharField()
+    cap = serializers.CharField()
+    capped = serializers.BooleanField()
+    total = serializers.CharField()
+    advance = serializers.CharField()
+    balance = serializers.CharField()
+
+
+class ScheduleSerializer(serializers.ModelSerializer):
+    rates = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FundingSchedule
+        fields = ["code", "label", "source", "rates", "base", "cap", "advance_share"]
+
+    def get_rates(self, obj) -> dict[str, str]:
+        return {t.value: f"{obj.rate_for(t):.2f}" for t in MailboxType}
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    schedule = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    advance_deadline = serializers.SerializerMethodField()
+    balance_deadline = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Campaign
+        fields = ["code", "label", "schedule", "closure_date", "advance_deadline", "balance_deadline"]
+
+    def get_advance_deadline(self, obj) -> str:
+        return end_of_day(obj.advance_deadline).isoformat()
+
+    def get_balance_deadline(self, obj) -> str:
+        return end_of_day(obj.balance_deadline).isoformat()

@@ -1,0 +1,93 @@
+"""The funding formula (SPEC §2), as one pure function over `Decimal`.
+
+amount = min(Σ rate(t) × count(t) + base, cap); each product and the total are
+rounded half-up to the cent; advance = round(total × advance share); balance = total − advance.
+"""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from funding.enums import MailboxType
+
+CENT = Decimal("0.01")
+VAT_RATE = Decimal("0.20")
+
+
+def to_cents(amount):
+    return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def with_vat(amount):
+    """The VAT-inclusive figure shown beside an excl.-VAT amount (20 %)."""
+    return to_cents(Decimal(amount) * (1 + VAT_RATE))
+
+
+@dataclass(frozen=True)
+class BreakdownLine:
+    type: str
+    count: int
+    rate: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    schedule: str
+    lines: tuple
+    base: Decimal
+    subtotal: Decimal
+    cap: Decimal
+    capped: bool
+    total: Decimal
+    advance: Decimal
+    balance: Decimal
+
+    def as_dict(self):
+        """The public JSON shape (SPEC §6): money as strings with two decimals."""
+        return {
+            "schedule": self.schedule,
+            "lines": [
+                {"type": line.type, "count": line.count, "rate": f"{line.rate:.2f}", "amount": f"{line.amount:.2f}"}
+                for line in self.lines
+            ],
+            "base": f"{self.base:.2f}",
+            "subtotal": f"{self.subtotal:.2f}",
+            "cap": f"{self.cap:.2f}",
+            "capped": self.capped,
+            "total": f"{self.total:.2f}",
+            "advance": f"{self.advance:.2f}",
+            "balance": f"{self.balance:.2f}",
+        }
+
+
+def compute_breakdown(*, schedule, counts):
+    """Compute the funding of one operator under `schedule` for `counts` {type: int ≥ 0}.
+
+    `schedule` is any object with `code`, `rate_for(type)`, `base`, `cap`, `advance_share`.
+    Missing types count as zero; negative counts are a programming error here (inputs are
+    validated at the edges).
+    """
+    lines = []
+    for mailbox_type in MailboxType:
+        count = int(counts.get(mailbox_type.value, 0))
+        if count < 0:
+            raise ValueError(f"negative count for {mailbox_type.value}")
+        rate = Decimal(schedule.rate_for(mailbox_type))
+        lines.append(BreakdownLine(type=mailbox_type.value, count=count, rate=rate, amount=to_cents(rate * count)))
+    base = to_cents(schedule.base)
+    cap = to_cents(schedule.cap)
+    subtotal = to_cents(sum((line.amount for line in lines), Decimal("0")) + base)
+    capped = subtotal > cap
+    total = cap if capped else subtotal
+    advance = to_cents(total * Decimal(schedule.advance_share))
+    return Breakdown(
+        schedule=schedule.code,
+        lines=tuple(lines),
+        base=base,
+        subtotal=subtotal,
+        cap=cap,
+        capped=capped,
+        total=total,
+        advance=advance,
+        balance=total - advance,
+    )

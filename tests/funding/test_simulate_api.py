@@ -1,0 +1,118 @@
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/funding/simulate"
+
+
+@pytest.mark.parametrize(
+    ("counts", "total"),
+    [
+        ({"APP": 700, "ORG": 5000, "PER": 40000}, "228000.00"),
+        ({"APP": 5, "ORG": 200, "PER": 12000}, "44200.00"),
+        ({"APP": 1, "ORG": 100, "PER": 900}, "9240.00"),
+    ],
+)
+def test_anonymous_simulation_gives_the_workshop_totals(api_client, counts, total):
+    response = api_client.post(URL, {"schedule": "workshop-2022-03", "counts": counts}, format="json")
+    assert response.status_code == 200
+    assert response.json()["total"] == total
+
+
+@pytest.mark.parametrize("path", [URL, URL + "/"])
+def test_simulate_answers_with_or_without_trailing_slash(api_client, path):
+    response = api_client.post(
+        path, {"schedule": "segur-2023", "counts": {"APP": 0, "ORG": 0, "PER": 0}}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["total"] == "6666.67"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"schedule": "workshop-2022-03", "counts": {"APP": -1, "ORG": 0, "PER": 0}}, "counts"),
+        ({"schedule": "workshop-2022-03", "counts": {"APP": 1.5, "ORG": 0, "PER": 0}}, "counts"),
+        ({"schedule": "workshop-2022-03", "counts": {"APP": "12", "ORG": 0, "PER": 0}}, "counts"),
+        ({"schedule": "workshop-2022-03", "counts": {"APP": True, "ORG": 0, "PER": 0}}, "counts"),
+        ({"schedule": "workshop-2022-03", "counts": {"APP": 10_000_001, "ORG": 0, "PER": 0}}, "counts"),
+        ({"schedule": "workshop-2022-03", "counts": {"APP": 10**40, "ORG": 0, "PER": 0}}, "counts"),
+        ({"schedule": "workshop-2022-03", "counts": {"APP": 1, "ORG": 0, "PER": 0, "CAB": 3}}, "counts"),
+        ({"schedule": "workshop-2022-03", "counts": {"APP": 1, "ORG": 0}}, "counts"),
+        ({"schedule": "workshop-2022-03", "counts": [1, 2, 3]}, "counts"),
+        ({"schedule": "nope", "counts": {"APP": 1, "ORG": 1, "PER": 1}}, "schedule"),
+        ({"schedule": "workshop-2022-03"}, "counts"),
+        ({"counts": {"APP": 1, "ORG": 1, "PER": 1}}, "schedule"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field(api_client, body, field):
+    response = api_client.post(URL, body, format="json")
+    assert response.status_code == 400
+    payload = response.json()
+    assert payload["code"] == "invalid"
+    assert field in payload["errors"]
+
+
+def test_negative_count_error_names_the_mailbox_type(api_client):
+    response = api_client.post(
+        URL, {"schedule": "workshop-2022-03", "counts": {"APP": -1, "ORG": 0, "PER": 0}}, format="json"
+    )
+    assert response.json()["errors"]["counts"]["APP"] == ["Le nombre de BAL ne peut pas être négatif."]
+
+
+@pytest.mark.parametrize("raw", ["[]", "{", "null", '"text"', "42"])
+def test_body_that_is_not_a_json_object_is_a_400(api_client, raw):
+    response = api_client.post(URL, raw, content_type="application/json")
+    assert response.status_code == 400
+    assert "detail" in response.json()
+
+
+def test_simulate_is_throttled(api_client, settings):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    body = {"schedule": "segur-2023", "counts": {"APP": 0, "ORG": 0, "PER": 0}}
+    original = ScopedRateThrottle.THROTTLE_RATES
+    ScopedRateThrottle.THROTTLE_RATES = {**original, "simulate": "3/min"}
+    try:
+        codes = [api_client.post(URL, body, format="json").status_code for _ in range(4)]
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = original
+    assert codes == [200, 200, 200, 429]
+
+
+def test_schedules_are_listed_with_their_rates(api_client):
+    response = api_client.get("/api/v1/schedules/")
+    assert response.status_code == 200
+    by_code = {s["code"]: s for s in response.json()["results"]}
+    assert by_code["segur-2023"]["rates"] == {"APP": "58.33", "ORG": "20.83", "PER": "5.00"}
+    assert by_code["segur-2023"]["cap"] == "250000.00"
+    assert by_code["workshop-2022-03"]["base"] == "5000.00"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/campaigns/segur-mss-2023/", "/api/v1/campaigns/segur-mss-2023"])
+def test_campaign_calendar_gives_end_of_day_paris_deadlines(api_client, path):
+    response = api_client.get(path)
+    assert response.status_code == 200
+    assert response.json() == {
+        "code": "segur-mss-2023",
+        "label": "Ségur opérateurs MSSanté 2023",
+        "schedule": "segur-2023",
+        "closure_date": "2023-06-30",
+        "advance_deadline": "2023-09-22T23:59:59.999999+02:00",
+        "balance_deadline": "2023-10-22T23:59:59.999999+02:00",
+    }
+
+
+def test_unknown_campaign_is_a_404_with_a_json_body(api_client):
+    response = api_client.get("/api/v1/campaigns/nope/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_openapi_schema_and_docs_are_served(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/v1/funding/simulate" in paths
+    assert "/api/v1/campaigns/{code}" in paths
+    assert api_client.get("/api/docs/").status_code == 200
