@@ -18,4 +18,9 @@ app.conf.beat_schedule = {
         "task": "claims.tasks.daily_housekeeping",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Every 5 minutes: re-queue transition e-mails whose task was lost (broker outage).
+    "notification-outbox": {
+        "task": "claims.tasks.flush_notification_outbox",
+        "schedule": crontab(minute="*/5"),
+    },
 }

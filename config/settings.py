@@ -117,6 +117,8 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="financement-segur@localhost")
+# Where operator actions are announced when no agent is assigned to the claim yet.
+AGENTS_NOTIFICATION_EMAIL = env.str("AGENTS_NOTIFICATION_EMAIL", default="instruction@localhost")
 
 # --- Celery ---------------------------------------------------------------
 # No broker configured: tasks run in-process (eager), so the embedded default needs nothing.
@@ -169,4 +171,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"celery.app.trace": {"level": "WARNING"}},
 }

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 
 from funding.calendar import paris_today
 from funding.models import Campaign, FundingSchedule
@@ -14,36 +15,17 @@ from operators.models import ContractV2, MailDomain, Membership, Operator, Refer
 
 DEMO_CAMPAIGN = "demo"
 
+D, B = OperatorKind.DEVELOPER, OperatorKind.BUYER
+ALPHA = "123456782"
 OPERATORS = [
     # (portal user, legal name, SIREN, kind, provider SIREN, referencing number, domain)
-    (
-        "op-alpha",
-        "Alpha Santé Messagerie",
-        "123456782",
-        OperatorKind.DEVELOPER,
-        None,
-        "REF-MSS-ALPHA-001",
-        "alpha-sante.mssante.fr",
-    ),
-    (
-        "op-beta",
-        "Beta Clinique Numérique",
-        "987654324",
-        OperatorKind.BUYER,
-        "123456782",
-        "REF-MSS-BETA-002",
-        "beta-clinique.mssante.fr",
-    ),
-    (
-        None,
-        "Gamma Hôpitaux Connectés",
-        "555123454",
-        OperatorKind.DEVELOPER,
-        None,
-        "REF-MSS-GAMMA-003",
-        "gamma-hopitaux.mssante.fr",
-    ),
-]
+    ("op-alpha", "Alpha Santé Messagerie", ALPHA, D, None, "REF-MSS-ALPHA-001", "alpha-sante.mssante.fr"),
+    ("op-beta", "Beta Clinique Numérique", "987654324", B, ALPHA, "REF-MSS-BETA-002", "beta-clinique.mssante.fr"),
+    (None, "Gamma Hôpitaux Connectés", "555123454", D, None, "REF-MSS-GAMMA-003", "gamma-hopitaux.mssante.fr"),
+    (None, "Delta Santé Libérale", "412345670", D, None, "REF-MSS-DELTA-004", "delta-liberal.mssante.fr"),
+    (None, "Epsilon Centre de Santé", "312345671", B, ALPHA, "REF-MSS-EPSILON-005", "epsilon-cds.mssante.fr"),
+    (None, "Zeta Biologie", "212345672", D, None, "REF-MSS-ZETA-006", "zeta-bio.mssante.fr"),
+]  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -103,7 +85,9 @@ class Command(BaseCommand):
         self._user("agent", password, email="agent@asp.example", staff=True, group="instructeur")
         self._user("supervisor", password, email="supervisor@asp.example", staff=True, group="valideur")
         self._user("admin", password, email="admin@asp.example", staff=True, superuser=True)
-        self.extra_seed(campaign=campaign, operators=list(operators.values()), password=password)
+        # Demo history is built through the real services; its e-mails are not worth printing.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            self.extra_seed(campaign=campaign, operators=list(operators.values()), password=password)
         self.stdout.write(self.style.SUCCESS(f"Données de démonstration prêtes (campagne « {campaign.code} »)."))
 
     def extra_seed(self, *, campaign, operators, password):

@@ -1,0 +1,48 @@
+from django.db import models
+
+
+class ClaimKind(models.TextChoices):
+    ADVANCE = "advance", "Avance"
+    BALANCE = "balance", "Solde"
+
+
+class ClaimState(models.TextChoices):
+    DRAFT = "draft", "Brouillon"
+    SUBMITTED = "submitted", "Déposée"
+    IN_REVIEW = "in_review", "En instruction"
+    CHANGES_REQUESTED = "changes_requested", "Compléments demandés"
+    APPROVED = "approved", "Approuvée"
+    PAID = "paid", "Payée"
+    REJECTED = "rejected", "Rejetée"
+    WITHDRAWN = "withdrawn", "Retirée"
+    LAPSED = "lapsed", "Caduque"
+
+
+# A claim in one of these states no longer blocks a new claim of the same kind.
+# (A rejected claim stays live: a validator may reopen it.)
+ENDED_STATES = (ClaimState.WITHDRAWN, ClaimState.LAPSED)
+# States in which the operator may still add or replace proofs.
+EDITABLE_STATES = (ClaimState.DRAFT, ClaimState.CHANGES_REQUESTED)
+
+
+class DocumentKind(models.TextChoices):
+    CONTRACT_V2 = "contract_v2", "Contrat opérateur MSSanté v2"
+    CONFORMITY_REPORT = "conformity_report", "Rapport de conformité"
+    PROVIDER_CONFORMITY_REPORT = "provider_conformity_report", "Rapport de conformité de l'opérateur prestataire"
+    INVOICE = "invoice", "Facture d'achat du connecteur"
+    CONFORMITY_COMMITMENT = "conformity_commitment", "Engagement de conformité du parc (Annexe 2)"
+    END_CLIENT_CONTRACTS = "end_client_contracts", "Contrats avec les clients finaux"
+    OTHER = "other", "Autre pièce"
+
+
+class Role(models.TextChoices):
+    OPERATOR = "operator", "Opérateur"
+    INSTRUCTOR = "instructeur", "Instructeur"
+    VALIDATOR = "valideur", "Valideur"
+    SYSTEM = "system", "Système"
+
+
+class CountSource(models.TextChoices):
+    AGENT_ENTRY = "agent_entry", "Saisie d'un agent"
+    ANNUAIRE = "annuaire", "Extraction de l'Annuaire Santé"
+    COUNT_FILE = "count_file", "Fichier de comptage par opérateur"

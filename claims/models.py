@@ -1,0 +1,276 @@
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from claims.enums import ENDED_STATES, ClaimKind, ClaimState, CountSource, DocumentKind
+from funding.enums import MailboxType
+
+
+class Claim(models.Model):
+    """An advance or balance claim of one operator in one campaign.
+
+    `state` is only ever written by `claims.services` (see `claims.workflow`), through
+    a conditional update on the locked row, together with an audit event.
+    """
+
+    operator = models.ForeignKey(
+        "operators.Operator", verbose_name="opérateur", on_delete=models.PROTECT, related_name="claims"
+    )
+    campaign = models.ForeignKey(
+        "funding.Campaign", verbose_name="campagne", on_delete=models.PROTECT, related_name="claims"
+    )
+    kind = models.CharField("type de demande", max_length=16, choices=ClaimKind.choices)
+    state = models.CharField(
+        "état", max_length=24, choices=ClaimState.choices, default=ClaimState.DRAFT, editable=False
+    )
+
+    # Frozen at submission so that a later schedule or count change never alters a filed claim.
+    counts = models.JSONField("nombres de BAL retenus", null=True, blank=True, editable=False)
+    schedule_code = models.CharField("barème appliqué", max_length=64, blank=True, editable=False)
+    breakdown = models.JSONField("détail du calcul", null=True, blank=True, editable=False)
+    funded_total = models.DecimalField(
+        "financement total (HT)", max_digits=12, decimal_places=2, null=True, blank=True, editable=False
+    )
+    amount = models.DecimalField(
+        "montant demandé (HT)", max_digits=12, decimal_places=2, null=True, blank=True, editable=False
+    )
+
+    technical_doc_url = models.URLField("lien vers la documentation technique", max_length=500, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="agent en charge",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_claims",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="approuvée par",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    correction_message = models.TextField("demande de compléments", blank=True, editable=False)
+    correction_due = models.DateField("réponse attendue avant le", null=True, blank=True, editable=False)
+    decision_reason = models.TextField("motif de la décision", blank=True, editable=False)
+
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)
+    submitted_at = models.DateTimeField("déposée le", null=True, blank=True, editable=False)
+    decided_at = models.DateTimeField("décidée le", null=True, blank=True, editable=False)
+    # Hash of the newest event: the head of this claim's audit chain (detects a removed tail).
+    audit_head = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "demande de financement"
+        verbose_name_plural = "demandes de financement"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "campaign", "kind"],
+                condition=~models.Q(state__in=ENDED_STATES),
+                name="claim_one_live_per_kind",
+                violation_error_message="Une demande de ce type est déjà en cours pour cet opérateur.",
+            )
+        ]
+        indexes = [
+            # Daily job: drafts and open corrections by state.
+            models.Index(fields=["state", "kind"], name="claim_state_kind_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} n° {self.pk} — {self.operator.legal_name}"
+
+
+class MailboxCount(models.Model):
+    """How many mailboxes of one type an operator had on a date, and where the figure comes from."""
+
+    operator = models.ForeignKey(
+        "operators.Operator", verbose_name="opérateur", on_delete=models.CASCADE, related_name="mailbox_counts"
+    )
+    mailbox_type = models.CharField("type de BAL", max_length=3, choices=MailboxType.choices)
+    as_of = models.DateField("date de comptage")
+    count = models.PositiveIntegerField("nombre de BAL")
+    source = models.CharField("source", max_length=16, choices=CountSource.choices, default=CountSource.AGENT_ENTRY)
+    source_note = models.CharField("justification de la source", max_length=500)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="saisi par",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("saisi le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "nombre de BAL"
+        verbose_name_plural = "nombres de BAL"
+        ordering = ["operator", "as_of", "mailbox_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "mailbox_type", "as_of"], name="mailboxcount_one_per_type_and_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.operator.legal_name} {self.mailbox_type} au {self.as_of} : {self.count}"
+
+
+def document_storage_name(instance, filename):
+    # The stored name never comes from the user: a fresh UUID, so nothing is ever overwritten.
+    return f"proofs/{instance.operator_id}/{uuid.uuid4().hex}{instance.extension}"
+
+
+class Document(models.Model):
+    """A proof uploaded for a claim. Never overwritten: a new upload is a new version."""
+
+    operator = models.ForeignKey(
+        "operators.Operator", verbose_name="opérateur", on_delete=models.PROTECT, related_name="documents"
+    )
+    claim = models.ForeignKey(Claim, verbose_name="demande", on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField("type de pièce", max_length=32, choices=DocumentKind.choices)
+    version = models.PositiveIntegerField("version", default=1)
+    file = models.FileField("fichier", upload_to=document_storage_name, max_length=255)
+    original_name = models.CharField("nom du fichier", max_length=120)
+    content_type = models.CharField("type de contenu", max_length=64)
+    size = models.PositiveBigIntegerField("taille (octets)")
+    sha256 = models.CharField("empreinte SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="déposé par", on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField("déposé le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "pièce justificative"
+        verbose_name_plural = "pièces justificatives"
+        ordering = ["claim", "kind", "-version"]
+        constraints = [models.UniqueConstraint(fields=["claim", "kind", "version"], name="document_version_unique")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} v{self.version} — {self.original_name}"
+
+    @property
+    def extension(self):
+        return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(self.content_type, "")
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Le journal d'audit est en ajout seul : modification interdite.")
+
+    def delete(self):
+        raise PermissionError("Le journal d'audit est en ajout seul : suppression interdite.")
+
+
+class ClaimEvent(models.Model):
+    """One row of a claim's audit trail: append-only and hash-chained (see claims.audit)."""
+
+    claim = models.ForeignKey(Claim, verbose_name="demande", on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField("rang")
+    at = models.DateTimeField("date")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="auteur",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField("auteur (libellé)", max_length=150)
+    action = models.CharField("action", max_length=32)
+    from_state = models.CharField("état avant", max_length=24, choices=ClaimState.choices)
+    to_state = models.CharField("état après", max_length=24, choices=ClaimState.choices)
+    comment = models.TextField("commentaire", blank=True)
+    prev_hash = models.CharField("empreinte précédente", max_length=64)
+    hash = models.CharField("empreinte", max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "événement"
+        verbose_name_plural = "historique"
+        ordering = ["claim", "seq"]
+        constraints = [models.UniqueConstraint(fields=["claim", "seq"], name="claimevent_seq_unique")]
+
+    def __str__(self):
+        return f"{self.at:%d/%m/%Y %H:%M} {self.actor_label} : {self.from_state} → {self.to_state}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Le journal d'audit est en ajout seul : modification interdite.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Le journal d'audit est en ajout seul : suppression interdite.")
+
+
+class DeadlineExtension(models.Model):
+    """A validator's justified extension of one operator's filing deadline (append-only)."""
+
+    operator = models.ForeignKey(
+        "operators.Operator", verbose_name="opérateur", on_delete=models.PROTECT, related_name="deadline_extensions"
+    )
+    campaign = models.ForeignKey(
+        "funding.Campaign", verbose_name="campagne", on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField("demande concernée", max_length=16, choices=ClaimKind.choices)
+    new_deadline = models.DateField("nouvelle date limite")
+    reason = models.TextField("motif")
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="accordée par", on_delete=models.PROTECT)
+    granted_at = models.DateTimeField("accordée le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "prolongation de délai"
+        verbose_name_plural = "prolongations de délai"
+        ordering = ["-granted_at"]
+        indexes = [models.Index(fields=["operator", "campaign", "kind"], name="extension_lookup_idx")]
+
+    def __str__(self):
+        return f"{self.operator.legal_name} — {self.get_kind_display()} jusqu'au {self.new_deadline:%d/%m/%Y}"
+
+
+class Payment(models.Model):
+    """The one payment of a claim (four-eyes: recorded by someone other than the approver)."""
+
+    claim = models.OneToOneField(Claim, verbose_name="demande", on_delete=models.PROTECT, related_name="payment")
+    amount = models.DecimalField(
+        "montant (HT)", max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    paid_on = models.DateField("payé le")
+    reference = models.CharField("référence du virement", max_length=64)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="enregistré par", on_delete=models.PROTECT)
+    recorded_at = models.DateTimeField("enregistré le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "paiement"
+        verbose_name_plural = "paiements"
+        ordering = ["-paid_on"]
+        constraints = [models.CheckConstraint(name="payment_amount_not_negative", condition=models.Q(amount__gte=0))]
+
+    def __str__(self):
+        return f"{self.reference} — {self.amount} €"
+
+
+class SentNotification(models.Model):
+    """One row per reminder or e-mail already sent: makes jobs safe to run twice."""
+
+    key = models.CharField(max_length=200, unique=True)
+    # For transition e-mails: the event notified (the outbox flush looks for events without one).
+    event = models.OneToOneField(
+        ClaimEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="notification"
+    )
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "notification envoyée"
+        verbose_name_plural = "notifications envoyées"
+
+    def __str__(self):
+        return self.key

@@ -1,0 +1,161 @@
+"""E-mails to "the other side" of each claim event, deadline reminders and correction notices.
+
+Sending is always queued after commit (Celery); each message is recorded in
+SentNotification so a redelivered task or a re-run job does not send it twice, and
+the outbox flush re-queues transition e-mails whose task never ran (broker down).
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from claims.enums import ClaimState
+from claims.models import Claim, ClaimEvent, SentNotification
+
+logger = logging.getLogger(__name__)
+
+# Actions that change something the other side must know; drafts edits and uploads do not.
+NOTIFIED_ACTIONS = {
+    "submit",
+    "take",
+    "request_changes",
+    "resubmit",
+    "approve",
+    "reject",
+    "mark_paid",
+    "reopen",
+    "withdraw",
+    "lapse",
+    "extend_deadline",
+}
+# Actions fired by the operator: the agents are told; every other action is told to the operator.
+OPERATOR_ACTIONS = {"submit", "resubmit", "withdraw"}
+
+
+def _enqueue(task, *args):
+    """Queue a task; a broker outage must never fail the request that already committed."""
+    try:
+        task.delay(*args)
+    except Exception:
+        logger.exception("could not queue %s%s; the outbox flush will retry", task.name, args)
+
+
+def schedule_event_notification(event_id):
+    from claims.tasks import notify_claim_event
+
+    _enqueue(notify_claim_event, event_id)
+
+
+def schedule_deadline_reminder(claim_id, deadline, days_left):
+    from claims.tasks import send_deadline_reminder
+
+    _enqueue(send_deadline_reminder, claim_id, deadline.isoformat(), days_left)
+
+
+def schedule_correction_notice(claim_id, kind):
+    from claims.tasks import send_correction_notice
+
+    _enqueue(send_correction_notice, claim_id, kind)
+
+
+def operator_recipients(claim):
+    emails = list(
+        claim.operator.memberships.filter(is_active=True, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    if claim.operator.contact_email:
+        emails.append(claim.operator.contact_email)
+    return sorted(set(emails))
+
+
+def agent_recipients(claim):
+    if claim.assigned_to_id and claim.assigned_to.email:
+        return [claim.assigned_to.email]
+    return [settings.AGENTS_NOTIFICATION_EMAIL]
+
+
+def _subject(claim, text):
+    return f"[Financement Ségur] {claim.get_kind_display()} n° {claim.pk} — {claim.operator.legal_name} : {text}"
+
+
+def send_event_notification(event_id):
+    """Send the e-mail of one claim event, at most once. Returns True when a message was sent."""
+    event = ClaimEvent.objects.select_related("claim__operator", "claim__assigned_to").filter(pk=event_id).first()
+    if event is None or event.action not in NOTIFIED_ACTIONS:
+        return False
+    claim = event.claim
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                SentNotification.objects.create(key=f"event:{event.pk}", event=event)
+        except IntegrityError:
+            return False  # already sent
+        recipients = agent_recipients(claim) if event.action in OPERATOR_ACTIONS else operator_recipients(claim)
+        if not recipients:
+            return False
+        state = ClaimState(event.to_state).label
+        lines = [
+            "Bonjour,",
+            "",
+            f"La demande « {claim.get_kind_display()} » n° {claim.pk} de {claim.operator.legal_name} "
+            f"(campagne {claim.campaign.label}) est désormais : {state}.",
+            f"Action : {event.action} par {event.actor_label}, le {timezone.localtime(event.at):%d/%m/%Y à %H:%M}.",
+        ]
+        if event.comment:
+            lines += ["", "Commentaire :", event.comment]
+        if event.action == "request_changes" and claim.correction_due:
+            lines += ["", f"Réponse attendue avant le {claim.correction_due:%d/%m/%Y}."]
+        lines += ["", "— Plateforme de financement Ségur MSSanté"]
+        # Raising here rolls back the SentNotification row, so the task's retry sends it again.
+        send_mail(_subject(claim, state), "\n".join(lines), None, recipients)
+    return True
+
+
+def send_deadline_reminder(claim_id, deadline, days_left):
+    claim = Claim.objects.select_related("operator", "campaign").get(pk=claim_id)
+    if claim.state != ClaimState.DRAFT:
+        return False
+    recipients = operator_recipients(claim)
+    if not recipients:
+        return False
+    body = (
+        f"Bonjour,\n\nVotre demande « {claim.get_kind_display()} » n° {claim.pk} est encore en brouillon.\n"
+        f"Elle doit être déposée au plus tard le {deadline} à 23 h 59 (heure de Paris), "
+        f"soit dans {days_left} jour(s).\n\n— Plateforme de financement Ségur MSSanté"
+    )
+    send_mail(_subject(claim, f"date limite dans {days_left} jour(s)"), body, None, recipients)
+    return True
+
+
+def send_correction_notice(claim_id, kind):
+    claim = Claim.objects.select_related("operator", "assigned_to").get(pk=claim_id)
+    if claim.state != ClaimState.CHANGES_REQUESTED:
+        return False
+    due = f"{claim.correction_due:%d/%m/%Y}"
+    if kind == "reminder":
+        recipients = operator_recipients(claim)
+        subject = _subject(claim, f"compléments attendus avant le {due}")
+        body = f"Bonjour,\n\nNous attendons vos compléments avant le {due} :\n\n{claim.correction_message}\n"
+    else:
+        recipients = agent_recipients(claim)
+        subject = _subject(claim, f"délai de réponse dépassé ({due})")
+        body = f"Bonjour,\n\nL'opérateur n'a pas répondu à la demande de compléments attendue le {due}.\n"
+    if not recipients:
+        return False
+    send_mail(subject, body + "\n— Plateforme de financement Ségur MSSanté", None, recipients)
+    return True
+
+
+def pending_event_ids(*, older_than=timedelta(minutes=2), within=timedelta(days=7)):
+    """Transition events whose e-mail was never sent (their task was lost): the outbox."""
+    now = timezone.now()
+    return list(
+        ClaimEvent.objects.filter(
+            action__in=NOTIFIED_ACTIONS, at__lte=now - older_than, at__gte=now - within, notification__isnull=True
+        ).values_list("pk", flat=True)
+    )

@@ -1,0 +1,39 @@
+"""Who may act as what: the role gate used by every claim service."""
+
+from claims.enums import Role
+
+AGENT_GROUPS = {Role.INSTRUCTOR: "instructeur", Role.VALIDATOR: "valideur"}
+
+
+def operator_id_of(user):
+    """The operator a portal user acts for, or None (agents never act as operators)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    membership = getattr(user, "membership", None)
+    if membership is None or not membership.is_active:
+        return None
+    return membership.operator_id
+
+
+def is_agent(user, role):
+    """True when `user` is a staff member in the group of `role` (superusers hold every agent role)."""
+    if user is None or not user.is_authenticated or not user.is_active or not user.is_staff:
+        return False
+    if user.is_superuser:
+        return True
+    return user.groups.filter(name=AGENT_GROUPS[role]).exists()
+
+
+def has_role(user, role, *, operator_id):
+    if role == Role.SYSTEM:
+        return user is None
+    if role == Role.OPERATOR:
+        return operator_id is not None and operator_id_of(user) == operator_id
+    return is_agent(user, role)
+
+
+def actor_label(user):
+    if user is None:
+        return "Système"
+    full_name = user.get_full_name()
+    return f"{full_name} ({user.username})" if full_name else user.username

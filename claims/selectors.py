@@ -1,0 +1,69 @@
+"""Reads, always scoped to who is asking."""
+
+from decimal import Decimal
+
+from django.db.models import Max, Sum
+
+from claims.enums import ENDED_STATES, ClaimKind, ClaimState, Role
+from claims.models import Claim, DeadlineExtension, Document, MailboxCount, Payment
+from claims.permissions import is_agent, operator_id_of
+
+
+def claims_visible_to(*, user):
+    """Agents see every claim; an operator's user sees only its operator's claims; others nothing."""
+    queryset = Claim.objects.select_related("operator", "campaign", "campaign__schedule", "assigned_to")
+    if is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR):
+        return queryset
+    operator_id = operator_id_of(user)
+    if operator_id is None:
+        return queryset.none()
+    return queryset.filter(operator_id=operator_id)
+
+
+def documents_visible_to(*, user):
+    queryset = Document.objects.select_related("claim", "uploaded_by")
+    if is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR):
+        return queryset
+    operator_id = operator_id_of(user)
+    if operator_id is None:
+        return queryset.none()
+    return queryset.filter(operator_id=operator_id)
+
+
+def effective_deadline(*, operator, campaign, kind):
+    """The campaign's filing deadline for `kind`, or a later one granted to this operator."""
+    deadline = campaign.advance_deadline if kind == ClaimKind.ADVANCE else campaign.balance_deadline
+    extended = DeadlineExtension.objects.filter(operator=operator, campaign=campaign, kind=kind).aggregate(
+        latest=Max("new_deadline")
+    )["latest"]
+    return max(deadline, extended) if extended else deadline
+
+
+def counts_at(*, operator, day):
+    """{type: count} recorded for `day`, or None when nothing was recorded for that day."""
+    rows = MailboxCount.objects.filter(operator=operator, as_of=day).values_list("mailbox_type", "count")
+    return dict(rows) or None
+
+
+def latest_documents(*, claim):
+    """The newest version of each proof kind on the claim: {kind: Document}."""
+    latest = {}
+    for document in claim.documents.order_by("kind", "-version"):
+        latest.setdefault(document.kind, document)
+    return latest
+
+
+def paid_advance(*, operator, campaign):
+    return Payment.objects.filter(
+        claim__operator=operator, claim__campaign=campaign, claim__kind=ClaimKind.ADVANCE, claim__state=ClaimState.PAID
+    ).first()
+
+
+def total_paid(*, operator, campaign):
+    return Payment.objects.filter(claim__operator=operator, claim__campaign=campaign).aggregate(total=Sum("amount"))[
+        "total"
+    ] or Decimal("0")
+
+
+def live_claim(*, operator, campaign, kind):
+    return Claim.objects.filter(operator=operator, campaign=campaign, kind=kind).exclude(state__in=ENDED_STATES).first()

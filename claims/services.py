@@ -1,0 +1,480 @@
+"""Every write on claims: transitions, proofs, counts, extensions, reminders.
+
+Each service locks what it changes, checks role, state and guards, writes, appends the
+audit event in the same transaction and schedules notifications with `on_commit`.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from claims import notifications, selectors
+from claims.audit import GENESIS, event_hash
+from claims.enums import EDITABLE_STATES, ClaimKind, ClaimState, CountSource, DocumentKind, Role
+from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, MailboxCount, Payment, SentNotification
+from claims.permissions import actor_label, has_role, is_agent, operator_id_of
+from claims.uploads import inspect_upload
+from claims.workflow import TRANSITIONS, correction_due_default, failed_guards, filing_deadline_open
+from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
+from funding.calendar import paris_today
+from funding.formula import compute_breakdown
+from operators.models import Operator
+
+logger = logging.getLogger(__name__)
+
+COMMENT_REQUIRED = "Un commentaire motivé est obligatoire pour cette action."
+
+
+# --- Audit ----------------------------------------------------------------------------------
+
+
+def _append_event(*, claim, actor, action, from_state, to_state, comment="", at):
+    """Append one hash-chained event; the caller holds the lock on `claim`'s row."""
+    last_seq = claim.events.aggregate(last=Max("seq"))["last"] or 0
+    event = ClaimEvent(
+        claim=claim,
+        seq=last_seq + 1,
+        at=at,
+        actor=actor,
+        actor_label=actor_label(actor),
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
+        prev_hash=claim.audit_head or GENESIS,
+    )
+    event.hash = event_hash(event)
+    event.save()
+    Claim.objects.filter(pk=claim.pk).update(audit_head=event.hash)
+    claim.audit_head = event.hash
+    transaction.on_commit(lambda: notifications.schedule_event_notification(event.pk))
+    return event
+
+
+def _lock(claim):
+    """Lock the operator, then the claim (always in this order, so two services never deadlock)."""
+    Operator.objects.select_for_update().filter(pk=claim.operator_id).first()
+    return (
+        Claim.objects.select_for_update(of=("self",))
+        .select_related("operator", "campaign", "campaign__schedule")
+        .get(pk=claim.pk)
+    )
+
+
+# --- Transitions ----------------------------------------------------------------------------
+
+
+def _transition(*, claim, name, actor, comment="", at=None, prepare=None):
+    """Fire transition `name` on `claim` as `actor`; return the refreshed claim.
+
+    Raises NotAllowed (role), StateConflict (state, or a concurrent request won the race),
+    InvalidInput (missing comment) or GuardFailed (what is missing, in French).
+    """
+    transition = TRANSITIONS[name]
+    at = at or timezone.now()
+    comment = (comment or "").strip()
+    with transaction.atomic():
+        locked = _lock(claim)
+        if not has_role(actor, transition.role, operator_id=locked.operator_id):
+            raise NotAllowed()
+        if locked.state not in transition.sources:
+            raise StateConflict(
+                f"Action « {transition.label} » impossible : la demande est « {locked.get_state_display()} »."
+            )
+        if transition.comment_required and not comment:
+            raise InvalidInput(COMMENT_REQUIRED, code="comment_required", errors={"comment": [COMMENT_REQUIRED]})
+        missing = failed_guards(transition, locked, actor=actor, at=at)
+        if missing:
+            raise GuardFailed(
+                f"Action « {transition.label} » impossible : " + " ".join(missing), errors={"guards": missing}
+            )
+        fields = prepare(locked) if prepare else {}
+        fields.update(state=transition.target, updated_at=at)
+        # Conditional update: a count other than 1 means another request changed the state first.
+        if Claim.objects.filter(pk=locked.pk, state=locked.state).update(**fields) != 1:
+            raise StateConflict("La demande vient d'être modifiée par ailleurs ; rechargez-la.")
+        _append_event(
+            claim=locked,
+            actor=actor,
+            action=name,
+            from_state=locked.state,
+            to_state=transition.target,
+            comment=comment,
+            at=at,
+        )
+    return Claim.objects.select_related("operator", "campaign").get(pk=claim.pk)
+
+
+def _frozen_computation(claim):
+    """The amount and its inputs, frozen on the claim at (re)submission."""
+    counts = selectors.counts_at(operator=claim.operator, day=claim.campaign.closure_date) or {}
+    schedule = claim.campaign.schedule
+    breakdown = compute_breakdown(schedule=schedule, counts=counts)
+    frozen = breakdown.as_dict()
+    frozen["counts_as_of"] = claim.campaign.closure_date.isoformat()
+    if claim.kind == ClaimKind.ADVANCE:
+        amount = breakdown.advance
+    else:
+        advance = selectors.paid_advance(operator=claim.operator, campaign=claim.campaign)
+        frozen["advance_paid"] = f"{advance.amount:.2f}"
+        amount = breakdown.total - advance.amount
+    frozen["amount"] = f"{amount:.2f}"
+    return {
+        "counts": {line.type: line.count for line in breakdown.lines},
+        "schedule_code": schedule.code,
+        "breakdown": frozen,
+        "funded_total": breakdown.total,
+        "amount": amount,
+    }
+
+
+def claim_submit(*, claim, actor, at=None):
+    at = at or timezone.now()
+    return _transition(
+        claim=claim, name="submit", actor=actor, at=at, prepare=lambda c: {**_frozen_computation(c), "submitted_at": at}
+    )
+
+
+def claim_resubmit(*, claim, actor, comment="", at=None):
+    at = at or timezone.now()
+    return _transition(
+        claim=claim,
+        name="resubmit",
+        actor=actor,
+        comment=comment,
+        at=at,
+        prepare=lambda c: {**_frozen_computation(c), "submitted_at": at},
+    )
+
+
+def claim_take(*, claim, actor, at=None):
+    return _transition(claim=claim, name="take", actor=actor, at=at, prepare=lambda c: {"assigned_to": actor})
+
+
+def claim_request_changes(*, claim, actor, comment, due=None, at=None):
+    at = at or timezone.now()
+    due = due or correction_due_default(paris_today(at=at))
+    if due <= paris_today(at=at):
+        message = "La date de réponse attendue doit être postérieure à aujourd'hui."
+        raise InvalidInput(message, errors={"due": [message]})
+    return _transition(
+        claim=claim,
+        name="request_changes",
+        actor=actor,
+        comment=comment,
+        at=at,
+        prepare=lambda c: {"correction_message": comment.strip(), "correction_due": due},
+    )
+
+
+def claim_approve(*, claim, actor, comment="", at=None):
+    at = at or timezone.now()
+    return _transition(
+        claim=claim,
+        name="approve",
+        actor=actor,
+        comment=comment,
+        at=at,
+        prepare=lambda c: {"approved_by": actor, "decided_at": at, "decision_reason": comment.strip()},
+    )
+
+
+def claim_reject(*, claim, actor, comment, at=None):
+    at = at or timezone.now()
+    return _transition(
+        claim=claim,
+        name="reject",
+        actor=actor,
+        comment=comment,
+        at=at,
+        prepare=lambda c: {"decided_at": at, "decision_reason": comment.strip()},
+    )
+
+
+def claim_reopen(*, claim, actor, comment, at=None):
+    return _transition(
+        claim=claim, name="reopen", actor=actor, comment=comment, at=at, prepare=lambda c: {"approved_by": None}
+    )
+
+
+def claim_mark_paid(*, claim, actor, reference, paid_on=None, at=None):
+    """Record the claim's one payment (four-eyes, never above the operator's funded total)."""
+    at = at or timezone.now()
+    reference = (reference or "").strip()
+    if not reference:
+        message = "La référence du virement est obligatoire."
+        raise InvalidInput(message, errors={"reference": [message]})
+
+    def record_payment(locked):
+        try:
+            with transaction.atomic():
+                Payment.objects.create(
+                    claim=locked,
+                    amount=locked.amount,
+                    paid_on=paid_on or paris_today(at=at),
+                    reference=reference,
+                    recorded_by=actor,
+                )
+        except IntegrityError:
+            raise StateConflict("Cette demande a déjà un paiement.") from None
+        return {}
+
+    return _transition(
+        claim=claim, name="mark_paid", actor=actor, comment=f"Virement {reference}", at=at, prepare=record_payment
+    )
+
+
+def claim_withdraw(*, claim, actor, comment="", at=None):
+    return _transition(claim=claim, name="withdraw", actor=actor, comment=comment, at=at)
+
+
+def claim_lapse(*, claim, at=None):
+    return _transition(claim=claim, name="lapse", actor=None, at=at, comment="Date limite de dépôt dépassée.")
+
+
+# --- Creating and editing a draft --------------------------------------------------------------
+
+
+def claim_create(*, operator, campaign, kind, actor, technical_doc_url="", at=None):
+    """Open a draft claim for the operator; refused after the filing deadline or when one is live."""
+    at = at or timezone.now()
+    if not (has_role(actor, Role.OPERATOR, operator_id=operator.pk) or is_agent(actor, Role.INSTRUCTOR)):
+        raise NotAllowed()
+    claim = Claim(operator=operator, campaign=campaign, kind=ClaimKind(kind), technical_doc_url=technical_doc_url)
+    missing = filing_deadline_open(claim, actor=actor, at=at)
+    if missing:
+        raise GuardFailed(" ".join(missing), errors={"guards": missing})
+    try:
+        with transaction.atomic():
+            claim.save()
+            _append_event(
+                claim=claim,
+                actor=actor,
+                action="create",
+                from_state=ClaimState.DRAFT,
+                to_state=ClaimState.DRAFT,
+                comment="Demande créée.",
+                at=at,
+            )
+    except IntegrityError:
+        raise StateConflict(
+            f"Une demande « {ClaimKind(kind).label} » est déjà en cours pour cet opérateur et cette campagne."
+        ) from None
+    return claim
+
+
+def claim_update_details(*, claim, actor, technical_doc_url, at=None):
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = _lock(claim)
+        if not has_role(actor, Role.OPERATOR, operator_id=locked.operator_id):
+            raise NotAllowed()
+        if locked.state not in EDITABLE_STATES:
+            raise StateConflict("La demande ne peut plus être modifiée dans son état actuel.")
+        Claim.objects.filter(pk=locked.pk).update(technical_doc_url=technical_doc_url.strip(), updated_at=at)
+        _append_event(
+            claim=locked,
+            actor=actor,
+            action="update",
+            from_state=locked.state,
+            to_state=locked.state,
+            comment=f"Lien de documentation technique : {technical_doc_url.strip() or '(vide)'}",
+            at=at,
+        )
+    return Claim.objects.get(pk=claim.pk)
+
+
+# --- Proofs -----------------------------------------------------------------------------------
+
+
+def document_upload(*, claim, actor, kind, uploaded_file, at=None):
+    """Store a new version of a proof. The file is checked before anything is written."""
+    at = at or timezone.now()
+    try:
+        kind = DocumentKind(kind)
+    except ValueError:
+        message = "Type de pièce inconnu."
+        raise InvalidInput(message, errors={"kind": [message]}) from None
+    content_type, size, sha256, display_name = inspect_upload(uploaded_file)
+    with transaction.atomic():
+        locked = _lock(claim)
+        if not (has_role(actor, Role.OPERATOR, operator_id=locked.operator_id) or is_agent(actor, Role.INSTRUCTOR)):
+            raise NotAllowed()
+        if locked.state not in EDITABLE_STATES:
+            raise StateConflict("Les pièces ne peuvent être ajoutées qu'à une demande en brouillon ou en complément.")
+        version = (locked.documents.filter(kind=kind).aggregate(last=Max("version"))["last"] or 0) + 1
+        document = Document(
+            operator_id=locked.operator_id,
+            claim=locked,
+            kind=kind,
+            version=version,
+            original_name=display_name,
+            content_type=content_type,
+            size=size,
+            sha256=sha256,
+            uploaded_by=actor,
+        )
+        document.file.save(display_name, uploaded_file, save=False)
+        # The stored file must not outlive a rolled-back row.
+        stored_name = document.file.name
+        storage = document.file.storage
+        try:
+            document.save()
+            _append_event(
+                claim=locked,
+                actor=actor,
+                action="document",
+                from_state=locked.state,
+                to_state=locked.state,
+                comment=f"Pièce déposée : {kind.label} v{version} — {display_name} (SHA-256 {sha256[:12]}…)",
+                at=at,
+            )
+        except Exception:
+            storage.delete(stored_name)
+            raise
+    return document
+
+
+# --- Counts and deadline extensions -----------------------------------------------------------
+
+
+def mailbox_count_record(*, operator, mailbox_type, as_of, count, source_note, actor, source=CountSource.AGENT_ENTRY):
+    if not is_agent(actor, Role.INSTRUCTOR):
+        raise NotAllowed()
+    if count < 0:
+        raise InvalidInput("Le nombre de BAL ne peut pas être négatif.", errors={"count": ["Nombre négatif."]})
+    if not (source_note or "").strip():
+        message = "Indiquez la source du comptage (fichier, pièce justificative…)."
+        raise InvalidInput(message, errors={"source_note": [message]})
+    row, _ = MailboxCount.objects.update_or_create(
+        operator=operator,
+        mailbox_type=mailbox_type,
+        as_of=as_of,
+        defaults={"count": count, "source": source, "source_note": source_note.strip(), "entered_by": actor},
+    )
+    return row
+
+
+def deadline_extension_grant(*, operator, campaign, kind, new_deadline, reason, actor, at=None):
+    """A validator extends one operator's filing deadline, with a reason; logged on its live claim."""
+    at = at or timezone.now()
+    if not is_agent(actor, Role.VALIDATOR):
+        raise NotAllowed()
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(COMMENT_REQUIRED, errors={"reason": [COMMENT_REQUIRED]})
+    current = selectors.effective_deadline(operator=operator, campaign=campaign, kind=kind)
+    if new_deadline <= current:
+        message = f"La nouvelle date limite doit être postérieure au {current:%d/%m/%Y}."
+        raise InvalidInput(message, errors={"new_deadline": [message]})
+    with transaction.atomic():
+        extension = DeadlineExtension.objects.create(
+            operator=operator, campaign=campaign, kind=kind, new_deadline=new_deadline, reason=reason, granted_by=actor
+        )
+        live = selectors.live_claim(operator=operator, campaign=campaign, kind=kind)
+        if live is not None:
+            locked = _lock(live)
+            _append_event(
+                claim=locked,
+                actor=actor,
+                action="extend_deadline",
+                from_state=locked.state,
+                to_state=locked.state,
+                comment=f"Date limite prolongée au {new_deadline:%d/%m/%Y} : {reason}",
+                at=at,
+            )
+    return extension
+
+
+# --- Daily housekeeping -----------------------------------------------------------------------
+
+
+def _once(key):
+    """Claim the right to send notification `key`; False when it was already sent."""
+    _, created = SentNotification.objects.get_or_create(key=key)
+    return created
+
+
+def lapse_overdue_drafts(*, at=None):
+    """Lapse every draft whose operator's effective deadline has passed. Returns how many."""
+    at = at or timezone.now()
+    lapsed = 0
+    for claim in Claim.objects.filter(state=ClaimState.DRAFT).select_related("operator", "campaign"):
+        deadline = selectors.effective_deadline(operator=claim.operator, campaign=claim.campaign, kind=claim.kind)
+        if deadline >= paris_today(at=at):
+            continue
+        try:
+            claim_lapse(claim=claim, at=at)
+            lapsed += 1
+        except (StateConflict, GuardFailed):
+            logger.info("claim %s changed before it could lapse", claim.pk)
+    return lapsed
+
+
+def send_deadline_reminders(*, today, thresholds):
+    """Remind operators of drafts N days before their deadline, once per claim and threshold."""
+    sent = 0
+    for claim in Claim.objects.filter(state=ClaimState.DRAFT).select_related("operator", "campaign"):
+        deadline = selectors.effective_deadline(operator=claim.operator, campaign=claim.campaign, kind=claim.kind)
+        days_left = (deadline - today).days
+        due = [n for n in sorted(thresholds) if days_left <= n]
+        if days_left < 0 or not due:
+            continue
+        threshold = due[0]  # the closest threshold reached; a missed day still sends it once
+        with transaction.atomic():
+            if _once(f"deadline:{claim.pk}:{deadline.isoformat()}:{threshold}"):
+                transaction.on_commit(
+                    lambda c=claim.pk, d=deadline, n=days_left: notifications.schedule_deadline_reminder(c, d, n)
+                )
+                sent += 1
+    return sent
+
+
+def send_correction_reminders(*, today, days_before=3):
+    """Remind operators before a correction is due; alert the agent once it is overdue."""
+    sent = 0
+    for claim in Claim.objects.filter(state=ClaimState.CHANGES_REQUESTED, correction_due__isnull=False):
+        due = claim.correction_due
+        if today > due:
+            key, kind = f"correction-overdue:{claim.pk}:{due.isoformat()}", "overdue"
+        elif (due - today).days <= days_before:
+            key, kind = f"correction-reminder:{claim.pk}:{due.isoformat()}", "reminder"
+        else:
+            continue
+        with transaction.atomic():
+            if _once(key):
+                transaction.on_commit(lambda c=claim.pk, k=kind: notifications.schedule_correction_notice(c, k))
+                sent += 1
+    return sent
+
+
+def daily_housekeeping(*, at=None, thresholds=None):
+    at = at or timezone.now()
+    today = paris_today(at=at)
+    return {
+        "lapsed": lapse_overdue_drafts(at=at),
+        "deadline_reminders": send_deadline_reminders(
+            today=today, thresholds=thresholds or settings.DEADLINE_REMINDER_DAYS
+        ),
+        "correction_notices": send_correction_reminders(today=today),
+    }
+
+
+def claim_abilities(*, user, claim, at=None):
+    """What `user` may do on `claim` now: {transition name: bool}. Used by API, admin and portal."""
+    at = at or timezone.now()
+    abilities = {}
+    for name, transition in TRANSITIONS.items():
+        allowed = (
+            claim.state in transition.sources
+            and has_role(user, transition.role, operator_id=claim.operator_id)
+            and not failed_guards(transition, claim, actor=user, at=at)
+        )
+        abilities[name] = allowed
+    abilities["upload"] = claim.state in EDITABLE_STATES and (
+        operator_id_of(user) == claim.operator_id or is_agent(user, Role.INSTRUCTOR)
+    )
+    return abilities

@@ -1,0 +1,38 @@
+"""Celery tasks: thin, safe to run twice, retried by Celery; the logic lives in services/notifications."""
+
+from datetime import timedelta
+from smtplib import SMTPException
+
+from celery import shared_task
+
+from claims import notifications, services
+
+RETRY = {"autoretry_for": (SMTPException, OSError), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 8}
+
+
+@shared_task(acks_late=True, **RETRY)
+def notify_claim_event(event_id):
+    return notifications.send_event_notification(event_id)
+
+
+@shared_task(acks_late=True, **RETRY)
+def send_deadline_reminder(claim_id, deadline, days_left):
+    return notifications.send_deadline_reminder(claim_id, deadline, days_left)
+
+
+@shared_task(acks_late=True, **RETRY)
+def send_correction_notice(claim_id, kind):
+    return notifications.send_correction_notice(claim_id, kind)
+
+
+@shared_task(acks_late=True)
+def daily_housekeeping():
+    return services.daily_housekeeping()
+
+
+@shared_task(acks_late=True)
+def flush_notification_outbox(older_than_seconds=120):
+    ids = notifications.pending_event_ids(older_than=timedelta(seconds=older_than_seconds))
+    for event_id in ids:
+        notifications.schedule_event_notification(event_id)
+    return len(ids)

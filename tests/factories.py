@@ -1,0 +1,179 @@
+"""factory-boy factories; claim states are Traits built through the real services."""
+
+from datetime import date, timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from stdnum import luhn
+
+from claims import services
+from claims.enums import ClaimKind, DocumentKind
+from claims.models import Claim, MailboxCount
+from funding.models import Campaign, FundingSchedule
+from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
+from operators.models import ContractV2, Membership, Operator, Referencing
+
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def pdf(name="preuve.pdf", content=PDF):
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+def _siren(n):
+    base = f"{10_000_000 + n:08d}"
+    return base + luhn.calc_check_digit(base)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.fr")
+    password = factory.django.Password("pw")
+
+
+def agent(username="instructeur1", group="instructeur"):
+    user = UserFactory(username=username, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def validator(username="valideur1"):
+    return agent(username, group="valideur")
+
+
+class OperatorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Operator
+        skip_postgeneration_save = True
+
+    legal_name = factory.Sequence(lambda n: f"Opérateur {n}")
+    siren = factory.Sequence(_siren)
+    kind = OperatorKind.DEVELOPER
+    contact_email = factory.LazyAttribute(lambda o: f"contact-{o.siren}@example.fr")
+
+    class Params:
+        # Contract v2 countersigned and a valid referencing number: what every advance needs.
+        eligible = factory.Trait(
+            contract=factory.RelatedFactory(
+                "tests.factories.ContractFactory", factory_related_name="operator", status=ContractStatus.COUNTERSIGNED
+            ),
+            referencing=factory.RelatedFactory("tests.factories.ReferencingFactory", factory_related_name="operator"),
+        )
+
+
+class ContractFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContractV2
+
+    operator = factory.SubFactory(OperatorFactory)
+    status = ContractStatus.COUNTERSIGNED
+    signed_on = date(2023, 3, 1)
+    countersigned_on = factory.LazyAttribute(
+        lambda c: date(2023, 3, 15) if c.status == ContractStatus.COUNTERSIGNED else None
+    )
+
+
+class ReferencingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Referencing
+
+    operator = factory.SubFactory(OperatorFactory)
+    number = factory.Sequence(lambda n: f"REF-{n:05d}")
+    status = ReferencingStatus.VALID
+    granted_on = date(2023, 5, 1)
+
+
+def operator_user(operator, username=None):
+    user = UserFactory(username=username or f"op-{operator.siren}")
+    Membership.objects.create(user=user, operator=operator)
+    return user
+
+
+def segur_campaign(code="test-campaign", *, today=None, closure=None, advance_in=30, balance_in=60):
+    """A campaign under the segur-2023 schedule whose deadlines are relative to `today`."""
+    today = today or date.today()
+    campaign, _ = Campaign.objects.update_or_create(
+        code=code,
+        defaults={
+            "label": f"Campagne {code}",
+            "schedule": FundingSchedule.objects.get(code="segur-2023"),
+            "closure_date": closure or today - timedelta(days=10),
+            "advance_deadline": today + timedelta(days=advance_in),
+            "balance_deadline": today + timedelta(days=balance_in),
+        },
+    )
+    return campaign
+
+
+def record_counts(operator, campaign, app=10, org=100, per=1000):
+    for mailbox_type, count in (("APP", app), ("ORG", org), ("PER", per)):
+        MailboxCount.objects.update_or_create(
+            operator=operator,
+            mailbox_type=mailbox_type,
+            as_of=campaign.closure_date,
+            defaults={"count": count, "source_note": "test"},
+        )
+
+
+def advance_proof_kinds(operator):
+    if operator.kind == OperatorKind.BUYER:
+        return [DocumentKind.PROVIDER_CONFORMITY_REPORT, DocumentKind.INVOICE]
+    return [DocumentKind.CONFORMITY_REPORT]
+
+
+def ready_advance(*, operator=None, campaign=None, user=None, at=None):
+    """A draft advance with everything its submission needs; returns (claim, operator user)."""
+    operator = operator or OperatorFactory(eligible=True)
+    campaign = campaign or segur_campaign()
+    user = user or operator_user(operator)
+    record_counts(operator, campaign)
+    claim = services.claim_create(operator=operator, campaign=campaign, kind=ClaimKind.ADVANCE, actor=user, at=at)
+    for kind in advance_proof_kinds(operator):
+        services.document_upload(claim=claim, actor=user, kind=kind, uploaded_file=pdf(), at=at)
+    return claim, user
+
+
+def paid(claim, *, instructor=None, payer=None):
+    """Walk a submitted claim through review, approval and payment."""
+    instructor = instructor or agent()
+    payer = payer or validator()
+    claim = services.claim_take(claim=claim, actor=instructor)
+    claim = services.claim_approve(claim=claim, actor=instructor, comment="Conforme.")
+    return services.claim_mark_paid(claim=claim, actor=payer, reference=f"VIR-{claim.pk}")
+
+
+def claim_in_state(state, **kwargs):
+    """An advance claim in `state`, reached through the real transitions."""
+    claim, user = ready_advance(**kwargs)
+    if state == "draft":
+        return claim, user
+    if state == "withdrawn":
+        return services.claim_withdraw(claim=claim, actor=user), user
+    claim = services.claim_submit(claim=claim, actor=user)
+    if state == "submitted":
+        return claim, user
+    instructor = agent()
+    claim = services.claim_take(claim=claim, actor=instructor)
+    if state == "in_review":
+        return claim, user
+    if state == "changes_requested":
+        return services.claim_request_changes(claim=claim, actor=instructor, comment="Pièce illisible."), user
+    if state == "rejected":
+        return services.claim_reject(claim=claim, actor=instructor, comment="Non conforme."), user
+    claim = services.claim_approve(claim=claim, actor=instructor)
+    if state == "approved":
+        return claim, user
+    if state == "paid":
+        return services.claim_mark_paid(claim=claim, actor=validator(), reference="VIR-1"), user
+    raise ValueError(state)
+
+
+__all__ = ["Claim", "ClaimKind"]
