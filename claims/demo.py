@@ -9,6 +9,7 @@ from django.utils import timezone
 from claims import services
 from claims.enums import ClaimKind, DocumentKind
 from claims.models import Claim
+from funding import services as funding_services
 from funding.enums import MailboxType
 from funding.models import Campaign
 
@@ -36,7 +37,7 @@ def seed_claims(*, campaign, operators, stdout):
     }
     for name, (app, org, per) in counts.items():
         for mailbox_type, count in zip(MailboxType, (app, org, per), strict=True):
-            services.mailbox_count_record(
+            funding_services.mailbox_count_record(
                 operator=by_name[name],
                 mailbox_type=mailbox_type,
                 as_of=campaign.closure_date,

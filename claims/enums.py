@@ -33,16 +33,3 @@ class DocumentKind(models.TextChoices):
     CONFORMITY_COMMITMENT = "conformity_commitment", "Engagement de conformité du parc (Annexe 2)"
     END_CLIENT_CONTRACTS = "end_client_contracts", "Contrats avec les clients finaux"
     OTHER = "other", "Autre pièce"
-
-
-class Role(models.TextChoices):
-    OPERATOR = "operator", "Opérateur"
-    INSTRUCTOR = "instructeur", "Instructeur"
-    VALIDATOR = "valideur", "Valideur"
-    SYSTEM = "system", "Système"
-
-
-class CountSource(models.TextChoices):
-    AGENT_ENTRY = "agent_entry", "Saisie d'un agent"
-    ANNUAIRE = "annuaire", "Extraction de l'Annuaire Santé"
-    COUNT_FILE = "count_file", "Fichier de comptage par opérateur"

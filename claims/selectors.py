@@ -4,9 +4,9 @@ from decimal import Decimal
 
 from django.db.models import Max, Sum
 
-from claims.enums import ENDED_STATES, ClaimKind, ClaimState, Role
-from claims.models import Claim, DeadlineExtension, Document, MailboxCount, Payment
-from claims.permissions import is_agent, operator_id_of
+from claims.enums import ENDED_STATES, ClaimKind, ClaimState
+from claims.models import Claim, DeadlineExtension, Document, Payment
+from common.roles import Role, is_agent, operator_id_of
 
 
 def claims_visible_to(*, user):
@@ -37,12 +37,6 @@ def effective_deadline(*, operator, campaign, kind):
         latest=Max("new_deadline")
     )["latest"]
     return max(deadline, extended) if extended else deadline
-
-
-def counts_at(*, operator, day):
-    """{type: count} recorded for `day`, or None when nothing was recorded for that day."""
-    rows = MailboxCount.objects.filter(operator=operator, as_of=day).values_list("mailbox_type", "count")
-    return dict(rows) or None
 
 
 def latest_documents(*, claim):

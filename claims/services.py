@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from claims import notifications, selectors
 from claims.audit import GENESIS, event_hash
-from claims.enums import EDITABLE_STATES, ClaimKind, ClaimState, CountSource, DocumentKind, Role
-from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, MailboxCount, Payment, SentNotification
-from claims.permissions import actor_label, has_role, is_agent, operator_id_of
+from claims.enums import EDITABLE_STATES, ClaimKind, ClaimState, DocumentKind
+from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment, SentNotification
 from claims.uploads import inspect_upload
 from claims.workflow import TRANSITIONS, correction_due_default, failed_guards, filing_deadline_open
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
+from common.roles import Role, actor_label, has_role, is_agent, operator_id_of
+from funding import selectors as funding_selectors
 from funding.calendar import paris_today
 from funding.formula import compute_breakdown
 from operators.models import Operator
@@ -110,7 +111,7 @@ def _transition(*, claim, name, actor, comment="", at=None, prepare=None):
 
 def _frozen_computation(claim):
     """The amount and its inputs, frozen on the claim at (re)submission."""
-    counts = selectors.counts_at(operator=claim.operator, day=claim.campaign.closure_date) or {}
+    counts = funding_selectors.counts_at(operator=claim.operator, day=claim.campaign.closure_date) or {}
     schedule = claim.campaign.schedule
     breakdown = compute_breakdown(schedule=schedule, counts=counts)
     frozen = breakdown.as_dict()
@@ -338,24 +339,7 @@ def document_upload(*, claim, actor, kind, uploaded_file, at=None):
     return document
 
 
-# --- Counts and deadline extensions -----------------------------------------------------------
-
-
-def mailbox_count_record(*, operator, mailbox_type, as_of, count, source_note, actor, source=CountSource.AGENT_ENTRY):
-    if not is_agent(actor, Role.INSTRUCTOR):
-        raise NotAllowed()
-    if count < 0:
-        raise InvalidInput("Le nombre de BAL ne peut pas être négatif.", errors={"count": ["Nombre négatif."]})
-    if not (source_note or "").strip():
-        message = "Indiquez la source du comptage (fichier, pièce justificative…)."
-        raise InvalidInput(message, errors={"source_note": [message]})
-    row, _ = MailboxCount.objects.update_or_create(
-        operator=operator,
-        mailbox_type=mailbox_type,
-        as_of=as_of,
-        defaults={"count": count, "source": source, "source_note": source_note.strip(), "entered_by": actor},
-    )
-    return row
+# --- Deadline extensions -----------------------------------------------------------
 
 
 def deadline_extension_grant(*, operator, campaign, kind, new_deadline, reason, actor, at=None):

@@ -11,11 +11,14 @@ tests, the daily job); a table this size reads as plainly as decorators.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 
 from claims import selectors
-from claims.enums import ClaimKind, ClaimState, DocumentKind, Role
+from claims.enums import ClaimKind, ClaimState, DocumentKind
+from common.roles import Role
+from funding import selectors as funding_selectors
 from funding.calendar import is_open
 from operators.enums import ContractStatus
 
@@ -66,7 +69,7 @@ def technical_doc_https(claim, *, actor, at):
 
 
 def counts_recorded(claim, *, actor, at):
-    if selectors.counts_at(operator=claim.operator, day=claim.campaign.closure_date) is not None:
+    if funding_selectors.counts_at(operator=claim.operator, day=claim.campaign.closure_date) is not None:
         return []
     closure = claim.campaign.closure_date
     return [f"Les nombres de BAL au {closure:%d/%m/%Y} (date de clôture) ne sont pas encore établis."]
@@ -155,6 +158,4 @@ def failed_guards(transition, claim, *, actor, at):
 
 
 def correction_due_default(today):
-    from datetime import timedelta
-
     return today + timedelta(days=settings.CORRECTION_DUE_DAYS)

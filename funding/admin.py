@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from common.admin import BaseAdmin
-from funding.models import Campaign, FundingSchedule
+from funding.models import Campaign, FundingSchedule, MailboxCount
 
 
 @admin.register(FundingSchedule)
@@ -22,3 +22,12 @@ class CampaignAdmin(BaseAdmin):
     list_display = ["code", "label", "schedule", "closure_date", "advance_deadline", "balance_deadline"]
     search_fields = ["code", "label"]
     list_select_related = ["schedule"]
+
+
+@admin.register(MailboxCount)
+class MailboxCountAdmin(BaseAdmin):
+    list_display = ["operator", "mailbox_type", "as_of", "count", "source", "entered_by"]
+    list_filter = ["mailbox_type", "source", "as_of"]
+    search_fields = ["operator__legal_name", "operator__siren"]
+    list_select_related = ["operator", "entered_by"]
+    autocomplete_fields = ["operator"]

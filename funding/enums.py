@@ -7,3 +7,9 @@ class MailboxType(models.TextChoices):
     APP = "APP", "BAL applicative"
     ORG = "ORG", "BAL organisationnelle"
     PER = "PER", "BAL personnelle"
+
+
+class CountSource(models.TextChoices):
+    AGENT_ENTRY = "agent_entry", "Saisie d'un agent"
+    ANNUAIRE = "annuaire", "Extraction de l'Annuaire Santé"
+    COUNT_FILE = "count_file", "Fichier de comptage par opérateur"

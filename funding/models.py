@@ -1,9 +1,10 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from funding.enums import MailboxType
+from funding.enums import CountSource, MailboxType
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
 
@@ -75,3 +76,38 @@ class Campaign(models.Model):
 
     def __str__(self):
         return self.label
+
+
+class MailboxCount(models.Model):
+    """How many mailboxes of one type an operator had on a date, and where the figure comes from."""
+
+    operator = models.ForeignKey(
+        "operators.Operator", verbose_name="opérateur", on_delete=models.CASCADE, related_name="mailbox_counts"
+    )
+    mailbox_type = models.CharField("type de BAL", max_length=3, choices=MailboxType.choices)
+    as_of = models.DateField("date de comptage")
+    count = models.PositiveIntegerField("nombre de BAL")
+    source = models.CharField("source", max_length=16, choices=CountSource.choices, default=CountSource.AGENT_ENTRY)
+    source_note = models.CharField("justification de la source", max_length=500)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="saisi par",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("saisi le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "nombre de BAL"
+        verbose_name_plural = "nombres de BAL"
+        ordering = ["operator", "as_of", "mailbox_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "mailbox_type", "as_of"], name="mailboxcount_one_per_type_and_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.operator.legal_name} {self.mailbox_type} au {self.as_of} : {self.count}"

@@ -10,8 +10,8 @@ from stdnum import luhn
 
 from claims import services
 from claims.enums import ClaimKind, DocumentKind
-from claims.models import Claim, MailboxCount
-from funding.models import Campaign, FundingSchedule
+from claims.models import Claim
+from funding.models import Campaign, FundingSchedule, MailboxCount
 from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
 from operators.models import ContractV2, Membership, Operator, Referencing
 

@@ -31,12 +31,12 @@ def drop_trigger(apps, schema_editor):
 
 VIEW_ALL = [
     ("operators", m) for m in ["operator", "maildomain", "contractv2", "referencing", "membership"]
-] + [("funding", m) for m in ["fundingschedule", "campaign"]] + [
-    ("claims", m) for m in ["claim", "mailboxcount", "document", "claimevent", "deadlineextension", "payment"]
+] + [("funding", m) for m in ["fundingschedule", "campaign", "mailboxcount"]] + [
+    ("claims", m) for m in ["claim", "document", "claimevent", "deadlineextension", "payment"]
 ]
 ROLE_PERMISSIONS = {
     "instructeur": [("view", app, model) for app, model in VIEW_ALL]
-    + [("change", "claims", "claim"), ("add", "claims", "mailboxcount"), ("change", "claims", "mailboxcount")]
+    + [("change", "claims", "claim"), ("add", "funding", "mailboxcount"), ("change", "funding", "mailboxcount")]
     + [("change", "operators", "operator"), ("add", "operators", "maildomain"), ("change", "operators", "maildomain")]
     + [("add", "operators", "contractv2"), ("change", "operators", "contractv2")]
     + [("add", "operators", "referencing"), ("change", "operators", "referencing")],
@@ -62,7 +62,7 @@ def create_groups(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("claims", "0001_initial"),
+        ("claims", "0002_initial"),
         ("operators", "0001_initial"),
         ("funding", "0002_seed_schedules_and_campaign"),
         ("auth", "0012_alter_user_first_name_max_length"),

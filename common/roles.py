@@ -1,6 +1,14 @@
-"""Who may act as what: the role gate used by every claim service."""
+"""Who may act as what: the role gate used by every service (roles span the apps)."""
 
-from claims.enums import Role
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OPERATOR = "operator", "Opérateur"
+    INSTRUCTOR = "instructeur", "Instructeur"
+    VALIDATOR = "valideur", "Valideur"
+    SYSTEM = "system", "Système"
+
 
 AGENT_GROUPS = {Role.INSTRUCTOR: "instructeur", Role.VALIDATOR: "valideur"}
 
