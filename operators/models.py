@@ -1,7 +1,9 @@
+from datetime import date
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 
 from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
 from operators.validators import validate_bic, validate_iban, validate_siren, validate_siret
@@ -72,22 +74,60 @@ class Operator(models.Model):
 
 
 class MailDomain(models.Model):
-    """An MSSanté mail domain run by an operator; mailboxes are attributed through it."""
+    """An MSSanté mail domain run by an operator over a period; mailboxes are attributed through it.
+
+    A domain belongs to one operator at a time; when a park is transferred the domain's
+    period with the first operator ends and a new one starts with the other.
+    """
 
     operator = models.ForeignKey(Operator, verbose_name="opérateur", on_delete=models.CASCADE, related_name="domains")
     name = models.CharField("domaine", max_length=253)
+    valid_from = models.DateField("valable du", null=True, blank=True, help_text="Vide : depuis toujours.")
+    valid_until = models.DateField("valable jusqu'au", null=True, blank=True, help_text="Vide : toujours valable.")
 
     class Meta:
         verbose_name = "domaine MSSanté"
         verbose_name_plural = "domaines MSSanté"
-        ordering = ["name"]
-        constraints = [models.UniqueConstraint(Lower("name"), name="maildomain_name_unique_ci")]
+        ordering = ["name", "valid_from"]
+        constraints = [
+            # One period per domain and start date; overlaps are refused by clean() (and the import service).
+            models.UniqueConstraint(
+                Lower("name"),
+                Coalesce("valid_from", models.Value(date(1900, 1, 1))),
+                name="maildomain_name_start_unique_ci",
+            ),
+            models.CheckConstraint(
+                name="maildomain_period_ordered",
+                condition=models.Q(valid_until__isnull=True)
+                | models.Q(valid_from__isnull=True)
+                | models.Q(valid_until__gte=models.F("valid_from")),
+            ),
+        ]
+        indexes = [
+            # Attribution of mailboxes to operators: lookup by domain name.
+            models.Index(Lower("name"), name="maildomain_name_lower_idx"),
+        ]
 
     def __str__(self):
         return self.name
 
     def clean(self):
         self.name = (self.name or "").strip().lower()
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValidationError({"valid_until": "La fin de validité précède son début."})
+        overlapping = MailDomain.objects.filter(name__iexact=self.name).exclude(pk=self.pk)
+        if self.valid_until:
+            overlapping = overlapping.filter(
+                models.Q(valid_from__isnull=True) | models.Q(valid_from__lte=self.valid_until)
+            )
+        if self.valid_from:
+            overlapping = overlapping.filter(
+                models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=self.valid_from)
+            )
+        if overlapping.exists():
+            raise ValidationError(
+                {"name": "Ce domaine est déjà attribué à un opérateur sur une période qui chevauche."}
+            )
 
 
 class ContractV2(models.Model):
