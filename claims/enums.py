@@ -33,3 +33,28 @@ class DocumentKind(models.TextChoices):
     CONFORMITY_COMMITMENT = "conformity_commitment", "Engagement de conformité du parc (Annexe 2)"
     END_CLIENT_CONTRACTS = "end_client_contracts", "Contrats avec les clients finaux"
     OTHER = "other", "Autre pièce"
+    DECISION_LETTER = "decision_letter", "Lettre de décision"
+
+
+# Proofs an operator (or an agent on its behalf) may upload; decision letters are generated only.
+UPLOADABLE_KINDS = tuple(k for k in DocumentKind if k != DocumentKind.DECISION_LETTER)
+
+
+class RecoveryState(models.TextChoices):
+    NOTIFIED = "notified", "Notifié — observations en cours"
+    DECIDED = "decided", "Décision rendue"
+    ORDER_ISSUED = "order_issued", "Ordre de reversement émis"
+    RECOVERED = "recovered", "Recouvré"
+    OFFSET = "offset", "Compensé sur un paiement"
+    WAIVED = "waived", "Abandonné (remise)"
+    CANCELLED = "cancelled", "Annulé"
+
+
+# Recovery cases still running: they count against what may still be claimed back.
+OPEN_RECOVERY_STATES = (RecoveryState.NOTIFIED, RecoveryState.DECIDED, RecoveryState.ORDER_ISSUED)
+
+
+class RecoveryDecision(models.TextChoices):
+    CONFIRMED = "confirmed", "Indu confirmé"
+    REDUCED = "reduced", "Indu réduit"
+    WAIVED = "waived", "Remise totale"

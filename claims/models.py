@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from claims.enums import ENDED_STATES, ClaimKind, ClaimState, DocumentKind
+from claims.enums import ENDED_STATES, ClaimKind, ClaimState, DocumentKind, RecoveryDecision, RecoveryState
 
 
 class Claim(models.Model):
@@ -220,6 +220,65 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.reference} — {self.amount} €"
+
+
+class Recovery(models.Model):
+    """An undue payment (indu) claimed back through an adversarial procedure.
+
+    notice (amount and grounds) → observations period → reasoned decision (confirmed,
+    reduced, waived) → recovery order → recovered or offset; every step is logged as an
+    event of the claim concerned. Never more than was paid.
+    """
+
+    claim = models.ForeignKey(
+        Claim, verbose_name="demande concernée", on_delete=models.PROTECT, related_name="recoveries"
+    )
+    payments = models.ManyToManyField(Payment, verbose_name="paiements concernés", related_name="recoveries")
+    state = models.CharField("état", max_length=16, choices=RecoveryState.choices, editable=False)
+    amount_notified = models.DecimalField("montant notifié (HT)", max_digits=12, decimal_places=2, editable=False)
+    grounds = models.TextField("motifs", editable=False)
+    observations_due = models.DateField("observations attendues avant le", editable=False)
+    observations = models.TextField("observations de l'opérateur", blank=True, editable=False)
+    observations_received_at = models.DateTimeField("observations reçues le", null=True, blank=True, editable=False)
+    decision = models.CharField("décision", max_length=16, choices=RecoveryDecision.choices, blank=True, editable=False)
+    decision_reason = models.TextField("motivation de la décision", blank=True, editable=False)
+    amount_due = models.DecimalField(
+        "montant à reverser (HT)", max_digits=12, decimal_places=2, null=True, blank=True, editable=False
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="décidé par", on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    decided_at = models.DateTimeField("décidé le", null=True, blank=True, editable=False)
+    order_reference = models.CharField("référence de l'ordre de reversement", max_length=64, blank=True, editable=False)
+    order_issued_at = models.DateTimeField("ordre émis le", null=True, blank=True, editable=False)
+    offset_payment = models.ForeignKey(
+        Payment,
+        verbose_name="compensé sur le paiement",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="offset_recoveries",
+    )
+    settled_at = models.DateTimeField("soldé le", null=True, blank=True, editable=False)
+    settlement_note = models.TextField("note de clôture", blank=True, editable=False)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="ouvert par", on_delete=models.PROTECT)
+    opened_at = models.DateTimeField("ouvert le")
+
+    class Meta:
+        verbose_name = "indu (ordre de reversement)"
+        verbose_name_plural = "indus (ordres de reversement)"
+        ordering = ["-opened_at"]
+        constraints = [
+            models.CheckConstraint(name="recovery_amount_positive", condition=models.Q(amount_notified__gt=0)),
+            models.CheckConstraint(
+                name="recovery_due_within_notified",
+                condition=models.Q(amount_due__isnull=True) | models.Q(amount_due__lte=models.F("amount_notified")),
+            ),
+        ]
+        indexes = [models.Index(fields=["state"], name="recovery_state_idx")]  # dashboard: open cases
+
+    def __str__(self):
+        return f"Indu n° {self.pk} — {self.claim.operator.legal_name} ({self.amount_notified} €)"
 
 
 class SentNotification(models.Model):

@@ -31,6 +31,11 @@ NOTIFIED_ACTIONS = {
     "withdraw",
     "lapse",
     "extend_deadline",
+    "recovery_open",
+    "recovery_decision",
+    "recovery_order",
+    "recovery_settled",
+    "recovery_cancelled",
 }
 # Actions fired by the operator: the agents are told; every other action is told to the operator.
 OPERATOR_ACTIONS = {"submit", "resubmit", "withdraw"}
@@ -54,6 +59,12 @@ def schedule_deadline_reminder(claim_id, deadline, days_left):
     from claims.tasks import send_deadline_reminder
 
     _enqueue(send_deadline_reminder, claim_id, deadline.isoformat(), days_left)
+
+
+def schedule_decision_letter(document_id):
+    from claims.tasks import send_decision_letter
+
+    _enqueue(send_decision_letter, document_id)
 
 
 def schedule_correction_notice(claim_id, kind):
@@ -148,6 +159,38 @@ def send_correction_notice(claim_id, kind):
     if not recipients:
         return False
     send_mail(subject, body + "\n— Plateforme de financement Ségur MSSanté", None, recipients)
+    return True
+
+
+def send_decision_letter(document_id):
+    """E-mail a generated decision letter to the operator, with the PDF attached (at most once)."""
+    from django.core.mail import EmailMessage
+
+    from claims.models import Document
+
+    document = Document.objects.select_related("claim__operator", "claim__campaign").filter(pk=document_id).first()
+    if document is None:
+        return False
+    claim = document.claim
+    recipients = operator_recipients(claim)
+    if not recipients:
+        return False
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                SentNotification.objects.create(key=f"letter:{document.pk}")
+        except IntegrityError:
+            return False
+        message = EmailMessage(
+            _subject(claim, document.original_name),
+            "Bonjour,\n\nVous trouverez ci-joint la lettre de décision concernant votre demande.\n\n"
+            "— Plateforme de financement Ségur MSSanté",
+            None,
+            recipients,
+        )
+        with document.file.open("rb") as pdf:
+            message.attach(document.original_name, pdf.read(), "application/pdf")
+        message.send()
     return True
 
 

@@ -4,6 +4,7 @@ Each service locks what it changes, checks role, state and guards, writes, appen
 audit event in the same transaction and schedules notifications with `on_commit`.
 """
 
+import hashlib
 import logging
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from claims import notifications, selectors
 from claims.audit import GENESIS, event_hash
-from claims.enums import EDITABLE_STATES, ClaimKind, ClaimState, DocumentKind
+from claims.enums import EDITABLE_STATES, UPLOADABLE_KINDS, ClaimKind, ClaimState, DocumentKind
 from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment, SentNotification
 from claims.uploads import inspect_upload
 from claims.workflow import TRANSITIONS, correction_due_default, failed_guards, filing_deadline_open
@@ -68,8 +69,11 @@ def _lock(claim):
 # --- Transitions ----------------------------------------------------------------------------
 
 
-def _transition(*, claim, name, actor, comment="", at=None, prepare=None):
+def _transition(*, claim, name, actor, comment="", at=None, prepare=None, after=None):
     """Fire transition `name` on `claim` as `actor`; return the refreshed claim.
+
+    `prepare(locked)` returns extra fields to write with the state; `after(claim)` runs in the
+    same transaction once the state and its event are written (letters, recovery cases).
 
     Raises NotAllowed (role), StateConflict (state, or a concurrent request won the race),
     InvalidInput (missing comment) or GuardFailed (what is missing, in French).
@@ -106,6 +110,9 @@ def _transition(*, claim, name, actor, comment="", at=None, prepare=None):
             comment=comment,
             at=at,
         )
+        if after is not None:
+            locked.refresh_from_db()
+            after(locked)
     return Claim.objects.select_related("operator", "campaign").get(pk=claim.pk)
 
 
@@ -172,7 +179,38 @@ def claim_request_changes(*, claim, actor, comment, due=None, at=None):
 
 
 def claim_approve(*, claim, actor, comment="", at=None):
+    """Approve, send the approval letter; a balance below the advance paid opens a recovery case."""
     at = at or timezone.now()
+
+    def letter_and_recovery(approved):
+        paragraphs = [
+            f"Après instruction, votre demande est approuvée pour un montant de {_euros(approved.amount)} HT."
+            if approved.amount >= 0
+            else "Après instruction, le solde définitif de votre financement est inférieur à l'avance versée.",
+        ]
+        if comment.strip():
+            paragraphs.append(f"Observations de l'instructeur : {comment.strip()}")
+        if approved.amount > 0:
+            paragraphs.append("Le paiement sera effectué par virement sur le compte déclaré lors de l'enrôlement.")
+        attach_decision_letter(
+            claim=approved, actor=actor, title="Décision d'approbation", paragraphs=paragraphs, at=at
+        )
+        if approved.kind == ClaimKind.BALANCE and approved.amount < 0:
+            from claims import recoveries
+
+            advance = selectors.paid_advance(operator=approved.operator, campaign=approved.campaign)
+            recoveries.recovery_open(
+                claim=approved,
+                amount=-approved.amount,
+                grounds=(
+                    f"Le financement définitif ({_euros(approved.funded_total)} HT) est inférieur à l'avance "
+                    f"versée ({_euros(advance.amount)} HT) : la différence a été perçue à tort."
+                ),
+                payments=[advance],
+                actor=actor,
+                at=at,
+            )
+
     return _transition(
         claim=claim,
         name="approve",
@@ -180,11 +218,27 @@ def claim_approve(*, claim, actor, comment="", at=None):
         comment=comment,
         at=at,
         prepare=lambda c: {"approved_by": actor, "decided_at": at, "decision_reason": comment.strip()},
+        after=letter_and_recovery,
     )
 
 
 def claim_reject(*, claim, actor, comment, at=None):
     at = at or timezone.now()
+
+    def letter(rejected):
+        attach_decision_letter(
+            claim=rejected,
+            actor=actor,
+            title="Décision de rejet",
+            paragraphs=[
+                "Après instruction, votre demande est rejetée pour le motif suivant :",
+                comment.strip(),
+                "Vous pouvez présenter un recours gracieux auprès de l'agence de paiement dans un délai de "
+                "deux mois à compter de la réception de ce courrier.",
+            ],
+            at=at,
+        )
+
     return _transition(
         claim=claim,
         name="reject",
@@ -192,7 +246,53 @@ def claim_reject(*, claim, actor, comment, at=None):
         comment=comment,
         at=at,
         prepare=lambda c: {"decided_at": at, "decision_reason": comment.strip()},
+        after=letter,
     )
+
+
+def _euros(amount):
+    return f"{amount:,.2f} €".replace(",", "\u202f").replace(".", ",")
+
+
+def attach_decision_letter(*, claim, actor, title, paragraphs, at=None):
+    """Generate a decision letter, store it with the claim and e-mail it to the operator after commit.
+
+    The caller holds the lock on the claim (it runs inside a transition or a recovery step).
+    """
+    from django.core.files.base import ContentFile
+
+    from claims.letters import decision_letter
+
+    at = at or timezone.now()
+    content = decision_letter(claim=claim, title=title, paragraphs=paragraphs, signed_by=actor_label(actor), at=at)
+    version = (
+        claim.documents.filter(kind=DocumentKind.DECISION_LETTER).aggregate(last=Max("version"))["last"] or 0
+    ) + 1
+    name = f"{title.lower().replace(' ', '-').replace(chr(39), '-')}-{claim.pk}-v{version}.pdf"
+    document = Document(
+        operator_id=claim.operator_id,
+        claim=claim,
+        kind=DocumentKind.DECISION_LETTER,
+        version=version,
+        original_name=name,
+        content_type="application/pdf",
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by=actor,
+    )
+    document.file.save(name, ContentFile(content), save=False)
+    document.save()
+    _append_event(
+        claim=claim,
+        actor=actor,
+        action="letter",
+        from_state=claim.state,
+        to_state=claim.state,
+        comment=f"{title} : lettre générée ({name}, SHA-256 {document.sha256[:12]}…)",
+        at=at,
+    )
+    transaction.on_commit(lambda: notifications.schedule_decision_letter(document.pk))
+    return document
 
 
 def claim_reopen(*, claim, actor, comment, at=None):
@@ -296,6 +396,8 @@ def document_upload(*, claim, actor, kind, uploaded_file, at=None):
     at = at or timezone.now()
     try:
         kind = DocumentKind(kind)
+        if kind not in UPLOADABLE_KINDS:
+            raise ValueError(kind)
     except ValueError:
         message = "Type de pièce inconnu."
         raise InvalidInput(message, errors={"kind": [message]}) from None

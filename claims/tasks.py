@@ -25,6 +25,11 @@ def send_correction_notice(claim_id, kind):
     return notifications.send_correction_notice(claim_id, kind)
 
 
+@shared_task(acks_late=True, **RETRY)
+def send_decision_letter(document_id):
+    return notifications.send_decision_letter(document_id)
+
+
 @shared_task(acks_late=True)
 def daily_housekeeping():
     return services.daily_housekeeping()

@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # Operators' portal: the French State design system (static assets shipped with the package)
+    # and login throttling.
+    "dsfr",
+    "axes",
     "common",
     "operators",
     "funding",
@@ -65,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the French lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -93,6 +99,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    # Login throttling first (django-axes), then the ordinary user/password check.
+    "claims.portal.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:dashboard"
+LOGOUT_REDIRECT_URL = "portal:login"
+# Password-reset links stay valid for 1 day.
+PASSWORD_RESET_TIMEOUT = 24 * 3600
+
+# --- Login throttling (django-axes) -------------------------------------------
+# After AXES_FAILURE_LIMIT failures for one user name from one address, that pair is locked for
+# AXES_COOLOFF_MINUTES; a success resets the counter. Other users and addresses are not affected.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "portail/lockout.html"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -163,6 +190,8 @@ SPECTACULAR_SETTINGS = {
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 # Default response time given to an operator for a correction request, in days.
 CORRECTION_DUE_DAYS = env.int("CORRECTION_DUE_DAYS", default=15)
+# Observations period given to an operator notified of an undue payment, in days.
+RECOVERY_OBSERVATION_DAYS = env.int("RECOVERY_OBSERVATION_DAYS", default=30)
 # Reminders before a filing deadline, in days.
 DEADLINE_REMINDER_DAYS = [int(d) for d in env.list("DEADLINE_REMINDER_DAYS", default=["14", "7", "1"])]
 
@@ -171,5 +200,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"celery.app.trace": {"level": "WARNING"}},
+    "loggers": {
+        "celery.app.trace": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},  # PDF font subsetting is chatty at INFO
+    },
 }

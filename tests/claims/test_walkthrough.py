@@ -77,6 +77,7 @@ def test_operator_walks_advance_and_balance_from_draft_to_paid(kind):
         ("submit", "draft", "submitted"),
         ("take", "submitted", "in_review"),
         ("approve", "in_review", "approved"),
+        ("letter", "approved", "approved"),
         ("mark_paid", "approved", "paid"),
     ]
     assert [e.action for e in balance.events.order_by("seq")] == [
@@ -85,6 +86,7 @@ def test_operator_walks_advance_and_balance_from_draft_to_paid(kind):
         "submit",
         "take",
         "approve",
+        "letter",
         "mark_paid",
     ]
     payer_event = advance.events.get(action="mark_paid")

@@ -1,0 +1,97 @@
+"""Decision letters (approval, rejection, recovery) as PDF, in French, with the claim's breakdown."""
+
+from pathlib import Path
+
+from django.utils import timezone
+from fpdf import FPDF
+
+from funding.formula import with_vat
+
+# DejaVu covers €, «», œ and the narrow no-break space; without it we fall back to a core font
+# and spell the few characters it lacks.
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+_FALLBACK = str.maketrans({"€": "EUR", "œ": "oe", "’": "'", "\u202f": " ", "…": "...", "—": "-", "–": "-"})
+
+
+def _euros(amount):
+    return f"{amount:,.2f} €".replace(",", " ").replace(".", ",")
+
+
+class _Letter(FPDF):
+    def __init__(self):
+        super().__init__(format="A4")
+        self.set_auto_page_break(auto=True, margin=18)
+        self.unicode = (FONT_DIR / "DejaVuSans.ttf").exists() and (FONT_DIR / "DejaVuSans-Bold.ttf").exists()
+        if self.unicode:
+            self.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
+            self.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+            self.family = "DejaVu"
+        else:
+            self.family = "Helvetica"
+        self.set_title("Lettre de décision — Financement Ségur MSSanté")
+        self.set_creator("Plateforme de financement Ségur MSSanté")
+
+    def text(self, value):
+        return value if self.unicode else value.translate(_FALLBACK).encode("latin-1", "replace").decode("latin-1")
+
+    def para(self, value, *, bold=False, size=10, height=5.5):
+        self.set_font(self.family, "B" if bold else "", size)
+        self.multi_cell(0, height, self.text(value), new_x="LMARGIN", new_y="NEXT")
+        self.ln(1.5)
+
+
+def decision_letter(*, claim, title, paragraphs, signed_by, at=None):
+    """Return the PDF bytes of a decision letter about `claim`."""
+    at = timezone.localtime(at or timezone.now())
+    pdf = _Letter()
+    pdf.add_page()
+    pdf.para("Financement Ségur — opérateurs MSSanté", bold=True, size=9)
+    pdf.para(f"Le {at:%d/%m/%Y}", size=9)
+    operator = claim.operator
+    pdf.para(f"{operator.legal_name}\nSIREN {operator.siren}", size=10)
+    pdf.ln(4)
+    pdf.para(title, bold=True, size=14, height=7)
+    pdf.para(
+        f"Objet : demande « {claim.get_kind_display()} » n° {claim.pk} — campagne {claim.campaign.label}", bold=True
+    )
+    for paragraph in paragraphs:
+        pdf.para(paragraph)
+    breakdown = claim.breakdown
+    if breakdown:
+        pdf.ln(2)
+        pdf.para(
+            f"Calcul du financement (barème {breakdown['schedule']}, BAL au {breakdown.get('counts_as_of', '')})",
+            bold=True,
+        )
+        pdf.set_font(pdf.family, "", 9)
+        widths = (40, 30, 40, 50)
+        for cells in [("Type de BAL", "Nombre", "Tarif HT", "Montant HT")] + [
+            (line["type"], f"{line['count']:,}".replace(",", " "), _euros(_d(line["rate"])), _euros(_d(line["amount"])))
+            for line in breakdown["lines"]
+        ]:
+            for width, cell in zip(widths, cells, strict=True):
+                pdf.cell(width, 6, pdf.text(cell), border=1)
+            pdf.ln(6)
+        pdf.ln(2)
+        total = _d(breakdown["total"])
+        rows = [
+            ("Forfait", _euros(_d(breakdown["base"]))),
+            ("Plafond", _euros(_d(breakdown["cap"])) + (" (appliqué)" if breakdown["capped"] else "")),
+            ("Financement total HT", f"{_euros(total)} (TTC {_euros(with_vat(total))})"),
+        ]
+        if "advance_paid" in breakdown:
+            rows.append(("Avance déjà versée HT", _euros(_d(breakdown["advance_paid"]))))
+        rows.append(("Montant de la demande HT", _euros(_d(breakdown["amount"]))))
+        for label, value in rows:
+            pdf.cell(70, 6, pdf.text(label), border=1)
+            pdf.cell(90, 6, pdf.text(value), border=1)
+            pdf.ln(6)
+    pdf.ln(6)
+    pdf.para(f"Pour l'agence de paiement,\n{signed_by}")
+    return bytes(pdf.output())
+
+
+def _d(value):
+    from decimal import Decimal
+
+    return Decimal(value)
