@@ -161,9 +161,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous API call then answers 401 with `WWW-Authenticate: Token` (not 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -174,6 +175,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "simulate": env.str("THROTTLE_SIMULATE", default="120/min"),
         "token": env.str("THROTTLE_TOKEN", default="20/min"),
+        "invitation": env.str("THROTTLE_INVITATION", default="10/min"),
     },
 }
 
@@ -194,6 +196,21 @@ CORRECTION_DUE_DAYS = env.int("CORRECTION_DUE_DAYS", default=15)
 RECOVERY_OBSERVATION_DAYS = env.int("RECOVERY_OBSERVATION_DAYS", default=30)
 # Reminders before a filing deadline, in days.
 DEADLINE_REMINDER_DAYS = [int(d) for d in env.list("DEADLINE_REMINDER_DAYS", default=["14", "7", "1"])]
+
+# --- Operators: enrolment, invitations, webhooks (README "API") -----------------
+# Public address of the site, for links in e-mails (invitations).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# How long an invitation link stays valid, in days.
+INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
+# Webhooks: attempts per delivery (retry n waits BASE × 2^(n-1) s, at most one hour), failed
+# deliveries in a row before a hook is disabled, receiver timeout, hooks per operator.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=60)
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=5)
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=5)
+WEBHOOKS_PER_OPERATOR = env.int("WEBHOOKS_PER_OPERATOR", default=5)
+# Receivers must be on the Internet (no SSRF into private networks) unless this is set (tests, demos).
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 
 LOGGING = {
     "version": 1,

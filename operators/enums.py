@@ -16,3 +16,27 @@ class ReferencingStatus(models.TextChoices):
     VALID = "valid", "Valide"
     SUSPENDED = "suspended", "Suspendu"
     REVOKED = "revoked", "Retiré"
+
+
+class EnrolmentState(models.TextChoices):
+    PENDING = "pending", "En attente d'instruction"
+    CHANGES_REQUESTED = "changes_requested", "Compléments demandés"
+    VALIDATED = "validated", "Validée"
+    REJECTED = "rejected", "Rejetée"
+
+
+# An enrolment in one of these states is still open: one per user at a time.
+OPEN_ENROLMENT_STATES = (EnrolmentState.PENDING, EnrolmentState.CHANGES_REQUESTED)
+
+
+class EnrolmentDocumentKind(models.TextChoices):
+    REFERENCING_CERTIFICATE = "referencing_certificate", "Attestation de référencement ANS"
+    REPRESENTATIVE_ID = "representative_id", "Pièce d'identité du représentant légal"
+    BANK_DETAILS = "bank_details", "Relevé d'identité bancaire (RIB)"
+    VAT_CERTIFICATE = "vat_certificate", "Attestation d'assujettissement à la TVA"
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "En cours"
+    DELIVERED = "delivered", "Livrée"
+    FAILED = "failed", "Échec"

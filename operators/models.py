@@ -1,11 +1,21 @@
-from datetime import date
+import uuid
+from datetime import UTC, date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Coalesce, Lower
 
-from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
+from common.audit import AppendOnlyModel
+from operators.enums import (
+    OPEN_ENROLMENT_STATES,
+    ContractStatus,
+    EnrolmentDocumentKind,
+    EnrolmentState,
+    OperatorKind,
+    ReferencingStatus,
+    WebhookDeliveryStatus,
+)
 from operators.validators import validate_bic, validate_iban, validate_siren, validate_siret
 
 
@@ -211,3 +221,290 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.operator.legal_name}"
+
+
+# --- Enrolment (SPEC §4a) ----------------------------------------------------------------------
+
+
+class Enrolment(models.Model):
+    """A representative's request to act for a legal entity, instructed by an agent.
+
+    `state` and `operator` are only written by `operators.services` (pending → changes
+    requested → pending … → validated / rejected), each change with an `EnrolmentEvent`.
+    The declared fields are copied onto the Operator when an agent validates.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="représentant", on_delete=models.PROTECT, related_name="enrolments"
+    )
+    state = models.CharField(
+        "état", max_length=24, choices=EnrolmentState.choices, default=EnrolmentState.PENDING, editable=False
+    )
+    legal_name = models.CharField("raison sociale", max_length=255)
+    siren = models.CharField("SIREN", max_length=9, validators=[validate_siren])
+    siret = models.CharField("SIRET", max_length=14, blank=True, validators=[validate_siret])
+    kind = models.CharField("type d'opérateur", max_length=16, choices=OperatorKind.choices)
+    provider = models.ForeignKey(
+        Operator,
+        verbose_name="opérateur prestataire",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    referencing_number = models.CharField("numéro de référencement", max_length=64)
+    iban = models.CharField("IBAN", max_length=34, validators=[validate_iban])
+    bic = models.CharField("BIC", max_length=11, validators=[validate_bic])
+    contact_email = models.EmailField("e-mail de contact", blank=True)
+
+    operator = models.ForeignKey(
+        Operator,
+        verbose_name="opérateur créé ou mis à jour",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="enrolments",
+        editable=False,
+    )
+    agent_message = models.TextField("demande de compléments", blank=True, editable=False)
+    decision_reason = models.TextField("motif de la décision", blank=True, editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="décidée par",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    decided_at = models.DateTimeField("décidée le", null=True, blank=True, editable=False)
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)
+    submitted_at = models.DateTimeField("déposée le", null=True, blank=True, editable=False)
+    # Hash of the newest event: the head of this enrolment's audit chain.
+    audit_head = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "demande d'enrôlement"
+        verbose_name_plural = "demandes d'enrôlement"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(state__in=OPEN_ENROLMENT_STATES),
+                name="enrolment_one_open_per_user",
+                violation_error_message="Une demande d'enrôlement est déjà en cours pour cet utilisateur.",
+            )
+        ]
+        indexes = [
+            # Agents' queue (admin list filtered by state) and duplicate checks by SIREN.
+            models.Index(fields=["state", "created_at"], name="enrolment_state_idx"),
+            models.Index(fields=["siren"], name="enrolment_siren_idx"),
+        ]
+
+    def __str__(self):
+        return f"Enrôlement n° {self.pk} — {self.legal_name} ({self.siren})"
+
+    @property
+    def is_open(self):
+        return self.state in OPEN_ENROLMENT_STATES
+
+
+def enrolment_storage_name(instance, filename):
+    # Never the user's name: a fresh UUID under the enrolment, so nothing is ever overwritten.
+    return f"enrolments/{instance.enrolment_id}/{uuid.uuid4().hex}{instance.extension}"
+
+
+class EnrolmentDocument(models.Model):
+    """A proof attached to an enrolment. Never overwritten: a new upload is a new version."""
+
+    enrolment = models.ForeignKey(
+        Enrolment, verbose_name="enrôlement", on_delete=models.PROTECT, related_name="documents"
+    )
+    kind = models.CharField("type de pièce", max_length=32, choices=EnrolmentDocumentKind.choices)
+    version = models.PositiveIntegerField("version", default=1)
+    file = models.FileField("fichier", upload_to=enrolment_storage_name, max_length=255)
+    original_name = models.CharField("nom du fichier", max_length=120)
+    content_type = models.CharField("type de contenu", max_length=64)
+    size = models.PositiveBigIntegerField("taille (octets)")
+    sha256 = models.CharField("empreinte SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="déposé par", on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField("déposé le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "pièce d'enrôlement"
+        verbose_name_plural = "pièces d'enrôlement"
+        ordering = ["enrolment", "kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["enrolment", "kind", "version"], name="enrolmentdocument_version_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} v{self.version} — {self.original_name}"
+
+    @property
+    def extension(self):
+        return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(self.content_type, "")
+
+
+class EnrolmentEvent(AppendOnlyModel):
+    """One row of an enrolment's history: append-only and hash-chained (common.audit)."""
+
+    enrolment = models.ForeignKey(Enrolment, verbose_name="enrôlement", on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField("rang")
+    at = models.DateTimeField("date")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="auteur",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField("auteur (libellé)", max_length=150)
+    action = models.CharField("action", max_length=32)
+    from_state = models.CharField("état avant", max_length=24, choices=EnrolmentState.choices, blank=True)
+    to_state = models.CharField("état après", max_length=24, choices=EnrolmentState.choices)
+    comment = models.TextField("commentaire", blank=True)
+    prev_hash = models.CharField("empreinte précédente", max_length=64)
+    hash = models.CharField("empreinte", max_length=64)
+
+    class Meta:
+        verbose_name = "événement d'enrôlement"
+        verbose_name_plural = "historique de l'enrôlement"
+        ordering = ["enrolment", "seq"]
+        constraints = [models.UniqueConstraint(fields=["enrolment", "seq"], name="enrolmentevent_seq_unique")]
+
+    def __str__(self):
+        return f"{self.at:%d/%m/%Y %H:%M} {self.actor_label} : {self.action}"
+
+    def hash_payload(self):
+        return {
+            "enrolment": self.enrolment_id,
+            "seq": self.seq,
+            "at": self.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "actor": self.actor_id,
+            "actor_label": self.actor_label,
+            "action": self.action,
+            "from": self.from_state,
+            "to": self.to_state,
+            "comment": self.comment,
+        }
+
+
+class Invitation(models.Model):
+    """A colleague invited by an operator's manager; accepting it creates an active member.
+
+    Only the SHA-256 of the token is stored: the token itself travels in the e-mail only.
+    """
+
+    operator = models.ForeignKey(
+        Operator, verbose_name="opérateur", on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField("e-mail invité")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="invité par", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    expires_at = models.DateTimeField("expire le")
+    accepted_at = models.DateTimeField("acceptée le", null=True, blank=True)
+    accepted_by = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name="compte créé",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invitation",
+    )
+    revoked_at = models.DateTimeField("révoquée le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "invitation"
+        verbose_name_plural = "invitations"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.email} → {self.operator.legal_name}"
+
+    def status_at(self, at):
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= at:
+            return "expired"
+        return "pending"
+
+
+# --- Webhooks ------------------------------------------------------------------------------------
+
+
+class Webhook(models.Model):
+    """An https endpoint of an operator's system, told of every state change of its claims.
+
+    The secret signs each payload (HMAC-SHA256); it must be usable to sign, so it is
+    stored, but the API shows it only once, at creation and at each rotation.
+    """
+
+    operator = models.ForeignKey(Operator, verbose_name="opérateur", on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField("adresse https", max_length=500)
+    secret = models.CharField("secret de signature", max_length=64, editable=False)
+    is_active = models.BooleanField("actif", default=True)
+    consecutive_failures = models.PositiveIntegerField("échecs consécutifs", default=0, editable=False)
+    disabled_at = models.DateTimeField("désactivé le", null=True, blank=True, editable=False)
+    disabled_reason = models.CharField("motif de désactivation", max_length=255, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="créé par", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    secret_rotated_at = models.DateTimeField("secret renouvelé le", null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "webhook"
+        verbose_name_plural = "webhooks"
+        ordering = ["operator", "created_at"]
+        indexes = [
+            # Fan-out of a claim event: the active hooks of one operator.
+            models.Index(fields=["operator", "is_active"], name="webhook_operator_active_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.operator.legal_name} → {self.url}"
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one webhook: the delivery log the operator reads."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    webhook = models.ForeignKey(Webhook, verbose_name="webhook", on_delete=models.CASCADE, related_name="deliveries")
+    event_key = models.CharField("événement", max_length=64)
+    event_type = models.CharField("type d'événement", max_length=64)
+    payload = models.JSONField("contenu")
+    status = models.CharField(
+        "statut", max_length=16, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField("tentatives", default=0)
+    response_status = models.PositiveSmallIntegerField("code HTTP reçu", null=True, blank=True)
+    last_error = models.CharField("dernière erreur", max_length=500, blank=True)
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    last_attempt_at = models.DateTimeField("dernière tentative", null=True, blank=True)
+    delivered_at = models.DateTimeField("livrée le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "livraison de webhook"
+        verbose_name_plural = "livraisons de webhook"
+        ordering = ["-created_at"]
+        constraints = [
+            # One delivery per hook and event: a fan-out run twice sends nothing twice.
+            models.UniqueConstraint(fields=["webhook", "event_key"], name="webhookdelivery_once_per_event")
+        ]
+        indexes = [
+            # Outbox flush: pending deliveries whose task was lost.
+            models.Index(fields=["status", "created_at"], name="webhookdelivery_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.event_type} → {self.webhook.url} ({self.get_status_display()})"

@@ -1,0 +1,113 @@
+"""E-mails about enrolments, invitations and disabled webhooks; always sent by a task after commit."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+
+from operators.enums import EnrolmentState
+from operators.models import EnrolmentEvent, Invitation, Webhook
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE = "\n\n— Plateforme de financement Ségur MSSanté"
+# Actions of the representative are told to the agents; the agents' decisions to the representative.
+REPRESENTATIVE_ACTIONS = {"submit", "resubmit"}
+
+
+def _enqueue(task, *args):
+    """Queue a task; a broker outage must never fail the request that already committed."""
+    try:
+        task.delay(*args)
+    except Exception:
+        logger.exception("could not queue %s", task.name)
+
+
+def schedule_enrolment_notification(event_id):
+    from operators.tasks import notify_enrolment_event
+
+    _enqueue(notify_enrolment_event, event_id)
+
+
+def schedule_invitation_email(invitation_id, token):
+    from operators.tasks import send_invitation_email
+
+    _enqueue(send_invitation_email, invitation_id, token)
+
+
+def schedule_webhook_disabled_email(webhook_id):
+    from operators.tasks import send_webhook_disabled_email
+
+    _enqueue(send_webhook_disabled_email, webhook_id)
+
+
+def send_enrolment_notification(event_id):
+    event = EnrolmentEvent.objects.select_related("enrolment__user").filter(pk=event_id).first()
+    if event is None:
+        return False
+    enrolment = event.enrolment
+    if event.action in REPRESENTATIVE_ACTIONS:
+        recipients = [settings.AGENTS_NOTIFICATION_EMAIL]
+    else:
+        recipients = [enrolment.user.email] if enrolment.user.email else []
+    if not recipients:
+        return False
+    state = EnrolmentState(event.to_state).label
+    body = (
+        f"Bonjour,\n\nLa demande d'enrôlement n° {enrolment.pk} de {enrolment.legal_name} "
+        f"(SIREN {enrolment.siren}) est désormais : {state}."
+    )
+    if event.comment:
+        body += f"\n\nCommentaire :\n{event.comment}"
+    subject = f"[Financement Ségur] Enrôlement n° {enrolment.pk} — {enrolment.legal_name} : {state}"
+    send_mail(subject, body + SIGNATURE, None, recipients)
+    return True
+
+
+def send_invitation_email(invitation_id, token):
+    invitation = Invitation.objects.select_related("operator", "invited_by").filter(pk=invitation_id).first()
+    if invitation is None or invitation.accepted_at or invitation.revoked_at:
+        return False
+    link = f"{settings.SITE_URL.rstrip('/')}/portail/invitation/{token}/"
+    body = (
+        f"Bonjour,\n\n{invitation.invited_by.get_full_name() or invitation.invited_by.username} vous invite à "
+        f"rejoindre l'espace de {invitation.operator.legal_name} sur la plateforme de financement Ségur MSSanté.\n\n"
+        f"Pour créer votre compte et choisir votre mot de passe : {link}\n"
+        f"(ou par l'API : POST /api/v1/invitations/accept avec ce jeton : {token})\n\n"
+        f"Cette invitation expire le {invitation.expires_at:%d/%m/%Y à %H:%M}."
+    )
+    send_mail(
+        f"[Financement Ségur] Invitation à rejoindre {invitation.operator.legal_name}",
+        body + SIGNATURE,
+        None,
+        [invitation.email],
+    )
+    return True
+
+
+def webhook_recipients(webhook):
+    emails = list(
+        webhook.operator.memberships.filter(is_active=True, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    if webhook.operator.contact_email:
+        emails.append(webhook.operator.contact_email)
+    return sorted(set(emails))
+
+
+def send_webhook_disabled_email(webhook_id):
+    webhook = Webhook.objects.select_related("operator").filter(pk=webhook_id).first()
+    if webhook is None or webhook.is_active:
+        return False
+    recipients = webhook_recipients(webhook)
+    if not recipients:
+        return False
+    body = (
+        f"Bonjour,\n\nLe webhook {webhook.url} de {webhook.operator.legal_name} a été désactivé après "
+        f"{webhook.consecutive_failures} livraisons en échec ({webhook.disabled_reason}).\n"
+        "Corrigez le récepteur puis réactivez-le (PATCH /api/v1/webhooks/{id} avec "
+        '{"is_active": true}) ; le journal des livraisons indique les erreurs reçues.'
+    ).replace("{id}", str(webhook.pk))
+    send_mail(f"[Financement Ségur] Webhook désactivé : {webhook.url}", body + SIGNATURE, None, recipients)
+    return True

@@ -1,0 +1,88 @@
+"""Signing and sending webhook payloads (HMAC-SHA256 over `timestamp.body`), standard library only.
+
+The receiver verifies with its secret (see README "Webhooks"):
+
+    expected = "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    hmac.compare_digest(expected, request.headers["X-Segur-Signature"])
+"""
+
+import hashlib
+import hmac
+import ipaddress
+import socket
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+SIGNATURE_HEADER = "X-Segur-Signature"
+TIMESTAMP_HEADER = "X-Segur-Timestamp"
+DELIVERY_HEADER = "X-Segur-Delivery"
+EVENT_HEADER = "X-Segur-Event"
+USER_AGENT = "financement-segur-webhooks/1.0"
+
+
+class DeliveryError(Exception):
+    """The payload could not be handed to the receiver (network, TLS, refused address)."""
+
+
+def sign(secret, timestamp, body):
+    """`sha256=<hex>` of HMAC-SHA256(secret, "<timestamp>." + body)."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def verify(secret, timestamp, body, signature, *, tolerance=300, now=None):
+    """True when `signature` is ours for this body and the timestamp is fresh (replays refused)."""
+    now = time.time() if now is None else now
+    try:
+        if abs(now - int(timestamp)) > tolerance:
+            return False
+    except (TypeError, ValueError):
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), signature or "")
+
+
+def is_public_address(address):
+    ip = ipaddress.ip_address(address)
+    return ip.is_global and not ip.is_multicast
+
+
+def _check_destination(url):
+    """Refuse receivers on private, loopback or link-local addresses (no SSRF into our network)."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
+        return
+    parts = urlsplit(url)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as error:
+        raise DeliveryError(f"Nom d'hôte introuvable : {parts.hostname}") from error
+    for info in infos:
+        if not is_public_address(info[4][0]):
+            raise DeliveryError("Adresse de destination non publique refusée.")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not an instruction: never follow it (it could lead to http or inside)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def post(url, body, headers, *, timeout=None):
+    """POST `body` to `url`; return the HTTP status code received. Raises DeliveryError."""
+    if not url.lower().startswith("https://"):
+        raise DeliveryError("Seules les adresses https sont acceptées.")
+    _check_destination(url)
+    request = urllib.request.Request(url, data=body, headers={**headers, "User-Agent": USER_AGENT}, method="POST")  # noqa: S310 (https only, checked above)
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=timeout or settings.WEBHOOK_TIMEOUT_SECONDS) as response:
+            response.read(1024)
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise DeliveryError(str(getattr(error, "reason", error))[:400]) from error
