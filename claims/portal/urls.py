@@ -1,0 +1,62 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from claims.portal import views
+from claims.portal.forms import LoginForm, PasswordResetForm, SetPasswordForm
+
+app_name = "portal"
+
+auth = [
+    path(
+        "connexion/",
+        auth_views.LoginView.as_view(
+            template_name="portail/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "mot-de-passe/oubli/",
+        auth_views.PasswordResetView.as_view(
+            template_name="portail/password_reset.html",
+            form_class=PasswordResetForm,
+            email_template_name="portail/emails/password_reset.txt",
+            subject_template_name="portail/emails/password_reset_subject.txt",
+            success_url=reverse_lazy("portal:password_reset_done"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "mot-de-passe/oubli/envoye/",
+        auth_views.PasswordResetDoneView.as_view(template_name="portail/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "mot-de-passe/nouveau/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="portail/password_reset_confirm.html",
+            form_class=SetPasswordForm,
+            success_url=reverse_lazy("portal:password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "mot-de-passe/modifie/",
+        auth_views.PasswordResetCompleteView.as_view(template_name="portail/password_reset_complete.html"),
+        name="password_reset_complete",
+    ),
+]
+
+urlpatterns = [
+    *auth,
+    path("", views.dashboard, name="dashboard"),
+    path("simulateur/", views.simulator, name="simulator"),
+    path("demandes/nouvelle/", views.claim_create, name="claim_create"),
+    path("demandes/<int:pk>/", views.claim_detail, name="claim"),
+    path("demandes/<int:pk>/pieces/", views.claim_upload, name="claim_upload"),
+    path("demandes/<int:pk>/documentation/", views.claim_update_details, name="claim_update_details"),
+    path("demandes/<int:pk>/deposer/", views.claim_transition, {"action": "submit"}, name="claim_submit"),
+    path("demandes/<int:pk>/renvoyer/", views.claim_transition, {"action": "resubmit"}, name="claim_resubmit"),
+    path("demandes/<int:pk>/retirer/", views.claim_transition, {"action": "withdraw"}, name="claim_withdraw"),
+    path("pieces/<int:pk>/telecharger/", views.document_download, name="document_download"),
+]

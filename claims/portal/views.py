@@ -1,0 +1,193 @@
+"""Portal views: thin. Reads through scoped selectors (another operator's object is a 404), writes
+through services; a DomainError becomes a French message, never a 500."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from claims import selectors, services
+from claims.enums import ClaimKind
+from claims.portal import helpers
+from claims.portal.forms import ClaimCreateForm, CommentForm, DocumentUploadForm, SimulatorForm, TechnicalDocForm
+from common.exceptions import DomainError
+from common.roles import Role, is_agent
+from funding import selectors as funding_selectors
+from funding.formula import compute_breakdown
+
+# Where each field-less domain error of an upload is shown on the form.
+UPLOAD_ERROR_FIELDS = {"kind": "kind"}
+
+
+def _is_agent(user):
+    return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
+
+
+def _claim_for(request, pk):
+    """The claim if `request.user` may see it, else 404 (never 403: existence is not disclosed)."""
+    return get_object_or_404(selectors.claims_visible_to(user=request.user), pk=pk)
+
+
+# --- Dashboard --------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def dashboard(request):
+    user = request.user
+    operator = helpers.operator_for(user)
+    context = {"operator": operator, "is_agent": _is_agent(user)}
+    if operator is not None:
+        context["blocks"] = helpers.dashboard_blocks(user=user, operator=operator)
+    context.update(_enrolment_context(user))
+    return render(request, "portail/dashboard.html", context)
+
+
+def _enrolment_context(user):
+    """The user's enrolment, for the dashboard banner (filled in once enrolments exist)."""
+    return {}
+
+
+# --- Claims -----------------------------------------------------------------------------------
+
+
+def _render_claim(request, claim, *, status=200, **forms):
+    context = helpers.claim_page_context(claim=claim, user=request.user)
+    context["upload_form"] = forms.get("upload_form") or DocumentUploadForm()
+    context["details_form"] = forms.get("details_form") or TechnicalDocForm(
+        initial={"technical_doc_url": claim.technical_doc_url}
+    )
+    context["comment_form"] = CommentForm()
+    return render(request, "portail/claim_detail.html", context, status=status)
+
+
+@require_GET
+@login_required
+def claim_detail(request, pk):
+    return _render_claim(request, _claim_for(request, pk))
+
+
+@require_POST
+@login_required
+def claim_create(request):
+    operator = helpers.operator_for(request.user)
+    form = ClaimCreateForm(request.POST)
+    if operator is None or not form.is_valid():
+        messages.error(
+            request, "Demande impossible : seul un utilisateur d'un opérateur enrôlé peut créer une demande."
+        )
+        return redirect("portal:dashboard")
+    campaign = get_object_or_404(funding_selectors.campaigns(), code=form.cleaned_data["campaign"])
+    kind = ClaimKind(form.cleaned_data["kind"])
+    try:
+        claim = services.claim_create(operator=operator, campaign=campaign, kind=kind, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("portal:dashboard")
+    messages.success(request, f"Demande « {kind.label} » créée : déposez vos pièces puis la demande.")
+    return redirect("portal:claim", pk=claim.pk)
+
+
+@require_POST
+@login_required
+def claim_upload(request, pk):
+    claim = _claim_for(request, pk)
+    form = DocumentUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            document = services.document_upload(
+                claim=claim,
+                actor=request.user,
+                kind=form.cleaned_data["kind"],
+                uploaded_file=form.cleaned_data["file"],
+            )
+        except DomainError as error:
+            field = next((UPLOAD_ERROR_FIELDS[key] for key in error.errors if key in UPLOAD_ERROR_FIELDS), "file")
+            form.add_error(field, error.message)
+        else:
+            messages.success(request, f"Pièce déposée : {document.get_kind_display()} (version {document.version}).")
+            return redirect("portal:claim", pk=claim.pk)
+    return _render_claim(request, claim, status=400, upload_form=form)
+
+
+@require_POST
+@login_required
+def claim_update_details(request, pk):
+    claim = _claim_for(request, pk)
+    form = TechnicalDocForm(request.POST)
+    if form.is_valid():
+        try:
+            services.claim_update_details(
+                claim=claim, actor=request.user, technical_doc_url=form.cleaned_data["technical_doc_url"]
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Lien vers la documentation technique enregistré.")
+        return redirect("portal:claim", pk=claim.pk)
+    return _render_claim(request, claim, status=400, details_form=form)
+
+
+TRANSITION_SERVICES = {
+    "submit": (services.claim_submit, False, "Demande déposée : l'agence de paiement va l'instruire."),
+    "resubmit": (services.claim_resubmit, True, "Demande complétée renvoyée à l'agence de paiement."),
+    "withdraw": (services.claim_withdraw, True, "Demande retirée."),
+}
+
+
+@require_POST
+@login_required
+def claim_transition(request, pk, action):
+    claim = _claim_for(request, pk)
+    if action not in TRANSITION_SERVICES:
+        raise Http404
+    service, takes_comment, success = TRANSITION_SERVICES[action]
+    kwargs = {}
+    if takes_comment:
+        form = CommentForm(request.POST)
+        kwargs["comment"] = form.cleaned_data["comment"] if form.is_valid() else ""
+    try:
+        service(claim=claim, actor=request.user, **kwargs)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect("portal:claim", pk=claim.pk)
+
+
+@require_GET
+@login_required
+def document_download(request, pk):
+    """A proof, to the owning operator's users and to agents only; always as an attachment."""
+    document = get_object_or_404(selectors.documents_visible_to(user=request.user), pk=pk)
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=document.original_name, content_type=document.content_type
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- Funding simulator (public) -----------------------------------------------------------------
+
+
+@require_GET
+def simulator(request):
+    """The workshop's simulator: counts per mailbox type → the funding under each published schedule."""
+    submitted = any(key in request.GET for key in ("APP", "ORG", "PER"))
+    form = SimulatorForm(request.GET if submitted else None)
+    results = []
+    if submitted and form.is_valid():
+        counts = form.counts()
+        for schedule in funding_selectors.published_schedules():
+            breakdown = compute_breakdown(schedule=schedule, counts=counts).as_dict()
+            results.append(
+                {"schedule": schedule, "breakdown": helpers.BreakdownView.from_dict(breakdown, frozen=False)}
+            )
+    status = 400 if submitted and not form.is_valid() else 200
+    return render(request, "portail/simulator.html", {"form": form, "results": results}, status=status)
