@@ -1,66 +1,671 @@
-from django.contrib import admin
+"""The agents' back office: review, transitions, payments, recovery cases, exports, dashboard.
 
-from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment
+Every button calls the same services as the API and the portal, with `actor=request.user`;
+what a button may do is asked of `claim_transition_options`, never decided here.
+"""
+
+from datetime import date, timedelta
+
+from django.contrib import admin, messages
+from django.db.models import Case, DateField, F, Max, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce, Greatest
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from claims import exports, recoveries, selectors, services
+from claims.dashboard import campaign_dashboard
+from claims.enums import ClaimKind, ClaimState, RecoveryDecision, RecoveryState
+from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment, Recovery
 from common.admin import BaseAdmin
+from common.exceptions import DomainError
+from common.roles import Role, is_agent
+from funding.calendar import paris_today
+from funding.formula import with_vat
+
+STATE_COLOURS = {
+    ClaimState.DRAFT: "#6a6a6a",
+    ClaimState.SUBMITTED: "#0063cb",
+    ClaimState.IN_REVIEW: "#7c3aed",
+    ClaimState.CHANGES_REQUESTED: "#b34000",
+    ClaimState.APPROVED: "#18753c",
+    ClaimState.PAID: "#1f5130",
+    ClaimState.REJECTED: "#ce0500",
+    ClaimState.WITHDRAWN: "#6a6a6a",
+    ClaimState.LAPSED: "#6a6a6a",
+}
+ACTIVE_STATES = (ClaimState.SUBMITTED, ClaimState.IN_REVIEW, ClaimState.CHANGES_REQUESTED, ClaimState.APPROVED)
+
+# Admin buttons: the service to call and the extra inputs it takes (beyond the comment).
+ADMIN_TRANSITIONS = {
+    "take": (services.claim_take, ()),
+    "request_changes": (services.claim_request_changes, ("due",)),
+    "approve": (services.claim_approve, ()),
+    "reject": (services.claim_reject, ()),
+    "mark_paid": (services.claim_mark_paid, ("reference", "paid_on")),
+    "reopen": (services.claim_reopen, ()),
+}
+NO_COMMENT = {"take", "mark_paid"}
 
 
-class ClaimEventInline(admin.TabularInline):
-    model = ClaimEvent
+def euros(amount):
+    if amount is None:
+        return "—"
+    return f"{amount:,.2f} €".replace(",", "\u202f").replace(".", ",")
+
+
+def with_effective_deadline(queryset):
+    """Annotate `deadline`: the campaign's deadline for the claim's kind, or a later extension."""
+    extension = (
+        DeadlineExtension.objects.filter(
+            operator=OuterRef("operator"), campaign=OuterRef("campaign"), kind=OuterRef("kind")
+        )
+        .values("operator")
+        .annotate(latest=Max("new_deadline"))
+        .values("latest")
+    )
+    campaign_deadline = Case(
+        When(kind=ClaimKind.ADVANCE, then=F("campaign__advance_deadline")),
+        default=F("campaign__balance_deadline"),
+        output_field=DateField(),
+    )
+    return queryset.annotate(
+        deadline=Greatest(campaign_deadline, Coalesce(Subquery(extension, output_field=DateField()), campaign_deadline))
+    )
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "retard"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "En retard"), ("soon", "Échéance dans 7 jours")]
+
+    def queryset(self, request, queryset):
+        today = paris_today()
+        overdue = Q(state=ClaimState.DRAFT, deadline__lt=today) | Q(
+            state=ClaimState.CHANGES_REQUESTED, correction_due__lt=today
+        )
+        if self.value() == "yes":
+            return queryset.filter(overdue)
+        if self.value() == "soon":
+            return queryset.filter(
+                Q(state=ClaimState.DRAFT, deadline__range=(today, today + timedelta(days=7)))
+                | Q(state=ClaimState.CHANGES_REQUESTED, correction_due__range=(today, today + timedelta(days=7)))
+            )
+        return queryset
+
+
+class AssignedToMeFilter(admin.SimpleListFilter):
+    title = "agent en charge"
+    parameter_name = "assigned"
+
+    def lookups(self, request, model_admin):
+        return [("me", "Moi"), ("nobody", "Personne")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "me":
+            return queryset.filter(assigned_to=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(assigned_to__isnull=True)
+        return queryset
+
+
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ClaimEventInline(ReadOnlyInline):
+    model = ClaimEvent
     fields = ["seq", "at", "actor_label", "action", "from_state", "to_state", "comment"]
     readonly_fields = fields
     ordering = ["seq"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    verbose_name_plural = "historique (journal d'audit)"
 
 
-class DocumentInline(admin.TabularInline):
+class DocumentInline(ReadOnlyInline):
     model = Document
-    extra = 0
-    can_delete = False
-    fields = ["kind", "version", "original_name", "content_type", "size", "sha256", "uploaded_by", "uploaded_at"]
+    fields = ["kind", "version", "download", "content_type", "size", "sha256", "uploaded_by", "uploaded_at"]
     readonly_fields = fields
+    ordering = ["kind", "-version"]
 
-    def has_add_permission(self, request, obj=None):
-        return False
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("uploaded_by")
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    @admin.display(description="fichier")
+    def download(self, obj):
+        url = reverse("admin:claims_document_download", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.original_name)
+
+
+class RecoveryInline(ReadOnlyInline):
+    model = Recovery
+    fields = ["link", "state", "amount_notified", "amount_due", "observations_due", "order_reference"]
+    readonly_fields = fields
+    verbose_name_plural = "indus"
+
+    @admin.display(description="indu")
+    def link(self, obj):
+        return format_html(
+            '<a href="{}">Indu n° {}</a>', reverse("admin:claims_recovery_change", args=[obj.pk]), obj.pk
+        )
 
 
 @admin.register(Claim)
 class ClaimAdmin(BaseAdmin):
-    list_display = ["id", "operator", "kind", "state", "amount", "submitted_at", "assigned_to"]
-    list_filter = ["state", "kind", "campaign", "operator__kind"]
-    search_fields = ["=id", "operator__legal_name", "operator__siren", "operator__referencings__number"]
+    list_display = [
+        "id",
+        "operator_name",
+        "siren",
+        "kind",
+        "state_badge",
+        "amount_display",
+        "submitted_at",
+        "deadline_display",
+        "assigned_to",
+    ]
+    list_display_links = ["id", "operator_name"]
+    list_filter = ["state", "kind", "campaign", "operator__kind", OverdueFilter, AssignedToMeFilter]
+    search_fields = ["=id", "operator__legal_name", "=operator__siren", "=operator__referencings__number"]
     list_select_related = ["operator", "campaign", "assigned_to"]
+    show_facets = admin.ShowFacets.NEVER
+    date_hierarchy = None
+    actions = ["export_csv", "export_xlsx", "export_sepa"]
+    fieldsets = [
+        (None, {"fields": ["operator", "campaign", "kind", "state", "assigned_to"]}),
+        ("Montant", {"fields": ["breakdown_table", "schedule_code", "funded_total", "amount"]}),
+        (
+            "Instruction",
+            {
+                "fields": [
+                    "technical_doc_url",
+                    "effective_deadline",
+                    "correction_message",
+                    "correction_due",
+                    "approved_by",
+                    "decision_reason",
+                    "payment_info",
+                ]
+            },
+        ),
+        ("Dates", {"fields": ["created_at", "submitted_at", "decided_at", "updated_at"]}),
+    ]
     readonly_fields = [
         "operator",
         "campaign",
         "kind",
         "state",
+        "assigned_to",
+        "breakdown_table",
         "schedule_code",
-        "counts",
-        "breakdown",
         "funded_total",
         "amount",
         "technical_doc_url",
-        "approved_by",
+        "effective_deadline",
         "correction_message",
         "correction_due",
+        "approved_by",
         "decision_reason",
+        "payment_info",
+        "created_at",
         "submitted_at",
         "decided_at",
-        "created_at",
         "updated_at",
     ]
-    fields = [*readonly_fields, "assigned_to"]
-    inlines = [DocumentInline, ClaimEventInline]
+    inlines = [DocumentInline, RecoveryInline, ClaimEventInline]
+
+    def get_queryset(self, request):
+        return with_effective_deadline(super().get_queryset(request))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # --- list columns ---------------------------------------------------------------------
+
+    @admin.display(description="opérateur", ordering="operator__legal_name")
+    def operator_name(self, obj):
+        return obj.operator.legal_name
+
+    @admin.display(description="SIREN", ordering="operator__siren")
+    def siren(self, obj):
+        return obj.operator.siren
+
+    @admin.display(description="état", ordering="state")
+    def state_badge(self, obj):
+        return format_html(
+            '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;white-space:nowrap">{}</span>',
+            STATE_COLOURS.get(obj.state, "#6a6a6a"),
+            obj.get_state_display(),
+        )
+
+    @admin.display(description="montant HT", ordering="amount")
+    def amount_display(self, obj):
+        return euros(obj.amount)
+
+    @admin.display(description="échéance", ordering="deadline")
+    def deadline_display(self, obj):
+        deadline = obj.correction_due if obj.state == ClaimState.CHANGES_REQUESTED else obj.deadline
+        if deadline is None or obj.state not in (ClaimState.DRAFT, ClaimState.CHANGES_REQUESTED):
+            return f"{obj.deadline:%d/%m/%Y}" if getattr(obj, "deadline", None) else "—"
+        days = (deadline - paris_today()).days
+        colour = "#ce0500" if days < 0 else "#b34000" if days <= 7 else "inherit"
+        left = f"dépassée de {-days} j" if days < 0 else f"J-{days}"
+        return format_html('{} <span style="color:{}">({})</span>', f"{deadline:%d/%m/%Y}", colour, left)
+
+    # --- change page fields -------------------------------------------------------------------
+
+    @admin.display(description="détail du calcul")
+    def breakdown_table(self, obj):
+        data = obj.breakdown
+        if not data:
+            return "Calculé au dépôt de la demande."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td style='text-align:right'>{}</td><td style='text-align:right'>{}</td>"
+            "<td style='text-align:right'>{}</td></tr>",
+            (
+                (line["type"], line["count"], euros(_dec(line["rate"])), euros(_dec(line["amount"])))
+                for line in data["lines"]
+            ),
+        )
+        total = _dec(data["total"])
+        extra = [
+            ("Forfait", euros(_dec(data["base"]))),
+            ("Sous-total", euros(_dec(data["subtotal"]))),
+            ("Plafond", euros(_dec(data["cap"])) + (" (appliqué)" if data["capped"] else "")),
+            ("Financement total", f"{euros(total)} HT — {euros(with_vat(total))} TTC"),
+        ]
+        if "advance_paid" in data:
+            extra.append(("Avance versée", euros(_dec(data["advance_paid"]))))
+        extra.append(("Montant de la demande", euros(_dec(data["amount"]))))
+        tail = format_html_join("", "<tr><th colspan='3'>{}</th><td style='text-align:right'>{}</td></tr>", extra)
+        return format_html(
+            "<table><thead><tr><th>Type</th><th>BAL au {}</th><th>Tarif HT</th><th>Montant HT</th></tr></thead>"
+            "<tbody>{}{}</tbody></table><p>Barème {}</p>",
+            data.get("counts_as_of", ""),
+            rows,
+            tail,
+            data["schedule"],
+        )
+
+    @admin.display(description="date limite applicable")
+    def effective_deadline(self, obj):
+        deadline = selectors.effective_deadline(operator=obj.operator, campaign=obj.campaign, kind=obj.kind)
+        return f"{deadline:%d/%m/%Y} à 23 h 59 (heure de Paris)"
+
+    @admin.display(description="paiement")
+    def payment_info(self, obj):
+        payment = Payment.objects.filter(claim=obj).first()
+        if payment is None:
+            return "—"
+        return f"{euros(payment.amount)} le {payment.paid_on:%d/%m/%Y}, virement {payment.reference}"
+
+    # --- transitions, downloads, dashboard ---------------------------------------------------
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<int:pk>/transition/<str:name>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="claims_claim_transition",
+            ),
+            path("<int:pk>/extend/", self.admin_site.admin_view(self.extend_view), name="claims_claim_extend"),
+            path("<int:pk>/recovery/", self.admin_site.admin_view(self.recovery_view), name="claims_claim_recovery"),
+            path(
+                "document/<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="claims_document_download",
+            ),
+            path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="claims_dashboard"),
+        ]
+        return extra + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        claim = self.get_object(request, object_id)
+        # Everything on a claim changes through its buttons (services), never through the form.
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
+        if claim is not None:
+            options = services.claim_transition_options(user=request.user, claim=claim)
+            extra_context["transition_forms"] = [
+                {
+                    "name": transition.name,
+                    "label": transition.label,
+                    "url": reverse("admin:claims_claim_transition", args=[claim.pk, transition.name]),
+                    "comment": transition.name not in NO_COMMENT,
+                    "comment_required": transition.comment_required,
+                    "inputs": ADMIN_TRANSITIONS[transition.name][1],
+                    "missing": missing,
+                    "today": paris_today().isoformat(),
+                }
+                for transition, missing in options
+                if transition.name in ADMIN_TRANSITIONS
+            ]
+            extra_context["can_extend"] = is_agent(request.user, Role.VALIDATOR) and claim.state not in (
+                ClaimState.WITHDRAWN,
+                ClaimState.LAPSED,
+            )
+            extra_context["can_open_recovery"] = (
+                is_agent(request.user, Role.INSTRUCTOR)
+                and Payment.objects.filter(claim__operator=claim.operator).exists()
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _back(self, pk):
+        return redirect(reverse("admin:claims_claim_change", args=[pk]))
+
+    def _report(self, request, error):
+        report_error(self, request, error)
+
+    def transition_view(self, request, pk, name):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        claim = get_object_or_404(selectors.claims_visible_to(user=request.user), pk=pk)
+        if name not in ADMIN_TRANSITIONS:
+            raise Http404
+        service, inputs = ADMIN_TRANSITIONS[name]
+        kwargs = {"claim": claim, "actor": request.user}
+        if name not in NO_COMMENT:
+            kwargs["comment"] = request.POST.get("comment", "")
+        try:
+            for field in inputs:
+                value = request.POST.get(field, "").strip()
+                if field in ("due", "paid_on"):
+                    kwargs[field] = _parse_date(value) if value else None
+                else:
+                    kwargs[field] = value
+            updated = service(**kwargs)
+        except DomainError as error:
+            self._report(request, error)
+        else:
+            self.message_user(
+                request, f"Demande n° {updated.pk} : {updated.get_state_display()}.", level=messages.SUCCESS
+            )
+        return self._back(pk)
+
+    def extend_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        claim = get_object_or_404(selectors.claims_visible_to(user=request.user), pk=pk)
+        try:
+            extension = services.deadline_extension_grant(
+                operator=claim.operator,
+                campaign=claim.campaign,
+                kind=claim.kind,
+                new_deadline=_parse_date(request.POST.get("new_deadline", "")),
+                reason=request.POST.get("reason", ""),
+                actor=request.user,
+            )
+        except DomainError as error:
+            self._report(request, error)
+        else:
+            self.message_user(request, f"Date limite prolongée au {extension.new_deadline:%d/%m/%Y}.", messages.SUCCESS)
+        return self._back(pk)
+
+    def recovery_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        claim = get_object_or_404(selectors.claims_visible_to(user=request.user), pk=pk)
+        try:
+            case = recoveries.recovery_open(
+                claim=claim,
+                amount=_parse_amount(request.POST.get("amount", "")),
+                grounds=request.POST.get("grounds", ""),
+                actor=request.user,
+            )
+        except DomainError as error:
+            self._report(request, error)
+            return self._back(pk)
+        self.message_user(request, f"Indu n° {case.pk} notifié à l'opérateur.", messages.SUCCESS)
+        return redirect(reverse("admin:claims_recovery_change", args=[case.pk]))
+
+    def download_view(self, request, pk):
+        document = get_object_or_404(selectors.documents_visible_to(user=request.user), pk=pk)
+        return FileResponse(
+            document.file.open("rb"),
+            as_attachment=True,
+            filename=document.original_name,
+            content_type=document.content_type,
+        )
+
+    def dashboard_view(self, request):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Tableau de bord des campagnes",
+            "campaigns": campaign_dashboard(user=request.user),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/claims/dashboard.html", context)
+
+    # --- exports ------------------------------------------------------------------------------
+
+    @admin.action(description="Exporter la sélection en CSV")
+    def export_csv(self, request, queryset):
+        response = HttpResponse(exports.claims_csv(queryset), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="demandes-{date.today():%Y%m%d}.csv"'
+        return response
+
+    @admin.action(description="Exporter la sélection en XLSX")
+    def export_xlsx(self, request, queryset):
+        response = HttpResponse(
+            exports.claims_xlsx(queryset),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="demandes-{date.today():%Y%m%d}.xlsx"'
+        return response
+
+    @admin.action(description="Fichier de virement SEPA (demandes approuvées non payées)")
+    def export_sepa(self, request, queryset):
+        try:
+            xml, _payable = exports.sepa_transfer_file(queryset)
+        except DomainError as error:
+            self._report(request, error)
+            return None
+        response = HttpResponse(xml, content_type="application/xml")
+        response["Content-Disposition"] = f'attachment; filename="virements-segur-{date.today():%Y%m%d}.xml"'
+        return response
+
+
+def report_error(modeladmin, request, error):
+    """A domain error as one French admin message (with what is missing, when listed)."""
+    details = [str(m) for messages_ in error.errors.values() for m in messages_ if str(m) not in error.message]
+    modeladmin.message_user(request, " ".join([error.message, *details]), level=messages.ERROR)
+
+
+def _dec(value):
+    from decimal import Decimal
+
+    return Decimal(value)
+
+
+def _parse_date(value):
+    from common.exceptions import InvalidInput
+
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"Date invalide : « {value} » (format attendu AAAA-MM-JJ).") from None
+
+
+def _parse_amount(value):
+    from decimal import Decimal, InvalidOperation
+
+    from common.exceptions import InvalidInput
+
+    try:
+        amount = Decimal(str(value).replace(" ", "").replace("\u202f", "").replace(",", "."))
+    except InvalidOperation:
+        raise InvalidInput(f"Montant invalide : « {value} ».") from None
+    if not amount.is_finite():
+        raise InvalidInput(f"Montant invalide : « {value} ».")
+    return amount
+
+
+# --- Recovery cases -----------------------------------------------------------------------------
+
+RECOVERY_STEPS = {
+    # step: (label, role, states it starts from)
+    "observations": ("Enregistrer les observations de l'opérateur", Role.INSTRUCTOR, (RecoveryState.NOTIFIED,)),
+    "decide": ("Rendre la décision motivée", Role.INSTRUCTOR, (RecoveryState.NOTIFIED,)),
+    "order": ("Émettre l'ordre de reversement", Role.VALIDATOR, (RecoveryState.DECIDED,)),
+    "settle": ("Constater le recouvrement ou la compensation", Role.VALIDATOR, (RecoveryState.ORDER_ISSUED,)),
+    "cancel": (
+        "Annuler l'indu",
+        Role.VALIDATOR,
+        (RecoveryState.NOTIFIED, RecoveryState.DECIDED, RecoveryState.ORDER_ISSUED),
+    ),
+}
+
+
+@admin.register(Recovery)
+class RecoveryAdmin(BaseAdmin):
+    list_display = ["id", "operator_name", "claim_link", "state", "amount_notified", "amount_due", "observations_due"]
+    list_filter = ["state", "decision", "claim__campaign"]
+    search_fields = ["=id", "claim__operator__legal_name", "=claim__operator__siren", "order_reference"]
+    list_select_related = ["claim__operator"]
+    show_facets = admin.ShowFacets.NEVER
+    readonly_fields = [
+        "claim_link",
+        "state",
+        "amount_notified",
+        "grounds",
+        "payments_list",
+        "observations_due",
+        "observations",
+        "observations_received_at",
+        "decision",
+        "decision_reason",
+        "amount_due",
+        "decided_by",
+        "decided_at",
+        "order_reference",
+        "order_issued_at",
+        "offset_payment",
+        "settled_at",
+        "settlement_note",
+        "opened_by",
+        "opened_at",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="opérateur")
+    def operator_name(self, obj):
+        return obj.claim.operator.legal_name
+
+    @admin.display(description="demande")
+    def claim_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:claims_claim_change", args=[obj.claim_id]), obj.claim)
+
+    @admin.display(description="paiements concernés")
+    def payments_list(self, obj):
+        return ", ".join(f"{p.reference} ({euros(p.amount)})" for p in obj.payments.all()) or "—"
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/step/<str:step>/", self.admin_site.admin_view(self.step_view), name="claims_recovery_step"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        case = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
+        if case is not None:
+            extra_context["recovery_steps"] = [
+                {"step": step, "label": label, "url": reverse("admin:claims_recovery_step", args=[case.pk, step])}
+                for step, (label, role, states) in RECOVERY_STEPS.items()
+                if case.state in states and is_agent(request.user, role)
+            ]
+            extra_context["decisions"] = RecoveryDecision.choices
+            extra_context["offset_payments"] = Payment.objects.filter(claim__operator=case.claim.operator).exclude(
+                pk__in=case.payments.values("pk")
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def step_view(self, request, pk, step):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not (is_agent(request.user, Role.INSTRUCTOR) or is_agent(request.user, Role.VALIDATOR)):
+            raise Http404
+        case = get_object_or_404(Recovery.objects.select_related("claim"), pk=pk)
+        data = request.POST
+        try:
+            if step == "observations":
+                recoveries.recovery_record_observations(
+                    recovery=case, observations=data.get("observations", ""), actor=request.user
+                )
+            elif step == "decide":
+                amount = data.get("amount", "").strip()
+                recoveries.recovery_decide(
+                    recovery=case,
+                    decision=_decision(data.get("decision", "")),
+                    reason=data.get("reason", ""),
+                    amount=_parse_amount(amount) if amount else None,
+                    actor=request.user,
+                )
+            elif step == "order":
+                recoveries.recovery_issue_order(recovery=case, reference=data.get("reference", ""), actor=request.user)
+            elif step == "settle":
+                offset = data.get("offset_payment", "").strip()
+                recoveries.recovery_settle(
+                    recovery=case,
+                    note=data.get("note", ""),
+                    offset_payment=Payment.objects.filter(pk=offset).first() if offset.isdigit() else None,
+                    actor=request.user,
+                )
+            elif step == "cancel":
+                recoveries.recovery_cancel(recovery=case, reason=data.get("reason", ""), actor=request.user)
+            else:
+                raise Http404
+        except DomainError as error:
+            report_error(self, request, error)
+        else:
+            case.refresh_from_db()
+            self.message_user(request, f"Indu n° {case.pk} : {case.get_state_display()}.", messages.SUCCESS)
+        return redirect(reverse("admin:claims_recovery_change", args=[pk]))
+
+
+def _decision(value):
+    from common.exceptions import InvalidInput
+
+    try:
+        return RecoveryDecision(value)
+    except ValueError:
+        raise InvalidInput("Choisissez une décision : confirmé, réduit ou remise totale.") from None
+
+
+@admin.register(DeadlineExtension)
+class DeadlineExtensionAdmin(BaseAdmin):
+    list_display = ["operator", "campaign", "kind", "new_deadline", "granted_by", "granted_at"]
+    list_filter = ["kind", "campaign"]
+    search_fields = ["operator__legal_name", "=operator__siren"]
+    list_select_related = ["operator", "campaign", "granted_by"]
+    readonly_fields = ["operator", "campaign", "kind", "new_deadline", "reason", "granted_by", "granted_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_add_permission(self, request):
         return False
@@ -69,25 +674,12 @@ class ClaimAdmin(BaseAdmin):
         return False
 
 
-@admin.register(DeadlineExtension)
-class DeadlineExtensionAdmin(BaseAdmin):
-    list_display = ["operator", "campaign", "kind", "new_deadline", "granted_by", "granted_at"]
-    list_filter = ["kind", "campaign"]
-    search_fields = ["operator__legal_name", "operator__siren"]
-    list_select_related = ["operator", "campaign", "granted_by"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-
 @admin.register(Payment)
 class PaymentAdmin(BaseAdmin):
     list_display = ["reference", "claim", "amount", "paid_on", "recorded_by"]
-    search_fields = ["reference", "claim__operator__legal_name", "claim__operator__siren"]
+    search_fields = ["reference", "claim__operator__legal_name", "=claim__operator__siren"]
     list_select_related = ["claim__operator", "recorded_by"]
+    show_facets = admin.ShowFacets.NEVER
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -549,17 +549,23 @@ def daily_housekeeping(*, at=None, thresholds=None):
     }
 
 
+def claim_transition_options(*, user, claim, at=None):
+    """The transitions `user` could fire from the claim's state, each with what still blocks it.
+
+    Returns [(transition, [missing messages])]: an empty list means it may be fired now.
+    """
+    at = at or timezone.now()
+    return [
+        (transition, failed_guards(transition, claim, actor=user, at=at))
+        for transition in TRANSITIONS.values()
+        if claim.state in transition.sources and has_role(user, transition.role, operator_id=claim.operator_id)
+    ]
+
+
 def claim_abilities(*, user, claim, at=None):
     """What `user` may do on `claim` now: {transition name: bool}. Used by API, admin and portal."""
-    at = at or timezone.now()
-    abilities = {}
-    for name, transition in TRANSITIONS.items():
-        allowed = (
-            claim.state in transition.sources
-            and has_role(user, transition.role, operator_id=claim.operator_id)
-            and not failed_guards(transition, claim, actor=user, at=at)
-        )
-        abilities[name] = allowed
+    possible = {t.name for t, missing in claim_transition_options(user=user, claim=claim, at=at) if not missing}
+    abilities = {name: name in possible for name in TRANSITIONS}
     abilities["upload"] = claim.state in EDITABLE_STATES and (
         operator_id_of(user) == claim.operator_id or is_agent(user, Role.INSTRUCTOR)
     )

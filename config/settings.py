@@ -185,6 +185,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "PREPROCESSING_HOOKS": ["common.api.normalise_optional_slash_paths"],
+    # One name per choice set shared by several serializers.
+    "ENUM_NAME_OVERRIDES": {
+        "ClaimStateEnum": "claims.enums.ClaimState",
+        "ClaimKindEnum": "claims.enums.ClaimKind",
+        "DocumentKindEnum": "claims.enums.DocumentKind",
+        "OperatorKindEnum": "operators.enums.OperatorKind",
+        "EnrolmentStateEnum": "operators.enums.EnrolmentState",
+    },
 }
 
 # --- Domain settings --------------------------------------------------------
@@ -192,6 +200,10 @@ SPECTACULAR_SETTINGS = {
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 # Default response time given to an operator for a correction request, in days.
 CORRECTION_DUE_DAYS = env.int("CORRECTION_DUE_DAYS", default=15)
+# The paying agency's account, debited by the SEPA credit-transfer exports.
+SEPA_DEBTOR_NAME = env.str("SEPA_DEBTOR_NAME", default="Agence de paiement (demo)")
+SEPA_DEBTOR_IBAN = env.str("SEPA_DEBTOR_IBAN", default="FR7630001007941234567890185")
+SEPA_DEBTOR_BIC = env.str("SEPA_DEBTOR_BIC", default="BDFEFRPPCCT")
 # Observations period given to an operator notified of an undue payment, in days.
 RECOVERY_OBSERVATION_DAYS = env.int("RECOVERY_OBSERVATION_DAYS", default=30)
 # Reminders before a filing deadline, in days.

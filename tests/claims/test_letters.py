@@ -1,0 +1,72 @@
+"""Decision letters: generated as PDF on approval, rejection and recovery decisions, e-mailed to the operator."""
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from claims import services
+from claims.enums import DocumentKind
+from tests.factories import claim_in_state
+
+pytestmark = pytest.mark.django_db
+
+
+def text_of(document):
+    with document.file.open("rb") as handle:
+        reader = PdfReader(io.BytesIO(handle.read()))
+    return " ".join(page.extract_text() for page in reader.pages)
+
+
+def letter(claim):
+    return claim.documents.filter(kind=DocumentKind.DECISION_LETTER).order_by("-version").first()
+
+
+def test_approval_letter_states_the_amount_and_breakdown(mailoutbox, django_capture_on_commit_callbacks):
+    claim, user = claim_in_state("in_review")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.claim_approve(claim=claim, actor=claim.assigned_to, comment="Pièces conformes.")
+    claim.refresh_from_db()
+    document = letter(claim)
+    assert document.content_type == "application/pdf"
+    text = text_of(document)
+    assert "Décision d'approbation" in text
+    assert claim.operator.legal_name in text and claim.operator.siren in text
+    assert "4 299,89 €" in text or "4299,89" in text.replace("\u202f", "").replace(" ", "")
+    assert "Pièces conformes." in text
+    assert "BAL" in text and "Plafond" in text and "6 666,67" in text.replace("\u202f", " ")
+    sent = [m for m in mailoutbox if m.attachments]
+    assert len(sent) == 1
+    name, content, mimetype = sent[0].attachments[0]
+    assert (name, mimetype) == (document.original_name, "application/pdf")
+    assert content.startswith(b"%PDF")
+    assert user.email in sent[0].to
+
+
+def test_rejection_letter_gives_the_reason_and_the_appeal(django_capture_on_commit_callbacks):
+    claim, _ = claim_in_state("in_review")
+    services.claim_reject(claim=claim, actor=claim.assigned_to, comment="Rapport de conformité périmé.")
+    text = text_of(letter(claim))
+    assert "Décision de rejet" in text
+    assert "Rapport de conformité périmé." in text
+    assert "recours" in text
+
+
+def test_letters_are_versions_never_overwritten():
+    claim, _ = claim_in_state("in_review")
+    services.claim_reject(claim=claim, actor=claim.assigned_to, comment="Motif 1.")
+    from tests.factories import validator
+
+    services.claim_reopen(claim=claim, actor=validator(), comment="Relecture.")
+    services.claim_approve(claim=claim, actor=claim.assigned_to)
+    versions = list(claim.documents.filter(kind=DocumentKind.DECISION_LETTER).values_list("version", flat=True))
+    assert sorted(versions) == [1, 2]
+
+
+def test_operators_cannot_upload_a_fake_decision_letter():
+    from common.exceptions import InvalidInput
+    from tests.factories import pdf, ready_advance
+
+    claim, user = ready_advance()
+    with pytest.raises(InvalidInput):
+        services.document_upload(claim=claim, actor=user, kind=DocumentKind.DECISION_LETTER, uploaded_file=pdf())
