@@ -4,7 +4,10 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 
 from claims.enums import ClaimKind, DocumentKind
+from common.exceptions import InvalidInput
 from funding.enums import MailboxType
+from operators.enums import EnrolmentDocumentKind, OperatorKind
+from operators.services import DECLARED_FIELDS
 
 MAX_COUNT = 10_000_000
 
@@ -103,3 +106,136 @@ class CommentForm(DsfrFormMixin, forms.Form):
 class ClaimCreateForm(forms.Form):
     campaign = forms.SlugField()
     kind = forms.ChoiceField(choices=ClaimKind.choices)
+
+
+# --- Accounts, enrolment, invitations --------------------------------------------------------------
+
+
+class _NewPasswordMixin(forms.Form):
+    """Two password fields that must match; strength is checked by the service (password validators)."""
+
+    password1 = forms.CharField(
+        label="Mot de passe",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="12 caractères au moins conseillés ; ni trop courant, ni uniquement des chiffres.",
+    )
+    password2 = forms.CharField(
+        label="Confirmation du mot de passe",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password2") and cleaned["password1"] != cleaned["password2"]:
+            self.add_error("password2", "Les deux mots de passe ne correspondent pas.")
+        return cleaned
+
+
+class SignupForm(DsfrFormMixin, _NewPasswordMixin):
+    username = forms.CharField(
+        label="Identifiant",
+        max_length=150,
+        help_text="Lettres, chiffres et @ . + - _ ; il sert à vous connecter.",
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+    )
+    email = forms.EmailField(label="Adresse électronique", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    first_name = forms.CharField(label="Prénom", max_length=150, required=False)
+    last_name = forms.CharField(label="Nom", max_length=150, required=False)
+
+    field_order = ["username", "email", "first_name", "last_name", "password1", "password2"]
+
+
+class InvitationAcceptForm(DsfrFormMixin, _NewPasswordMixin):
+    username = forms.CharField(
+        label="Identifiant", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+    )
+    first_name = forms.CharField(label="Prénom", max_length=150, required=False)
+    last_name = forms.CharField(label="Nom", max_length=150, required=False)
+
+    field_order = ["username", "first_name", "last_name", "password1", "password2"]
+
+
+PROOF_HELP = "PDF, PNG ou JPEG, 20 Mo au maximum."
+
+
+class EnrolmentForm(DsfrFormMixin, forms.Form):
+    """The declaration of an enrolment and its four proofs (field names are the service's).
+
+    The form only gives the input its shape: every rule (required fields, SIREN, IBAN, BIC, missing
+    or refused proofs) is the service's, so that all errors come back at once, from one place.
+    Mandatory fields are marked `mandatory` (label without « facultatif », `aria-required`).
+    """
+
+    OPTIONAL = ("siret", "provider_siren", "contact_email")
+
+    legal_name = forms.CharField(label="Raison sociale", max_length=255)
+    siren = forms.CharField(label="SIREN", max_length=20, help_text="9 chiffres.")
+    siret = forms.CharField(label="SIRET du siège", max_length=20, help_text="14 chiffres.")
+    kind = forms.ChoiceField(label="Type d'opérateur", choices=[("", "— Choisir —"), *OperatorKind.choices])
+    provider_siren = forms.CharField(
+        label="SIREN de l'opérateur prestataire",
+        max_length=20,
+        help_text="Pour un opérateur acheteur : l'opérateur développeur qui lui fournit le connecteur.",
+    )
+    referencing_number = forms.CharField(label="Numéro de référencement ANS", max_length=64)
+    iban = forms.CharField(label="IBAN", max_length=50, help_text="Compte sur lequel le financement sera versé.")
+    bic = forms.CharField(label="BIC", max_length=20)
+    contact_email = forms.CharField(label="Adresse électronique de contact", max_length=254)
+
+    def __init__(self, *args, documents_required=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind, label in EnrolmentDocumentKind.choices:
+            self.fields[kind] = forms.FileField(
+                label=label,
+                allow_empty_file=True,
+                help_text=PROOF_HELP if documents_required else f"{PROOF_HELP} Seulement pour la remplacer.",
+                widget=forms.ClearableFileInput(
+                    attrs={"accept": "application/pdf,image/png,image/jpeg", "class": "fr-upload"}
+                ),
+            )
+        for name, field in self.fields.items():
+            field.required = False
+            field.mandatory = name not in self.OPTIONAL and (
+                documents_required or name not in EnrolmentDocumentKind.values
+            )
+            if field.mandatory:
+                field.widget.attrs["aria-required"] = "true"
+
+    def declared(self):
+        return {name: self.cleaned_data.get(name) or "" for name in DECLARED_FIELDS}
+
+    def documents(self):
+        return {kind: self.cleaned_data.get(kind) for kind in EnrolmentDocumentKind.values}
+
+    def document_fields(self):
+        return [self[kind] for kind in EnrolmentDocumentKind.values]
+
+    def declaration_fields(self):
+        return [self[name] for name in DECLARED_FIELDS]
+
+
+class InviteForm(DsfrFormMixin, forms.Form):
+    email = forms.EmailField(label="Adresse électronique du collègue")
+
+
+FORM_HAS_ERRORS = "Le formulaire contient des erreurs : corrigez les champs signalés."
+
+
+def apply_domain_error(form, error, *, default_field=None):
+    """Show a DomainError on `form`: its field messages on those fields, its summary above the form.
+
+    Messages for keys the form does not have (e.g. "guards") go above the form too; an error with
+    no field messages goes on `default_field` when given.
+    """
+    shown = set()
+    for key, messages in (error.errors or {}).items():
+        for message in messages if isinstance(messages, list | tuple) else [messages]:
+            form.add_error(key if key in form.fields else None, str(message))
+            shown.add(str(message))
+    if not shown and default_field:
+        form.add_error(default_field, error.message)
+    elif error.message not in shown:
+        generic = error.message == InvalidInput.default_message
+        form.add_error(None, FORM_HAS_ERRORS if generic else error.message)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from claims.portal import views
+from claims.portal import accounts, views
 from claims.portal.forms import LoginForm, PasswordResetForm, SetPasswordForm
 
 app_name = "portal"
@@ -51,6 +51,19 @@ urlpatterns = [
     *auth,
     path("", views.dashboard, name="dashboard"),
     path("simulateur/", views.simulator, name="simulator"),
+    path("inscription/", accounts.signup, name="signup"),
+    path("enrolement/", accounts.enrolment, name="enrolment"),
+    path("enrolement/nouvelle/", accounts.enrolment_new, name="enrolment_new"),
+    path("enrolement/<int:pk>/renvoyer/", accounts.enrolment_resubmit, name="enrolment_resubmit"),
+    path(
+        "enrolement/pieces/<int:pk>/telecharger/",
+        accounts.enrolment_document_download,
+        name="enrolment_document_download",
+    ),
+    path("operateur/", accounts.operator_profile, name="operator"),
+    path("operateur/invitations/", accounts.invitation_create, name="invitation_create"),
+    path("operateur/invitations/<int:pk>/revoquer/", accounts.invitation_revoke, name="invitation_revoke"),
+    path("invitation/<str:token>/", accounts.invitation_accept, name="invitation_accept"),
     path("demandes/nouvelle/", views.claim_create, name="claim_create"),
     path("demandes/<int:pk>/", views.claim_detail, name="claim"),
     path("demandes/<int:pk>/pieces/", views.claim_upload, name="claim_upload"),

@@ -3,21 +3,26 @@ through services; a DomainError becomes a French message, never a 500."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from claims import selectors, services
 from claims.enums import ClaimKind
 from claims.portal import helpers
-from claims.portal.forms import ClaimCreateForm, CommentForm, DocumentUploadForm, SimulatorForm, TechnicalDocForm
+from claims.portal.accounts import own_enrolments
+from claims.portal.forms import (
+    ClaimCreateForm,
+    CommentForm,
+    DocumentUploadForm,
+    SimulatorForm,
+    TechnicalDocForm,
+    apply_domain_error,
+)
 from common.exceptions import DomainError
 from common.roles import Role, is_agent
 from funding import selectors as funding_selectors
 from funding.formula import compute_breakdown
-
-# Where each field-less domain error of an upload is shown on the form.
-UPLOAD_ERROR_FIELDS = {"kind": "kind"}
 
 
 def _is_agent(user):
@@ -45,8 +50,10 @@ def dashboard(request):
 
 
 def _enrolment_context(user):
-    """The user's enrolment, for the dashboard banner (filled in once enrolments exist)."""
-    return {}
+    """The user's latest enrolment, for the dashboard banner (state, the agent's message)."""
+    if _is_agent(user):
+        return {"enrolment": None}
+    return {"enrolment": own_enrolments(user).first()}
 
 
 # --- Claims -----------------------------------------------------------------------------------
@@ -103,8 +110,7 @@ def claim_upload(request, pk):
                 uploaded_file=form.cleaned_data["file"],
             )
         except DomainError as error:
-            field = next((UPLOAD_ERROR_FIELDS[key] for key in error.errors if key in UPLOAD_ERROR_FIELDS), "file")
-            form.add_error(field, error.message)
+            apply_domain_error(form, error, default_field="file")
         else:
             messages.success(request, f"Pièce déposée : {document.get_kind_display()} (version {document.version}).")
             return redirect("portal:claim", pk=claim.pk)
@@ -161,16 +167,7 @@ def claim_transition(request, pk, action):
 def document_download(request, pk):
     """A proof, to the owning operator's users and to agents only; always as an attachment."""
     document = get_object_or_404(selectors.documents_visible_to(user=request.user), pk=pk)
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=document.original_name, content_type=document.content_type
-    )
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return helpers.attachment_response(document)
 
 
 # --- Funding simulator (public) -----------------------------------------------------------------
