@@ -134,9 +134,13 @@ class ClaimEventInline(ReadOnlyInline):
 
 class DocumentInline(ReadOnlyInline):
     model = Document
-    fields = ["kind", "version", "download", "content_type", "size", "sha256", "uploaded_by", "uploaded_at"]
+    fields = ["kind", "version", "download", "content_type", "size", "fingerprint", "uploaded_by", "uploaded_at"]
     readonly_fields = fields
     ordering = ["kind", "-version"]
+
+    @admin.display(description="empreinte SHA-256")
+    def fingerprint(self, obj):
+        return format_html('<code title="{}">{}…</code>', obj.sha256, obj.sha256[:16])
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("uploaded_by")

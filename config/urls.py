@@ -3,15 +3,21 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from common import views as common_views
+
 admin.site.site_header = "Financement Ségur MSSanté — instruction"
 admin.site.site_title = "Financement Ségur MSSanté"
 admin.site.index_title = "Instruction des dossiers"
 
 api_v1 = [
     path("", include("funding.api.urls")),
+    path("", include("operators.api.urls")),
+    path("", include("claims.api.urls")),
 ]
 
 urlpatterns = [
+    path("healthz", common_views.healthz, name="healthz"),
+    path("readyz", common_views.readyz, name="readyz"),
     path("", RedirectView.as_view(pattern_name="portal:dashboard", permanent=False)),
     path("portail/", include("claims.portal.urls")),
     path("admin/", admin.site.urls),
