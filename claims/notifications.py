@@ -51,8 +51,11 @@ def _enqueue(task, *args):
 
 def schedule_event_notification(event_id):
     from claims.tasks import notify_claim_event
+    from claims.webhooks import fan_out_claim_event
 
     _enqueue(notify_claim_event, event_id)
+    # The operator's webhooks: deliveries written, then queued (never raises, like _enqueue).
+    fan_out_claim_event(event_id)
 
 
 def schedule_deadline_reminder(claim_id, deadline, days_left):

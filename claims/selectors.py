@@ -61,3 +61,15 @@ def total_paid(*, operator, campaign):
 
 def live_claim(*, operator, campaign, kind):
     return Claim.objects.filter(operator=operator, campaign=campaign, kind=kind).exclude(state__in=ENDED_STATES).first()
+
+
+def required_proof_kinds(*, claim):
+    """The proof kinds the claim needs before it can be (re)submitted, as `claims.workflow` checks them
+    (advance_proofs, commitment_signed); tests/api/test_claims_api.py keeps both in step."""
+    from claims.enums import DocumentKind
+
+    if claim.kind == ClaimKind.BALANCE:
+        return [DocumentKind.CONFORMITY_COMMITMENT]
+    if claim.operator.is_buyer:
+        return [DocumentKind.PROVIDER_CONFORMITY_REPORT, DocumentKind.INVOICE]
+    return [DocumentKind.CONFORMITY_REPORT]

@@ -23,4 +23,9 @@ app.conf.beat_schedule = {
         "task": "claims.tasks.flush_notification_outbox",
         "schedule": crontab(minute="*/5"),
     },
+    # Every 5 minutes: re-queue webhook deliveries whose task was lost (broker outage, lost retry).
+    "webhook-outbox": {
+        "task": "operators.tasks.flush_webhook_outbox",
+        "schedule": crontab(minute="*/5"),
+    },
 }

@@ -47,6 +47,10 @@ class Command(BaseCommand):
                 "balance_deadline": today + timedelta(days=90),
             },
         )
+        # Agents first: the instructor validates the demo enrolments below.
+        self._user("agent", password, email="agent@asp.example", staff=True, group="instructeur")
+        self._user("supervisor", password, email="supervisor@asp.example", staff=True, group="valideur")
+        self._user("admin", password, email="admin@asp.example", staff=True, superuser=True)
         operators = {}
         for username, name, siren, kind, provider_siren, ref, domain in OPERATORS:
             operator, _ = Operator.objects.update_or_create(
@@ -80,11 +84,9 @@ class Command(BaseCommand):
             )
             if username:
                 user = self._user(username, password, email=f"{username}@{domain}")
+                self._enrol(user, operator, referencing_number=ref)
                 Membership.objects.update_or_create(user=user, defaults={"operator": operator, "is_active": True})
 
-        self._user("agent", password, email="agent@asp.example", staff=True, group="instructeur")
-        self._user("supervisor", password, email="supervisor@asp.example", staff=True, group="valideur")
-        self._user("admin", password, email="admin@asp.example", staff=True, superuser=True)
         # Demo history is built through the real services; its e-mails are not worth printing.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
             self.extra_seed(campaign=campaign, operators=list(operators.values()), password=password)
@@ -95,6 +97,40 @@ class Command(BaseCommand):
         from claims.demo import seed_claims
 
         seed_claims(campaign=campaign, operators=operators, stdout=self.stdout)
+
+    @staticmethod
+    def _enrol(user, operator, *, referencing_number):
+        """The portal user's enrolment, filed and validated through the real services (once)."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from claims.demo import DEMO_PDF
+        from operators import services as operator_services
+        from operators.enums import EnrolmentDocumentKind, EnrolmentState
+        from operators.models import Enrolment
+
+        if Enrolment.objects.filter(user=user, operator=operator, state=EnrolmentState.VALIDATED).exists():
+            return
+        # A database seeded before enrolments existed: the membership comes back through validation.
+        Membership.objects.filter(user=user).update(is_active=False)
+        enrolment = operator_services.enrolment_submit(
+            user=user,
+            legal_name=operator.legal_name,
+            siren=operator.siren,
+            kind=operator.kind,
+            provider_siren=operator.provider.siren if operator.provider_id else "",
+            referencing_number=referencing_number,
+            iban=operator.iban,
+            bic=operator.bic,
+            contact_email=operator.contact_email,
+            documents={
+                kind: SimpleUploadedFile(f"{kind}.pdf", DEMO_PDF, content_type="application/pdf")
+                for kind in EnrolmentDocumentKind.values
+            },
+        )
+        agent = get_user_model().objects.get(username="agent")
+        operator_services.enrolment_validate(
+            enrolment=enrolment, actor=agent, comment="Démonstration : pièces conformes."
+        )
 
     @staticmethod
     def _user(username, password, *, email, staff=False, superuser=False, group=None):

@@ -1,0 +1,204 @@
+"""Claims API serializers: inputs are shapes only (services decide), outputs say what the operator may do."""
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from claims import selectors
+from claims.enums import ClaimKind, DocumentKind
+from claims.models import Claim, ClaimEvent, Document
+from claims.services import claim_abilities
+from funding.calendar import end_of_day
+from funding.models import Campaign
+
+# --- Inputs ------------------------------------------------------------------------------------
+
+
+class ClaimCreateSerializer(serializers.Serializer):
+    campaign = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Campaign.objects.all(),
+        help_text="Code de la campagne (GET /api/v1/campaigns/).",
+        error_messages={"does_not_exist": "Campagne inconnue : « {value} »."},
+    )
+    kind = serializers.ChoiceField(choices=ClaimKind.choices)
+    technical_doc_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+
+
+class ClaimUpdateSerializer(serializers.Serializer):
+    technical_doc_url = serializers.URLField(
+        max_length=500, allow_blank=True, help_text="Lien https vers la documentation technique (solde)."
+    )
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DocumentKind.choices)
+    file = serializers.FileField(
+        allow_empty_file=True, use_url=False, help_text="PDF, PNG ou JPEG (reconnu par son contenu), 20 Mo au plus."
+    )
+
+
+# --- Outputs -----------------------------------------------------------------------------------
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    campaign = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    state_label = serializers.CharField(source="get_state_display")
+    kind_label = serializers.CharField(source="get_kind_display")
+
+    class Meta:
+        model = Claim
+        fields = [
+            "id",
+            "campaign",
+            "kind",
+            "kind_label",
+            "state",
+            "state_label",
+            "amount",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+        ]
+
+
+class RequiredProofSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DocumentKind.choices)
+    label = serializers.CharField()
+    provided = serializers.BooleanField()
+    document = serializers.IntegerField(allow_null=True, help_text="Dernière version déposée.")
+    version = serializers.IntegerField(allow_null=True)
+
+
+BREAKDOWN_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "description": "Calcul figé au dépôt : lignes par type de BAL, forfait, plafond, total, montant demandé (€ HT).",
+    "properties": {
+        "schedule": {"type": "string"},
+        "lines": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string"},
+                    "count": {"type": "integer"},
+                    "rate": {"type": "string"},
+                    "amount": {"type": "string"},
+                },
+            },
+        },
+        "base": {"type": "string"},
+        "subtotal": {"type": "string"},
+        "cap": {"type": "string"},
+        "capped": {"type": "boolean"},
+        "total": {"type": "string"},
+        "advance": {"type": "string"},
+        "balance": {"type": "string"},
+        "counts_as_of": {"type": "string", "format": "date"},
+        "advance_paid": {"type": "string"},
+        "amount": {"type": "string"},
+    },
+}
+
+
+class ClaimDetailSerializer(ClaimSerializer):
+    breakdown = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
+    deadline = serializers.SerializerMethodField(
+        help_text="Date limite de dépôt de l'opérateur (dernier instant du jour, heure de Paris)."
+    )
+    abilities = serializers.SerializerMethodField()
+    required_proofs = serializers.SerializerMethodField()
+
+    class Meta(ClaimSerializer.Meta):
+        fields = [
+            *ClaimSerializer.Meta.fields,
+            "schedule_code",
+            "funded_total",
+            "breakdown",
+            "counts",
+            "technical_doc_url",
+            "correction_message",
+            "correction_due",
+            "decision_reason",
+            "decided_at",
+            "deadline",
+            "abilities",
+            "required_proofs",
+        ]
+
+    @extend_schema_field(BREAKDOWN_SCHEMA)
+    def get_breakdown(self, obj):
+        return obj.breakdown
+
+    @extend_schema_field(
+        {"type": "object", "nullable": True, "additionalProperties": {"type": "integer"}, "example": {"APP": 10}}
+    )
+    def get_counts(self, obj):
+        return obj.counts
+
+    def get_deadline(self, obj) -> str:
+        deadline = selectors.effective_deadline(operator=obj.operator, campaign=obj.campaign, kind=obj.kind)
+        return end_of_day(deadline).isoformat()
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "boolean"},
+            "description": "Ce que l'utilisateur peut faire maintenant (submit, withdraw, resubmit, upload…).",
+        }
+    )
+    def get_abilities(self, obj):
+        return claim_abilities(user=self.context["request"].user, claim=obj)
+
+    @extend_schema_field(RequiredProofSerializer(many=True))
+    def get_required_proofs(self, obj):
+        latest = selectors.latest_documents(claim=obj)
+        return [
+            {
+                "kind": kind,
+                "label": DocumentKind(kind).label,
+                "provided": kind in latest,
+                "document": latest[kind].pk if kind in latest else None,
+                "version": latest[kind].version if kind in latest else None,
+            }
+            for kind in selectors.required_proof_kinds(claim=obj)
+        ]
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display")
+    uploaded_by = serializers.CharField(source="uploaded_by.username")
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "kind",
+            "kind_label",
+            "version",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "uploaded_by",
+            "uploaded_at",
+            "download_url",
+        ]
+
+    def get_download_url(self, obj) -> str:
+        return reverse("claim-document-download", kwargs={"id": obj.claim_id, "doc_id": obj.pk})
+
+
+class ClaimEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label")
+
+    class Meta:
+        model = ClaimEvent
+        fields = ["seq", "at", "actor", "action", "from_state", "to_state", "comment"]

@@ -1,0 +1,218 @@
+"""Claims API for operators' users: thin views over claims.services, scoped by claims.selectors.
+
+Two checks everywhere: the role gate (an active member of an operator, never an agent), then
+the object through `claims_visible_to`, so another operator's claim is a 404.
+"""
+
+import django_filters
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from claims import selectors, services
+from claims.api import serializers as s
+from claims.enums import ClaimKind, ClaimState
+from claims.models import Claim, ClaimEvent, Document
+from operators.api.files import BINARY_RESPONSES, DownloadNegotiationMixin, attachment
+from operators.api.permissions import IsOperatorMember
+from operators.api.schema import INVALID, READ_ERRORS, WRITE_ERRORS, error, id_parameter
+from operators.api.views import PaginatedAPIView, paginated
+from operators.selectors import operator_of
+
+CLAIM_ID = id_parameter("id", "Numéro de la demande")
+
+
+def _claims(request):
+    return selectors.claims_visible_to(user=request.user).filter(operator_id=operator_of(user=request.user).pk)
+
+
+def _claim(request, id):
+    return get_object_or_404(_claims(request), pk=id)
+
+
+def _detail(request, claim):
+    claim = _claims(request).get(pk=claim.pk)
+    return Response(s.ClaimDetailSerializer(claim, context={"request": request}).data)
+
+
+class ClaimFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=ClaimState.choices, help_text="État de la demande")
+    kind = django_filters.ChoiceFilter(choices=ClaimKind.choices, help_text="Avance ou solde")
+    campaign = django_filters.CharFilter(field_name="campaign__code", help_text="Code de la campagne")
+
+    class Meta:
+        model = Claim
+        fields = ["state", "kind", "campaign"]
+
+
+class ClaimListView(PaginatedAPIView):
+    permission_classes = [IsOperatorMember]
+    filterset_class = ClaimFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Claim.objects.none()
+        return _claims(self.request).order_by("-created_at", "-pk")
+
+    @extend_schema(
+        summary="Demandes de mon opérateur", responses={200: s.ClaimSerializer(many=True), 400: INVALID, **READ_ERRORS}
+    )
+    def get(self, request):
+        return paginated(self, self.get_queryset(), s.ClaimSerializer)
+
+    @extend_schema(
+        summary="Ouvrir une demande (brouillon)",
+        request=s.ClaimCreateSerializer,
+        responses={201: s.ClaimDetailSerializer, **WRITE_ERRORS},
+        examples=[OpenApiExample("Avance", value={"campaign": "demo", "kind": "advance"}, request_only=True)],
+    )
+    def post(self, request):
+        data = s.ClaimCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        claim = services.claim_create(
+            operator=operator_of(user=request.user), actor=request.user, **data.validated_data
+        )
+        response = _detail(request, claim)
+        response.status_code = 201
+        return response
+
+
+class ClaimDetailView(APIView):
+    permission_classes = [IsOperatorMember]
+
+    @extend_schema(
+        summary="Une demande", parameters=[CLAIM_ID], responses={200: s.ClaimDetailSerializer, **READ_ERRORS}
+    )
+    def get(self, request, id):
+        return _detail(request, _claim(request, id))
+
+    @extend_schema(
+        summary="Modifier le lien de documentation technique",
+        parameters=[CLAIM_ID],
+        request=s.ClaimUpdateSerializer,
+        responses={200: s.ClaimDetailSerializer, **WRITE_ERRORS},
+        examples=[
+            OpenApiExample("Lien", value={"technical_doc_url": "https://docs.example.fr/api"}, request_only=True)
+        ],
+    )
+    def patch(self, request, id):
+        claim = _claim(request, id)
+        data = s.ClaimUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        claim = services.claim_update_details(claim=claim, actor=request.user, **data.validated_data)
+        return _detail(request, claim)
+
+
+def transition_view(name, service, summary, *, with_comment):
+    """One POST endpoint per operator transition (submit, withdraw, resubmit)."""
+
+    class TransitionView(APIView):
+        permission_classes = [IsOperatorMember]
+        parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+        @extend_schema(
+            summary=summary,
+            parameters=[CLAIM_ID],
+            request=s.CommentSerializer if with_comment else None,
+            responses={200: s.ClaimDetailSerializer, **WRITE_ERRORS},
+            operation_id=f"claims_{name}",
+        )
+        def post(self, request, id):
+            claim = _claim(request, id)
+            kwargs = {}
+            if with_comment:
+                data = s.CommentSerializer(data=request.data)
+                data.is_valid(raise_exception=True)
+                kwargs["comment"] = data.validated_data.get("comment", "")
+            return _detail(request, service(claim=claim, actor=request.user, **kwargs))
+
+    TransitionView.__name__ = f"Claim{name.title()}View"
+    return TransitionView
+
+
+ClaimSubmitView = transition_view("submit", services.claim_submit, "Déposer la demande", with_comment=False)
+ClaimWithdrawView = transition_view("withdraw", services.claim_withdraw, "Retirer la demande", with_comment=True)
+ClaimResubmitView = transition_view(
+    "resubmit", services.claim_resubmit, "Renvoyer la demande complétée", with_comment=True
+)
+
+
+class DocumentListView(PaginatedAPIView):
+    queryset = Document.objects.none()  # the model, for the schema; reads go through selectors
+    permission_classes = [IsOperatorMember]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="Pièces de la demande (toutes versions)",
+        parameters=[CLAIM_ID],
+        responses={200: s.DocumentSerializer(many=True), **READ_ERRORS},
+    )
+    def get(self, request, id):
+        claim = _claim(request, id)
+        documents = selectors.documents_visible_to(user=request.user).filter(claim=claim).order_by("kind", "-version")
+        return paginated(self, documents, s.DocumentSerializer)
+
+    @extend_schema(
+        summary="Déposer une pièce",
+        description="Formulaire multipart. Un nouveau dépôt du même type crée une nouvelle version.",
+        parameters=[CLAIM_ID],
+        request={"multipart/form-data": s.DocumentUploadSerializer},
+        responses={
+            201: s.DocumentSerializer,
+            **WRITE_ERRORS,
+            413: error(
+                "Fichier trop volumineux",
+                example={
+                    "detail": "Le fichier dépasse la taille maximale de 20 Mo.",
+                    "code": "file_too_large",
+                    "errors": {},
+                },
+            ),
+            415: error(
+                "Type de fichier refusé",
+                example={
+                    "detail": "Type de fichier refusé : seuls les PDF, PNG et JPEG sont acceptés.",
+                    "code": "unsupported_media_type",
+                    "errors": {},
+                },
+            ),
+        },
+    )
+    def post(self, request, id):
+        claim = _claim(request, id)
+        data = s.DocumentUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        document = services.document_upload(
+            claim=claim, actor=request.user, kind=data.validated_data["kind"], uploaded_file=data.validated_data["file"]
+        )
+        return Response(s.DocumentSerializer(document).data, status=201)
+
+
+class DocumentDownloadView(DownloadNegotiationMixin, APIView):
+    permission_classes = [IsOperatorMember]
+
+    @extend_schema(
+        summary="Télécharger une pièce",
+        parameters=[CLAIM_ID, id_parameter("doc_id", "Numéro de la pièce")],
+        responses={**BINARY_RESPONSES, **READ_ERRORS},
+    )
+    def get(self, request, id, doc_id):
+        claim = _claim(request, id)
+        documents = selectors.documents_visible_to(user=request.user).filter(claim=claim)
+        return attachment(get_object_or_404(documents, pk=doc_id))
+
+
+class ClaimEventListView(PaginatedAPIView):
+    queryset = ClaimEvent.objects.none()  # the model, for the schema; reads go through selectors
+    permission_classes = [IsOperatorMember]
+
+    @extend_schema(
+        summary="Historique de la demande",
+        parameters=[CLAIM_ID],
+        responses={200: s.ClaimEventSerializer(many=True), **READ_ERRORS},
+    )
+    def get(self, request, id):
+        claim = _claim(request, id)
+        return paginated(self, claim.events.order_by("seq"), s.ClaimEventSerializer)

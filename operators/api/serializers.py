@@ -1,0 +1,295 @@
+"""Input and output serializers of the operators API (kept apart: inputs are only shapes, services decide)."""
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from operators import services
+from operators.enums import EnrolmentDocumentKind, OperatorKind
+from operators.models import (
+    Enrolment,
+    EnrolmentDocument,
+    EnrolmentEvent,
+    Invitation,
+    Operator,
+    Webhook,
+    WebhookDelivery,
+)
+
+# --- Auth -----------------------------------------------------------------------------------------
+
+
+class TokenInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="À envoyer dans l'en-tête `Authorization: Token <jeton>`.")
+
+
+# --- Operator profile ------------------------------------------------------------------------------
+
+
+class OperatorRefSerializer(serializers.Serializer):
+    legal_name = serializers.CharField()
+    siren = serializers.CharField()
+
+
+class MemberSerializer(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    email = serializers.EmailField(source="user.email")
+    full_name = serializers.CharField(source="user.get_full_name")
+    is_active = serializers.BooleanField()
+    joined_at = serializers.DateTimeField(source="created_at")
+
+
+class OperatorProfileSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display")
+    provider = OperatorRefSerializer(allow_null=True)
+    referencing_number = serializers.CharField(allow_null=True)
+    contract_v2_countersigned = serializers.SerializerMethodField()
+    iban = serializers.SerializerMethodField(help_text="IBAN masqué (4 derniers caractères).")
+    members = MemberSerializer(source="memberships", many=True)
+    can_invite = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Operator
+        fields = [
+            "id",
+            "legal_name",
+            "siren",
+            "siret",
+            "kind",
+            "kind_label",
+            "provider",
+            "referencing_number",
+            "contract_v2_countersigned",
+            "iban",
+            "bic",
+            "contact_email",
+            "members",
+            "can_invite",
+        ]
+
+    def get_contract_v2_countersigned(self, obj) -> bool:
+        return any(c.status == "countersigned" for c in obj.contracts.all())
+
+    def get_iban(self, obj) -> str:
+        return f"{obj.iban[:4]}…{obj.iban[-4:]}" if obj.iban else ""
+
+    def get_can_invite(self, obj) -> bool:
+        return services.operator_can_invite(user=self.context["request"].user, operator=obj)
+
+
+# --- Enrolment ------------------------------------------------------------------------------------
+
+PROOF_HELP = "PDF, PNG ou JPEG (reconnu par son contenu), 20 Mo au plus."
+
+
+class EnrolmentInputSerializer(serializers.Serializer):
+    """Multipart form: the declared fields and the four proofs (all required at creation)."""
+
+    legal_name = serializers.CharField(max_length=255)
+    siren = serializers.CharField(max_length=20, help_text="9 chiffres, clé de contrôle vérifiée.")
+    siret = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=OperatorKind.choices)
+    provider_siren = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, help_text="Opérateur acheteur : SIREN de son prestataire."
+    )
+    referencing_number = serializers.CharField(max_length=64)
+    iban = serializers.CharField(max_length=50)
+    bic = serializers.CharField(max_length=20)
+    contact_email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    referencing_certificate = serializers.FileField(allow_empty_file=True, use_url=False, help_text=PROOF_HELP)
+    representative_id = serializers.FileField(allow_empty_file=True, use_url=False, help_text=PROOF_HELP)
+    bank_details = serializers.FileField(allow_empty_file=True, use_url=False, help_text=PROOF_HELP)
+    vat_certificate = serializers.FileField(allow_empty_file=True, use_url=False, help_text=PROOF_HELP)
+
+
+class EnrolmentResubmitSerializer(serializers.Serializer):
+    """Multipart form: only the corrected fields and the new proof versions; a comment for the agent."""
+
+    legal_name = serializers.CharField(max_length=255, required=False)
+    siren = serializers.CharField(max_length=20, required=False)
+    siret = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=OperatorKind.choices, required=False)
+    provider_siren = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    referencing_number = serializers.CharField(max_length=64, required=False)
+    iban = serializers.CharField(max_length=50, required=False)
+    bic = serializers.CharField(max_length=20, required=False)
+    contact_email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    referencing_certificate = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
+    representative_id = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
+    bank_details = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
+    vat_certificate = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+def split_enrolment_input(data):
+    """(declared fields, {document kind: file}, comment) from validated input."""
+    documents = {kind: data[kind] for kind in EnrolmentDocumentKind.values if data.get(kind) is not None}
+    fields = {name: data[name] for name in services.DECLARED_FIELDS if name in data}
+    return fields, documents, data.get("comment", "")
+
+
+class EnrolmentDocumentSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display")
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EnrolmentDocument
+        fields = [
+            "id",
+            "kind",
+            "kind_label",
+            "version",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "uploaded_at",
+            "download_url",
+        ]
+
+    def get_download_url(self, obj) -> str:
+        return reverse("enrolment-document-download", kwargs={"id": obj.enrolment_id, "doc_id": obj.pk})
+
+
+class EnrolmentEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label")
+
+    class Meta:
+        model = EnrolmentEvent
+        fields = ["seq", "at", "actor", "action", "from_state", "to_state", "comment"]
+
+
+class EnrolmentSerializer(serializers.ModelSerializer):
+    state_label = serializers.CharField(source="get_state_display")
+    provider_siren = serializers.SerializerMethodField()
+    operator = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    documents = EnrolmentDocumentSerializer(many=True)
+    events = EnrolmentEventSerializer(many=True)
+    abilities = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Enrolment
+        fields = [
+            "id",
+            "state",
+            "state_label",
+            "legal_name",
+            "siren",
+            "siret",
+            "kind",
+            "provider_siren",
+            "referencing_number",
+            "iban",
+            "bic",
+            "contact_email",
+            "agent_message",
+            "decision_reason",
+            "operator",
+            "created_at",
+            "submitted_at",
+            "decided_at",
+            "documents",
+            "events",
+            "abilities",
+        ]
+
+    def get_provider_siren(self, obj) -> str:
+        return obj.provider.siren if obj.provider_id else ""
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "boolean"}})
+    def get_abilities(self, obj):
+        return services.enrolment_abilities(user=self.context["request"].user, enrolment=obj)
+
+
+# --- Invitations ----------------------------------------------------------------------------------
+
+
+class InvitationInputSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField()
+    invited_by = serializers.CharField(source="invited_by.username")
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "status", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=["pending", "accepted", "revoked", "expired"]))
+    def get_status(self, obj):
+        from django.utils import timezone
+
+        return obj.status_at(timezone.now())
+
+
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=200)
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+
+class AccountSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    email = serializers.EmailField()
+
+
+# --- Webhooks -------------------------------------------------------------------------------------
+
+
+class WebhookInputSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=500, help_text="Adresse https joignable sur Internet.")
+
+
+class WebhookUpdateSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=500, required=False)
+    is_active = serializers.BooleanField(required=False, help_text="`true` réactive un webhook désactivé.")
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Webhook
+        fields = [
+            "id",
+            "url",
+            "is_active",
+            "consecutive_failures",
+            "disabled_at",
+            "disabled_reason",
+            "created_at",
+            "secret_rotated_at",
+        ]
+
+
+class WebhookWithSecretSerializer(WebhookSerializer):
+    secret = serializers.CharField(
+        help_text="Secret de signature HMAC-SHA256 : affiché une seule fois, conservez-le.", source="shown_secret"
+    )
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event_key",
+            "event_type",
+            "status",
+            "attempts",
+            "response_status",
+            "last_error",
+            "created_at",
+            "last_attempt_at",
+            "delivered_at",
+            "payload",
+        ]

@@ -1,0 +1,392 @@
+"""Operators API: auth token, own operator, enrolment, invitations, webhooks. Thin views over services."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import status
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from common.exceptions import InvalidInput
+from operators import selectors, services
+from operators.api import serializers as s
+from operators.api.files import BINARY_RESPONSES, DownloadNegotiationMixin, attachment
+from operators.api.permissions import IsOperatorMember, IsPortalUser
+from operators.api.schema import (
+    CONFLICT,
+    FORBIDDEN,
+    INVALID,
+    READ_ERRORS,
+    THROTTLED,
+    UNAUTHENTICATED,
+    WRITE_ERRORS,
+    error,
+    id_parameter,
+)
+from operators.models import Enrolment, Invitation, Webhook, WebhookDelivery
+from operators.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
+
+BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
+
+
+def paginated(view, queryset, serializer_class):
+    page = view.paginate_queryset(view.filter_queryset(queryset))
+    data = serializer_class(page, many=True, context=view.get_serializer_context()).data
+    return view.get_paginated_response(data)
+
+
+class PaginatedAPIView(GenericAPIView):
+    """Base of list endpoints: every list is paginated (`{"count", "next", "previous", "results"}`)."""
+
+    def get_serializer_context(self):
+        return {"request": self.request, "view": self}
+
+
+# --- Auth ------------------------------------------------------------------------------------------
+
+
+class AuthTokenView(APIView):
+    """Exchange a username and password for an API token (throttled); DELETE revokes the token used."""
+
+    authentication_classes = [TokenAuthentication]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
+
+    @extend_schema(
+        summary="Obtenir un jeton d'API",
+        request=s.TokenInputSerializer,
+        responses={
+            200: s.TokenSerializer,
+            400: error(
+                "Identifiants incorrects",
+                example={"detail": BAD_CREDENTIALS, "code": "invalid_credentials", "errors": {}},
+            ),
+            429: THROTTLED,
+        },
+        examples=[
+            OpenApiExample("Démo", value={"username": "op-alpha", "password": "demo-password"}, request_only=True),
+            OpenApiExample("Jeton", value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}, response_only=True),
+        ],
+        auth=[],
+    )
+    def post(self, request):
+        data = s.TokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        from django.contrib.auth import authenticate
+
+        user = authenticate(
+            request=request._request, username=data.validated_data["username"], password=data.validated_data["password"]
+        )
+        if user is None or not user.is_active:
+            raise InvalidInput(BAD_CREDENTIALS, code="invalid_credentials")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+    @extend_schema(summary="Révoquer le jeton utilisé", request=None, responses={204: None, 401: UNAUTHENTICATED})
+    def delete(self, request):
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Own operator ------------------------------------------------------------------------------
+
+
+class OperatorProfileView(APIView):
+    permission_classes = [IsOperatorMember]
+
+    @extend_schema(summary="Mon opérateur", responses={200: s.OperatorProfileSerializer, **READ_ERRORS})
+    def get(self, request):
+        operator = selectors.operator_of(user=request.user)
+        operator = (
+            type(operator)
+            .objects.prefetch_related("memberships__user", "referencings", "contracts")
+            .get(pk=operator.pk)
+        )
+        return Response(s.OperatorProfileSerializer(operator, context={"request": request}).data)
+
+
+# --- Enrolment ------------------------------------------------------------------------------------
+
+
+def _enrolments(user):
+    return selectors.enrolments_visible_to(user=user).filter(user=user).prefetch_related("documents", "events")
+
+
+class EnrolmentListView(PaginatedAPIView):
+    queryset = Enrolment.objects.none()  # the model, for the schema; reads go through selectors
+    permission_classes = [IsPortalUser]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="Mes demandes d'enrôlement",
+        responses={200: s.EnrolmentSerializer(many=True), 401: UNAUTHENTICATED, 403: FORBIDDEN},
+    )
+    def get(self, request):
+        return paginated(self, _enrolments(request.user), s.EnrolmentSerializer)
+
+    @extend_schema(
+        summary="Déposer une demande d'enrôlement",
+        description=(
+            "Formulaire multipart : l'entité (SIREN vérifié), le numéro de référencement ANS, l'IBAN/BIC "
+            "(vérifiés) et les quatre pièces. Rien n'est enregistré si un élément est refusé."
+        ),
+        request={"multipart/form-data": s.EnrolmentInputSerializer},
+        responses={
+            201: s.EnrolmentSerializer,
+            400: INVALID,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            409: CONFLICT,
+            413: error("Fichier trop volumineux"),
+            415: error("Type de fichier refusé"),
+        },
+    )
+    def post(self, request):
+        data = s.EnrolmentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields, documents, _ = s.split_enrolment_input(data.validated_data)
+        enrolment = services.enrolment_submit(user=request.user, documents=documents, **fields)
+        enrolment = _enrolments(request.user).get(pk=enrolment.pk)
+        return Response(s.EnrolmentSerializer(enrolment, context={"request": request}).data, status=201)
+
+
+class EnrolmentDetailView(APIView):
+    permission_classes = [IsPortalUser]
+
+    @extend_schema(
+        summary="Une de mes demandes d'enrôlement",
+        parameters=[id_parameter("id", "Numéro de la demande d'enrôlement")],
+        responses={200: s.EnrolmentSerializer, **READ_ERRORS},
+    )
+    def get(self, request, id):
+        enrolment = get_object_or_404(_enrolments(request.user), pk=id)
+        return Response(s.EnrolmentSerializer(enrolment, context={"request": request}).data)
+
+
+class EnrolmentResubmitView(APIView):
+    permission_classes = [IsPortalUser]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="Renvoyer la demande complétée",
+        description="Après une demande de compléments : champs corrigés et/ou nouvelles versions des pièces.",
+        parameters=[id_parameter("id", "Numéro de la demande d'enrôlement")],
+        request={"multipart/form-data": s.EnrolmentResubmitSerializer},
+        responses={
+            200: s.EnrolmentSerializer,
+            **WRITE_ERRORS,
+            413: error("Fichier trop volumineux"),
+            415: error("Type de fichier refusé"),
+        },
+    )
+    def post(self, request, id):
+        enrolment = get_object_or_404(_enrolments(request.user), pk=id)
+        data = s.EnrolmentResubmitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields, documents, comment = s.split_enrolment_input(data.validated_data)
+        enrolment = services.enrolment_resubmit(
+            enrolment=enrolment, actor=request.user, documents=documents, comment=comment, **fields
+        )
+        enrolment = _enrolments(request.user).get(pk=enrolment.pk)
+        return Response(s.EnrolmentSerializer(enrolment, context={"request": request}).data)
+
+
+class EnrolmentDocumentDownloadView(DownloadNegotiationMixin, APIView):
+    permission_classes = [IsPortalUser]
+
+    @extend_schema(
+        summary="Télécharger une pièce d'enrôlement",
+        parameters=[id_parameter("id", "Numéro de la demande"), id_parameter("doc_id", "Numéro de la pièce")],
+        responses={**BINARY_RESPONSES, **READ_ERRORS},
+    )
+    def get(self, request, id, doc_id):
+        documents = selectors.enrolment_documents_visible_to(user=request.user).filter(enrolment__user=request.user)
+        return attachment(get_object_or_404(documents, pk=doc_id, enrolment_id=id))
+
+
+# --- Invitations ----------------------------------------------------------------------------------
+
+
+class InvitationListView(PaginatedAPIView):
+    queryset = Invitation.objects.none()  # the model, for the schema; reads go through selectors
+    permission_classes = [IsOperatorMember]
+
+    @extend_schema(
+        summary="Invitations de mon opérateur", responses={200: s.InvitationSerializer(many=True), **READ_ERRORS}
+    )
+    def get(self, request):
+        return paginated(self, selectors.invitations_visible_to(user=request.user), s.InvitationSerializer)
+
+    @extend_schema(
+        summary="Inviter un collègue",
+        description="Réservé au représentant dont l'enrôlement a été validé. Le lien est envoyé par e-mail.",
+        request=s.InvitationInputSerializer,
+        responses={201: s.InvitationSerializer, **WRITE_ERRORS},
+        examples=[OpenApiExample("Collègue", value={"email": "collegue@alpha-sante.example"}, request_only=True)],
+    )
+    def post(self, request):
+        data = s.InvitationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        operator = selectors.operator_of(user=request.user)
+        invitation = services.invitation_create(
+            operator=operator, email=data.validated_data["email"], actor=request.user
+        )
+        return Response(s.InvitationSerializer(invitation).data, status=201)
+
+
+class InvitationRevokeView(APIView):
+    permission_classes = [IsOperatorMember]
+
+    @extend_schema(
+        summary="Révoquer une invitation",
+        request=None,
+        parameters=[id_parameter("id", "Numéro de l'invitation")],
+        responses={200: s.InvitationSerializer, **READ_ERRORS, 409: CONFLICT},
+    )
+    def post(self, request, id):
+        invitation = get_object_or_404(selectors.invitations_visible_to(user=request.user), pk=id)
+        invitation = services.invitation_revoke(invitation=invitation, actor=request.user)
+        return Response(s.InvitationSerializer(invitation).data)
+
+
+class InvitationAcceptView(APIView):
+    """Anonymous: the invited colleague creates their account with the token received by e-mail."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "invitation"
+
+    @extend_schema(
+        summary="Accepter une invitation (création du compte)",
+        request=s.InvitationAcceptSerializer,
+        responses={201: s.AccountSerializer, 400: INVALID, 429: THROTTLED},
+        auth=[],
+    )
+    def post(self, request):
+        data = s.InvitationAcceptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.invitation_accept(**data.validated_data)
+        return Response({"username": user.username, "email": user.email}, status=201)
+
+
+# --- Webhooks -------------------------------------------------------------------------------------
+
+WEBHOOK_DESCRIPTION = (
+    f"Chaque changement d'état d'une demande de l'opérateur est envoyé en POST JSON, signé : "
+    f"`{SIGNATURE_HEADER}: sha256=<hex>` = HMAC-SHA256(secret, `<{TIMESTAMP_HEADER}>.<corps>`). "
+    "Le secret n'est affiché qu'à la création et au renouvellement."
+)
+
+
+def _webhook(request, id):
+    return get_object_or_404(selectors.webhooks_visible_to(user=request.user), pk=id)
+
+
+def _with_secret(webhook, secret):
+    webhook.shown_secret = secret
+    return s.WebhookWithSecretSerializer(webhook).data
+
+
+class WebhookListView(PaginatedAPIView):
+    queryset = Webhook.objects.none()  # the model, for the schema; reads go through selectors
+    permission_classes = [IsOperatorMember]
+
+    @extend_schema(
+        summary="Webhooks de mon opérateur",
+        description=WEBHOOK_DESCRIPTION,
+        responses={200: s.WebhookSerializer(many=True), **READ_ERRORS},
+    )
+    def get(self, request):
+        return paginated(self, selectors.webhooks_visible_to(user=request.user), s.WebhookSerializer)
+
+    @extend_schema(
+        summary="Enregistrer un webhook",
+        description=WEBHOOK_DESCRIPTION,
+        request=s.WebhookInputSerializer,
+        responses={201: s.WebhookWithSecretSerializer, **WRITE_ERRORS},
+        examples=[
+            OpenApiExample("Récepteur", value={"url": "https://si.alpha-sante.example/segur"}, request_only=True)
+        ],
+    )
+    def post(self, request):
+        data = s.WebhookInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        webhook, secret = services.webhook_create(
+            operator=selectors.operator_of(user=request.user), url=data.validated_data["url"], actor=request.user
+        )
+        return Response(_with_secret(webhook, secret), status=201)
+
+
+class WebhookDetailView(APIView):
+    permission_classes = [IsOperatorMember]
+
+    @extend_schema(
+        summary="Un webhook",
+        parameters=[id_parameter("id", "Numéro du webhook")],
+        responses={200: s.WebhookSerializer, **READ_ERRORS},
+    )
+    def get(self, request, id):
+        return Response(s.WebhookSerializer(_webhook(request, id)).data)
+
+    @extend_schema(
+        summary="Modifier ou réactiver un webhook",
+        parameters=[id_parameter("id", "Numéro du webhook")],
+        request=s.WebhookUpdateSerializer,
+        responses={200: s.WebhookSerializer, **WRITE_ERRORS},
+        examples=[OpenApiExample("Réactiver", value={"is_active": True}, request_only=True)],
+    )
+    def patch(self, request, id):
+        webhook = _webhook(request, id)
+        data = s.WebhookUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        webhook = services.webhook_update(webhook=webhook, actor=request.user, **data.validated_data)
+        return Response(s.WebhookSerializer(webhook).data)
+
+    @extend_schema(
+        summary="Supprimer un webhook",
+        parameters=[id_parameter("id", "Numéro du webhook")],
+        responses={204: None, **READ_ERRORS},
+    )
+    def delete(self, request, id):
+        services.webhook_delete(webhook=_webhook(request, id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookRotateSecretView(APIView):
+    permission_classes = [IsOperatorMember]
+
+    @extend_schema(
+        summary="Renouveler le secret d'un webhook",
+        description="L'ancien secret cesse aussitôt de signer ; le nouveau n'est affiché qu'ici.",
+        parameters=[id_parameter("id", "Numéro du webhook")],
+        request=None,
+        responses={200: s.WebhookWithSecretSerializer, **READ_ERRORS},
+    )
+    def post(self, request, id):
+        webhook, secret = services.webhook_rotate_secret(webhook=_webhook(request, id), actor=request.user)
+        return Response(_with_secret(webhook, secret))
+
+
+class WebhookDeliveryListView(PaginatedAPIView):
+    queryset = WebhookDelivery.objects.none()  # the model, for the schema; reads go through selectors
+    permission_classes = [IsOperatorMember]
+
+    @extend_schema(
+        summary="Journal des livraisons d'un webhook",
+        parameters=[id_parameter("id", "Numéro du webhook")],
+        responses={200: s.WebhookDeliverySerializer(many=True), **READ_ERRORS},
+    )
+    def get(self, request, id):
+        webhook = _webhook(request, id)
+        deliveries = selectors.webhook_deliveries_visible_to(user=request.user).filter(webhook=webhook)
+        return paginated(self, deliveries, s.WebhookDeliverySerializer)

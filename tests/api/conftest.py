@@ -1,0 +1,32 @@
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import OperatorFactory, agent, claim_in_state, operator_user, ready_advance
+
+
+def token_client(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.fixture
+def owner():
+    """A draft advance ready to submit, and an API client of its operator's user."""
+    claim, user = ready_advance()
+    return claim, token_client(user)
+
+
+@pytest.fixture
+def stranger():
+    """An API client of another operator's user."""
+    return token_client(operator_user(OperatorFactory(eligible=True), username="op-b"))
+
+
+@pytest.fixture
+def agent_client():
+    return token_client(agent())
+
+
+__all__ = ["claim_in_state"]
