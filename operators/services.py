@@ -755,7 +755,8 @@ def webhook_request(delivery, *, at):
 
 
 def webhook_attempt(*, delivery_id, at=None):
-    """Try one delivery once and log the outcome. Returns "delivered", "retry" or "skipped".
+    """Try one delivery once and log the outcome. Returns (outcome, attempts made so far), the outcome
+    being "delivered", "retry" or "skipped".
 
     A 2xx answer delivers; anything else (other status, timeout, refused address) asks for a
     retry. Safe to run twice: a delivery no longer pending is skipped.
@@ -763,12 +764,12 @@ def webhook_attempt(*, delivery_id, at=None):
     at = at or timezone.now()
     delivery = WebhookDelivery.objects.select_related("webhook").filter(pk=delivery_id).first()
     if delivery is None or delivery.status != WebhookDeliveryStatus.PENDING:
-        return ATTEMPT_SKIPPED
+        return ATTEMPT_SKIPPED, getattr(delivery, "attempts", 0)
     if not delivery.webhook.is_active:
         WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDeliveryStatus.PENDING).update(
             status=WebhookDeliveryStatus.FAILED, last_error="Webhook désactivé : livraison abandonnée."
         )
-        return ATTEMPT_SKIPPED
+        return ATTEMPT_SKIPPED, delivery.attempts
     body, headers = webhook_request(delivery, at=at)
     status, error = None, ""
     try:
@@ -781,7 +782,7 @@ def webhook_attempt(*, delivery_id, at=None):
     with transaction.atomic():
         locked = WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk).first()
         if locked is None or locked.status != WebhookDeliveryStatus.PENDING:
-            return ATTEMPT_SKIPPED
+            return ATTEMPT_SKIPPED, getattr(locked, "attempts", 0)
         locked.attempts += 1
         locked.last_attempt_at = at
         locked.response_status = status
@@ -791,7 +792,7 @@ def webhook_attempt(*, delivery_id, at=None):
             locked.delivered_at = at
             Webhook.objects.filter(pk=locked.webhook_id).update(consecutive_failures=0)
         locked.save()
-    return ATTEMPT_DELIVERED if ok else ATTEMPT_RETRY
+    return (ATTEMPT_DELIVERED if ok else ATTEMPT_RETRY), locked.attempts
 
 
 def webhook_give_up(*, delivery_id, at=None):

@@ -1,11 +1,14 @@
 """Celery tasks of the operators app: thin, safe to run twice; the logic lives in services/notifications."""
 
+import logging
 from smtplib import SMTPException
 
 from celery import shared_task
 from django.conf import settings
 
 from operators import notifications, services
+
+logger = logging.getLogger(__name__)
 
 RETRY = {"autoretry_for": (SMTPException, OSError), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 8}
 
@@ -30,17 +33,26 @@ def retry_countdown(attempt):
     return min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1), 3600)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
-def deliver_webhook(self, delivery_id):
-    """One attempt; on failure retry with exponential backoff, and give up after WEBHOOK_MAX_ATTEMPTS."""
-    outcome = services.webhook_attempt(delivery_id=delivery_id)
+@shared_task(acks_late=True)
+def deliver_webhook(delivery_id):
+    """One attempt; on failure the next one is queued with exponential backoff, up to
+    WEBHOOK_MAX_ATTEMPTS (counted on the delivery row, so it holds across workers and redeliveries)."""
+    outcome, attempts = services.webhook_attempt(delivery_id=delivery_id)
     if outcome != services.ATTEMPT_RETRY:
         return outcome
-    attempt = self.request.retries + 1
-    if attempt >= settings.WEBHOOK_MAX_ATTEMPTS:
+    if attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
         services.webhook_give_up(delivery_id=delivery_id)
         return "failed"
-    raise self.retry(countdown=retry_countdown(attempt))
+    schedule_retry(delivery_id, retry_countdown(attempts))
+    return "retry"
+
+
+def schedule_retry(delivery_id, countdown):
+    """Queue the next attempt; if the broker is down, the outbox flush picks the delivery up later."""
+    try:
+        deliver_webhook.apply_async((str(delivery_id),), countdown=countdown)
+    except Exception:
+        logger.exception("could not queue the next attempt of webhook delivery %s", delivery_id)
 
 
 @shared_task(acks_late=True)

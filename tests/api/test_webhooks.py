@@ -1,0 +1,251 @@
+"""Webhooks: registration through the API, signed deliveries of claim state changes, retries, disabling."""
+
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from claims import services as claim_services
+from operators import services, tasks, webhooks
+from operators.enums import WebhookDeliveryStatus
+from operators.models import Webhook, WebhookDelivery
+from tests.api.conftest import token_client
+from tests.factories import claim_in_state, ready_advance
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    """Stands in for `operators.webhooks.post` (no network): records calls, answers `status`."""
+
+    def __init__(self, status=200, error=None):
+        self.status, self.error, self.calls = status, error, []
+
+    def __call__(self, url, body, headers, *, timeout=None):
+        self.calls.append({"url": url, "body": body, "headers": headers})
+        if self.error:
+            raise webhooks.DeliveryError(self.error)
+        return self.status
+
+
+@pytest.fixture
+def receiver(monkeypatch):
+    fake = Receiver()
+    monkeypatch.setattr(webhooks, "post", fake)
+    return fake
+
+
+@pytest.fixture
+def draft():
+    return ready_advance()
+
+
+def hook_for(claim, user, url="https://hooks.example.fr/segur"):
+    return services.webhook_create(operator=claim.operator, url=url, actor=user)
+
+
+def test_signature_verifies_with_the_operators_secret(draft, receiver, django_capture_on_commit_callbacks):
+    claim, user = draft
+    _webhook, secret = hook_for(claim, user)
+    with django_capture_on_commit_callbacks(execute=True):
+        claim_services.claim_submit(claim=claim, actor=user)
+    (call,) = receiver.calls
+    headers, body = call["headers"], call["body"]
+    # What a receiver does, written independently of our signing code:
+    expected = hmac.new(secret.encode(), headers["X-Segur-Timestamp"].encode() + b"." + body, hashlib.sha256)
+    assert headers["X-Segur-Signature"] == "sha256=" + expected.hexdigest()
+    assert webhooks.verify(secret, headers["X-Segur-Timestamp"], body, headers["X-Segur-Signature"])
+    assert not webhooks.verify("whsec_other", headers["X-Segur-Timestamp"], body, headers["X-Segur-Signature"])
+    assert not webhooks.verify(secret, headers["X-Segur-Timestamp"], body + b" ", headers["X-Segur-Signature"])
+    payload = json.loads(body)
+    assert payload["type"] == "claim.state_changed"
+    assert payload["data"]["claim"]["id"] == claim.pk
+    assert (payload["data"]["event"]["from_state"], payload["data"]["event"]["to_state"]) == ("draft", "submitted")
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("delivered", 1, 200)
+    assert headers["X-Segur-Delivery"] == str(delivery.pk)
+
+
+def test_stale_timestamps_are_refused_by_verify():
+    body = b"{}"
+    old = str(int(timezone.now().timestamp()) - 3600)
+    assert not webhooks.verify("s", old, body, webhooks.sign("s", old, body))
+
+
+def test_another_operators_events_never_reach_a_hook(draft, receiver, django_capture_on_commit_callbacks):
+    claim, user = draft
+    other_claim, other_user = claim_in_state("draft")
+    hook_for(other_claim, other_user, url="https://other.example.fr/hook")
+    with django_capture_on_commit_callbacks(execute=True):
+        claim_services.claim_submit(claim=claim, actor=user)
+        claim_services.claim_withdraw(claim=claim, actor=user)
+    assert receiver.calls == []
+    assert not WebhookDelivery.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        claim_services.claim_submit(claim=other_claim, actor=other_user)
+    assert [c["url"] for c in receiver.calls] == ["https://other.example.fr/hook"]
+
+
+def test_edits_and_uploads_are_not_sent_only_state_changes(draft, receiver, django_capture_on_commit_callbacks):
+    claim, user = draft
+    hook_for(claim, user)
+    with django_capture_on_commit_callbacks(execute=True):
+        claim_services.claim_update_details(claim=claim, actor=user, technical_doc_url="https://d.example.fr")
+    assert receiver.calls == []
+
+
+def test_failing_receiver_is_retried_then_the_hook_is_disabled_and_the_operator_told(
+    draft, monkeypatch, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_MAX_ATTEMPTS = 3
+    settings.WEBHOOK_DISABLE_AFTER = 2
+    failing = Receiver(status=500)
+    monkeypatch.setattr(webhooks, "post", failing)
+    countdowns = []
+    original_schedule = tasks.schedule_retry
+
+    def spy_schedule(delivery_id, countdown):
+        countdowns.append(countdown)
+        return original_schedule(delivery_id, countdown)
+
+    monkeypatch.setattr(tasks, "schedule_retry", spy_schedule)
+    claim, user = draft
+    webhook, _ = hook_for(claim, user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        claim = claim_services.claim_submit(claim=claim, actor=user)
+    first = WebhookDelivery.objects.get()
+    assert (first.status, first.attempts, first.last_error) == ("failed", 3, "Réponse HTTP 500.")
+    assert countdowns == [60, 120]  # exponential backoff between the three attempts
+    webhook.refresh_from_db()
+    assert (webhook.is_active, webhook.consecutive_failures) == (True, 1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        claim_services.claim_withdraw(claim=claim, actor=user)
+    webhook.refresh_from_db()
+    assert (webhook.is_active, webhook.consecutive_failures) == (False, 2)
+    assert len(failing.calls) == 6
+    assert "Webhook désactivé" in mailoutbox[-1].subject
+    assert user.email in mailoutbox[-1].to
+
+    # A disabled hook receives nothing more until the operator reactivates it.
+    claim2, _ = ready_advance(operator=claim.operator, user=user, campaign=claim.campaign)
+    with django_capture_on_commit_callbacks(execute=True):
+        claim_services.claim_submit(claim=claim2, actor=user)
+    assert len(failing.calls) == 6
+    response = token_client(user).patch(f"/api/v1/webhooks/{webhook.pk}", {"is_active": True}, format="json")
+    assert response.json()["is_active"] is True and response.json()["consecutive_failures"] == 0
+
+
+def test_a_success_resets_the_failure_count(draft, monkeypatch, settings, django_capture_on_commit_callbacks):
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    claim, user = draft
+    webhook, _ = hook_for(claim, user)
+    Webhook.objects.filter(pk=webhook.pk).update(consecutive_failures=3)
+    flaky = iter([webhooks.DeliveryError("timeout"), 204])
+
+    def post(url, body, headers, *, timeout=None):
+        outcome = next(flaky)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(webhooks, "post", post)
+    with django_capture_on_commit_callbacks(execute=True):
+        claim_services.claim_submit(claim=claim, actor=user)
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("delivered", 2)
+    webhook.refresh_from_db()
+    assert webhook.consecutive_failures == 0
+
+
+def test_broker_outage_keeps_the_delivery_for_the_outbox(
+    draft, receiver, monkeypatch, django_capture_on_commit_callbacks
+):
+    claim, user = draft
+    hook_for(claim, user)
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.deliver_webhook, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        claim = claim_services.claim_submit(claim=claim, actor=user)
+    assert claim.state == "submitted"
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDeliveryStatus.PENDING and receiver.calls == []
+    later = timezone.now() + timedelta(minutes=6)
+    assert services.webhook_stalled_delivery_ids(now=later) == [delivery.pk]
+    monkeypatch.undo()
+    monkeypatch.setattr(webhooks, "post", receiver)
+    monkeypatch.setattr(services, "webhook_stalled_delivery_ids", lambda: [delivery.pk])
+    assert tasks.flush_webhook_outbox() == 1
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDeliveryStatus.DELIVERED
+    assert tasks.deliver_webhook(str(delivery.pk)) == "skipped"  # safe to run twice
+    assert len(receiver.calls) == 1
+
+
+def test_api_registers_lists_rotates_and_deletes_hooks(draft):
+    _claim, user = draft
+    client = token_client(user)
+    response = client.post("/api/v1/webhooks", {"url": "https://hooks.example.fr/a"}, format="json")
+    assert response.status_code == 201
+    created = response.json()
+    assert created["secret"].startswith("whsec_")
+    assert Webhook.objects.get().secret == created["secret"]
+    listing = client.get("/api/v1/webhooks/").json()
+    assert listing["count"] == 1 and "secret" not in listing["results"][0]
+    assert "secret" not in client.get(f"/api/v1/webhooks/{created['id']}").json()
+    rotated = client.post(f"/api/v1/webhooks/{created['id']}/rotate-secret").json()
+    assert rotated["secret"] != created["secret"] and Webhook.objects.get().secret == rotated["secret"]
+    assert client.get(f"/api/v1/webhooks/{created['id']}/deliveries").json()["count"] == 0
+    assert client.delete(f"/api/v1/webhooks/{created['id']}/").status_code == 204
+    assert not Webhook.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.example.fr/a",
+        "https://localhost/a",
+        "https://127.0.0.1/a",
+        "https://10.0.0.5/a",
+        "https://[::1]/a",
+        "https://user:pw@hooks.example.fr/a",
+        "ftp://hooks.example.fr",
+        "not a url",
+    ],
+)
+def test_api_refuses_non_https_or_private_receivers(draft, url):
+    _claim, user = draft
+    response = token_client(user).post("/api/v1/webhooks", {"url": url}, format="json")
+    assert response.status_code == 400
+    assert "url" in response.json()["errors"]
+
+
+def test_delivery_refuses_host_names_resolving_to_private_addresses(monkeypatch):
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("10.1.2.3", 443))])
+    with pytest.raises(webhooks.DeliveryError, match="non publique"):
+        webhooks.post("https://intranet.example.fr/hook", b"{}", {})
+
+
+def test_delivery_log_is_readable_by_the_operator_only(draft, receiver, django_capture_on_commit_callbacks, stranger):
+    claim, user = draft
+    webhook, _ = hook_for(claim, user)
+    with django_capture_on_commit_callbacks(execute=True):
+        claim_services.claim_submit(claim=claim, actor=user)
+    log = token_client(user).get(f"/api/v1/webhooks/{webhook.pk}/deliveries").json()
+    assert [(d["event_type"], d["status"], d["attempts"]) for d in log["results"]] == [
+        ("claim.state_changed", "delivered", 1)
+    ]
+    assert stranger.get(f"/api/v1/webhooks/{webhook.pk}/deliveries").status_code == 404
+    assert stranger.post(f"/api/v1/webhooks/{webhook.pk}/rotate-secret").status_code == 404
+
+
+def test_retry_countdown_grows_exponentially_and_is_capped(settings):
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 60
+    assert [tasks.retry_countdown(n) for n in (1, 2, 3, 7, 10)] == [60, 120, 240, 3600, 3600]
