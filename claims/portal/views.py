@@ -19,7 +19,7 @@ from claims.portal.forms import (
     TechnicalDocForm,
     apply_domain_error,
 )
-from common.exceptions import DomainError
+from common.exceptions import DomainError, NotAllowed, StateConflict
 from common.roles import Role, is_agent
 from funding import selectors as funding_selectors
 from funding.formula import compute_breakdown
@@ -109,6 +109,10 @@ def claim_upload(request, pk):
                 kind=form.cleaned_data["kind"],
                 uploaded_file=form.cleaned_data["file"],
             )
+        except (NotAllowed, StateConflict) as error:
+            # The claim no longer takes proofs: the form is gone from the page, say it above.
+            messages.error(request, error.message)
+            return redirect("portal:claim", pk=claim.pk)
         except DomainError as error:
             apply_domain_error(form, error, default_field="file")
         else:
