@@ -20,7 +20,7 @@ from claims.uploads import inspect_upload
 from claims.workflow import TRANSITIONS, correction_due_default, failed_guards, filing_deadline_open
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
 from common.roles import Role, actor_label, has_role, is_agent, operator_id_of
-from funding import selectors as funding_selectors
+from funding import services as funding_services
 from funding.calendar import paris_today
 from funding.formula import compute_breakdown
 from operators.models import Operator
@@ -117,12 +117,24 @@ def _transition(*, claim, name, actor, comment="", at=None, prepare=None, after=
 
 
 def _frozen_computation(claim):
-    """The amount and its inputs, frozen on the claim at (re)submission."""
-    counts = funding_selectors.counts_at(operator=claim.operator, day=claim.campaign.closure_date) or {}
+    """The amount and its inputs, frozen on the claim at (re)submission.
+
+    Mailboxes already counted in another operator's approved or paid claim of the campaign (a
+    transferred park) are left out by funding, which records the addresses counted here.
+    """
+    funded_elsewhere = (
+        Claim.objects.filter(campaign=claim.campaign, state__in=(ClaimState.APPROVED, ClaimState.PAID))
+        .exclude(operator=claim.operator)
+        .values_list("operator_id", flat=True)
+    )
+    frozen_counts = funding_services.claim_counts_freeze(
+        campaign=claim.campaign, operator=claim.operator, funded_operator_ids=set(funded_elsewhere)
+    )
     schedule = claim.campaign.schedule
-    breakdown = compute_breakdown(schedule=schedule, counts=counts)
+    breakdown = compute_breakdown(schedule=schedule, counts=frozen_counts.counts)
     frozen = breakdown.as_dict()
     frozen["counts_as_of"] = claim.campaign.closure_date.isoformat()
+    frozen["count_sources"] = frozen_counts.sources
     if claim.kind == ClaimKind.ADVANCE:
         amount = breakdown.advance
     else:

@@ -210,6 +210,10 @@ SEPA_DEBTOR_BIC = env.str("SEPA_DEBTOR_BIC", default="BDFEFRPPCCT")
 RECOVERY_OBSERVATION_DAYS = env.int("RECOVERY_OBSERVATION_DAYS", default=30)
 # Reminders before a filing deadline, in days.
 DEADLINE_REMINDER_DAYS = [int(d) for d in env.list("DEADLINE_REMINDER_DAYS", default=["14", "7", "1"])]
+# Mailbox growth anomaly: an operator whose growth ratio between the reference and the closure
+# extraction exceeds the overall growth × this factor, by at least this many mailboxes, is flagged.
+ANOMALY_GROWTH_FACTOR = env.str("ANOMALY_GROWTH_FACTOR", default="2.0")
+ANOMALY_MIN_INCREASE = env.int("ANOMALY_MIN_INCREASE", default=500)
 
 # --- Operators: enrolment, invitations, webhooks (README "API") -----------------
 # Public address of the site, for links in e-mails (invitations).

@@ -1,3 +1,5 @@
+import os
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -62,6 +64,13 @@ class Campaign(models.Model):
     closure_date = models.DateField("date de clôture", help_text="Jour où les BAL sont comptées dans l'Annuaire Santé.")
     advance_deadline = models.DateField("date limite des demandes d'avance")
     balance_deadline = models.DateField("date limite des demandes de solde")
+    reference_date = models.DateField(
+        "date de référence",
+        null=True,
+        blank=True,
+        help_text="Extraction de l'Annuaire servant de point de comparaison pour détecter les croissances "
+        "anormales. Vide : la dernière extraction antérieure à la clôture.",
+    )
 
     class Meta:
         verbose_name = "campagne"
@@ -76,6 +85,12 @@ class Campaign(models.Model):
 
     def __str__(self):
         return self.label
+
+
+def count_proof_storage_name(instance, filename):
+    # Never the user's name: a fresh UUID keeps every stored proof (nothing is overwritten).
+    extension = os.path.splitext(filename)[1].lower()
+    return f"count-proofs/{instance.operator_id}/{uuid.uuid4().hex}{extension}"
 
 
 class MailboxCount(models.Model):
@@ -97,6 +112,10 @@ class MailboxCount(models.Model):
         blank=True,
         related_name="+",
     )
+    proof = models.FileField(
+        "pièce justificative", upload_to=count_proof_storage_name, max_length=255, blank=True, default=""
+    )
+    proof_sha256 = models.CharField("empreinte SHA-256 de la pièce", max_length=64, blank=True, default="")
     created_at = models.DateTimeField("saisi le", auto_now_add=True)
 
     class Meta:
@@ -111,3 +130,175 @@ class MailboxCount(models.Model):
 
     def __str__(self):
         return f"{self.operator.legal_name} {self.mailbox_type} au {self.as_of} : {self.count}"
+
+
+class AnnuaireSnapshot(models.Model):
+    """One imported Annuaire Santé MSSanté extraction: the published mailboxes on `as_of`.
+
+    A file is imported once (its SHA-256 is unique); the summary printed at import time is
+    kept (`by_type`, `errors`) so that a re-import can say what the first one found.
+    """
+
+    as_of = models.DateField("date de l'extraction")
+    file_name = models.CharField("nom du fichier", max_length=255)
+    sha256 = models.CharField("empreinte SHA-256", max_length=64, unique=True)
+    rows = models.PositiveIntegerField("lignes lues", default=0)
+    mailbox_total = models.PositiveIntegerField("BAL distinctes", default=0)
+    by_type = models.JSONField("BAL par type", default=dict)
+    error_count = models.PositiveIntegerField("lignes en erreur", default=0)
+    errors = models.JSONField("erreurs (les premières)", default=list)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="importé par",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    imported_by_label = models.CharField("importé par (libellé)", max_length=150, blank=True)
+    imported_at = models.DateTimeField("importé le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "extraction de l'Annuaire Santé"
+        verbose_name_plural = "extractions de l'Annuaire Santé"
+        ordering = ["-as_of", "-imported_at"]
+        indexes = [
+            # counts_at(): the newest snapshot of a given day.
+            models.Index(fields=["as_of", "-imported_at"], name="snapshot_as_of_idx"),
+        ]
+
+    def __str__(self):
+        return f"Annuaire au {self.as_of:%d/%m/%Y} ({self.file_name})"
+
+
+class AnnuaireMailbox(models.Model):
+    """One published mailbox of a snapshot: address lower-cased, duplicates folded (first line kept).
+
+    Written only by the import, in bulk. Kept lean on purpose: the only index is the snapshot's
+    (every read is "the rows of one snapshot"), the foreign key is not a database constraint
+    (a million deferred checks per import) and one address per snapshot is guaranteed by the
+    import's fold step, tested on both databases, rather than by a unique index that would
+    double the import time on PostgreSQL (see bench/RESULTS.md).
+    """
+
+    snapshot = models.ForeignKey(
+        AnnuaireSnapshot,
+        verbose_name="extraction",
+        on_delete=models.CASCADE,
+        related_name="mailboxes",
+        db_constraint=False,
+    )
+    line = models.PositiveIntegerField("ligne du fichier")
+    address = models.CharField("adresse BAL", max_length=254)
+    mailbox_type = models.CharField("type de BAL", max_length=3)
+    domain = models.CharField("domaine", max_length=253)
+
+    class Meta:
+        verbose_name = "BAL publiée"
+        verbose_name_plural = "BAL publiées"
+
+    def __str__(self):
+        return self.address
+
+
+class AnnuaireDomainCount(models.Model):
+    """Mailboxes of a snapshot per domain and type: the aggregate every count per operator reads.
+
+    Derived in SQL from `AnnuaireMailbox` at import (a few thousand rows per snapshot), so the
+    counts per operator, the unknown domains and the anomaly figures never rescan a million rows.
+    """
+
+    snapshot = models.ForeignKey(
+        AnnuaireSnapshot, verbose_name="extraction", on_delete=models.CASCADE, related_name="domain_counts"
+    )
+    domain = models.CharField("domaine", max_length=253)
+    mailbox_type = models.CharField("type de BAL", max_length=3)
+    count = models.PositiveIntegerField("nombre de BAL")
+
+    class Meta:
+        verbose_name = "BAL publiées par domaine"
+        verbose_name_plural = "BAL publiées par domaine"
+        constraints = [
+            # Also the index of every read: the rows of one snapshot, joined on the domain.
+            models.UniqueConstraint(fields=["snapshot", "domain", "mailbox_type"], name="domaincount_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.domain} {self.mailbox_type} : {self.count}"
+
+
+class CountedMailbox(models.Model):
+    """An address counted in the frozen amount of an operator's claim in a campaign.
+
+    Written when a claim freezes its counts; once that operator holds an approved or paid
+    claim, these addresses are never counted again for another operator of the campaign.
+    """
+
+    campaign = models.ForeignKey(
+        Campaign, verbose_name="campagne", on_delete=models.CASCADE, related_name="counted_mailboxes"
+    )
+    operator = models.ForeignKey(
+        "operators.Operator", verbose_name="opérateur", on_delete=models.CASCADE, related_name="counted_mailboxes"
+    )
+    address = models.CharField("adresse BAL", max_length=254)
+    mailbox_type = models.CharField("type de BAL", max_length=3)
+
+    class Meta:
+        verbose_name = "BAL comptée dans une demande"
+        verbose_name_plural = "BAL comptées dans une demande"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "operator", "address"], name="countedmailbox_one_per_operator_address"
+            ),
+        ]
+        indexes = [
+            # Set difference: addresses already funded for other operators of the campaign.
+            models.Index(fields=["campaign", "address"], name="countedmailbox_address_idx"),
+        ]
+
+    def __str__(self):
+        return self.address
+
+
+class GrowthCheck(models.Model):
+    """Mailbox growth of one operator between a reference and the closure snapshot of a campaign.
+
+    `flagged` when the operator's growth ratio exceeds the overall growth by the configured
+    factor and its increase reaches the configured minimum (settings ANOMALY_*).
+    """
+
+    campaign = models.ForeignKey(Campaign, verbose_name="campagne", on_delete=models.CASCADE, related_name="+")
+    operator = models.ForeignKey(
+        "operators.Operator", verbose_name="opérateur", on_delete=models.CASCADE, related_name="growth_checks"
+    )
+    reference_snapshot = models.ForeignKey(
+        AnnuaireSnapshot, verbose_name="extraction de référence", on_delete=models.CASCADE, related_name="+"
+    )
+    closure_snapshot = models.ForeignKey(
+        AnnuaireSnapshot, verbose_name="extraction de clôture", on_delete=models.CASCADE, related_name="+"
+    )
+    reference_count = models.PositiveIntegerField("BAL à la référence")
+    closure_count = models.PositiveIntegerField("BAL à la clôture")
+    growth = models.DecimalField(
+        "croissance de l'opérateur", max_digits=12, decimal_places=4, null=True, blank=True, help_text="Vide : infinie."
+    )
+    overall_growth = models.DecimalField("croissance de l'ensemble", max_digits=12, decimal_places=4)
+    factor = models.DecimalField("facteur de seuil", max_digits=8, decimal_places=2)
+    min_increase = models.PositiveIntegerField("hausse minimale")
+    flagged = models.BooleanField("anomalie", default=False)
+    computed_at = models.DateTimeField("calculé le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "contrôle de croissance"
+        verbose_name_plural = "contrôles de croissance"
+        ordering = ["-flagged", "operator"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "operator"], name="growthcheck_one_per_campaign_operator"),
+        ]
+
+    def __str__(self):
+        return f"{self.operator} — {self.campaign}"
+
+    @property
+    def increase(self):
+        return self.closure_count - self.reference_count

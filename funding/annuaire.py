@@ -1,0 +1,416 @@
+# SQL here is built from model table names and module constants only; values are always parameters.
+# ruff: noqa: S608
+"""Reading the Annuaire Santé MSSanté extraction (format: shared ANNUAIRE.md) and loading it.
+
+Rows are parsed in Python by one loop shared by both database paths, so PostgreSQL and
+SQLite store exactly the same mailboxes. Only the load differs: `COPY` (psycopg 3) on PostgreSQL,
+batched inserts elsewhere, into the rows of a snapshot that is not committed yet; set-based
+SQL then folds duplicate addresses (the first line wins). Memory stays bounded: the file is
+streamed and only one batch of parsed rows and at most `MAX_ERRORS` error messages are held.
+"""
+
+import hashlib
+import io
+import re
+import zipfile
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from django.db import connection
+
+from funding.models import AnnuaireDomainCount, AnnuaireMailbox, CountedMailbox
+from operators.models import MailDomain
+
+HEADER = (
+    "Type de BAL|Adresse BAL|Type Identifiant PP|Identifiant PP|Identification nationale PP|"
+    "Type identifiant structure|Identification Structure|Service de rattachement|Civilité d'exercice|"
+    "Nom d'exercice|Prénom d'exercice|Catégorie profession|Libellé de catégorie profession|Code Profession|"
+    "Libellé Profession|Code savoir-faire|Libellé savoir-faire|Dématérialisation|Raison Sociale structure BAL|"
+    "Enseigne commerciale structure BAL|L2COMPLEMENTLOCALISATION structure BAL|"
+    "L3COMPLEMENTDISTRIBUTION structure BAL|L4NUMEROVOIE structure BAL|L4COMPLEMENTNUMEROVOIE structure BAL|"
+    "NL4TYPEVOIE structure BAL|L4LIBELLEVOIE structure BAL|L5LIEUDITMENTION structure BAL|"
+    "L6LIGNEACHEMINEMENT structure BAL|Code postal structure BAL|Département structure BAL|Pays structure BAL"
+)
+COLUMNS = tuple(HEADER.split("|"))
+COLUMN_COUNT = len(COLUMNS)  # 31
+
+# Types the directory's code list allows; CAB is published but never funded.
+KNOWN_TYPES = ("PER", "ORG", "APP", "CAB")
+FUNDED_TYPES = ("APP", "ORG", "PER")
+
+# Lower-cased before matching. No whitespace, quote, backslash or `|` can pass, which is also
+# what makes the COPY text stream below safe without escaping.
+ADDRESS_BYTES_RE = re.compile(rb"[a-z0-9!#$%&'*+/=?^_`{}~.-]{1,64}@[a-z0-9-]+(?:\.[a-z0-9-]+)+\Z")
+MAX_ADDRESS_LENGTH = 254
+
+FILE_NAME_RE = re.compile(r"Extraction_Correspondance_MSSante_(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})", re.IGNORECASE)
+
+# Beyond this many bad rows the file is not the one we expect: the import is cancelled.
+MAX_ERRORS = 1000
+BATCH_ROWS = 20_000
+BLOOM_BYTES = 16 * 1024 * 1024  # a power of two
+CANDIDATES = "funding_annuaire_candidates"
+
+
+class ExtractionError(Exception):
+    """The file cannot be imported at all (unreadable, bad header, too many errors): French message."""
+
+
+@dataclass
+class ParseReport:
+    rows: int = 0
+    errors: list = field(default_factory=list)
+    error_count: int = 0
+    unknown_types: Counter = field(default_factory=Counter)
+    # Addresses that may occur on more than one line (a superset of the real duplicates).
+    maybe_duplicates: set = field(default_factory=set)
+
+    def add_error(self, line, message):
+        self.error_count += 1
+        if self.error_count > MAX_ERRORS:
+            raise ExtractionError(
+                f"Plus de {MAX_ERRORS} lignes en erreur (ligne {line}) : import annulé, rien n'a été enregistré."
+            )
+        self.errors.append({"line": line, "error": message})
+
+
+@dataclass
+class Extraction:
+    """An opened extraction: the name of the text inside, its size and a binary stream on it."""
+
+    name: str
+    size: int
+    raw: io.BufferedIOBase
+
+
+@contextmanager
+def open_extraction(path):
+    """Open `path` (.txt, or a .zip holding one .txt) as a binary stream; ExtractionError otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExtractionError(f"Fichier introuvable : {path}")
+    if zipfile.is_zipfile(path):
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile as exc:
+            raise ExtractionError(f"Archive zip illisible : {exc}") from None
+        with archive:
+            members = [
+                info for info in archive.infolist() if not info.is_dir() and info.filename.lower().endswith(".txt")
+            ]
+            if len(members) != 1:
+                raise ExtractionError(f"L'archive doit contenir un seul fichier .txt ({len(members)} trouvé(s)).")
+            with archive.open(members[0]) as raw:
+                yield Extraction(name=Path(members[0].filename).name, size=members[0].file_size, raw=raw)
+        return
+    with open(path, "rb") as raw:
+        yield Extraction(name=path.name, size=path.stat().st_size, raw=raw)
+
+
+def as_of_from_name(*names):
+    """The extraction date in `Extraction_Correspondance_MSSante_AAAAMMJJhhmm`, or None."""
+    for name in names:
+        match = FILE_NAME_RE.search(name or "")
+        if match:
+            year, month, day = (int(part) for part in match.groups()[:3])
+            try:
+                return date(year, month, day)
+            except ValueError:
+                return None
+    return None
+
+
+def _clean_line(line):
+    """A header or data line without BOM, line ending or stray double quotes."""
+    line = line.lstrip("\ufeff").rstrip("\r\n")
+    if '"' in line:
+        line = line.replace('"', "")
+    return line
+
+
+def check_header(first_line):
+    """Refuse anything but the 31 expected columns (a trailing `|` is allowed); ExtractionError."""
+    line = _clean_line(first_line)
+    names = [name.strip() for name in line.split("|")]
+    if len(names) == COLUMN_COUNT + 1 and names[-1] == "":
+        names.pop()
+    if [name.casefold() for name in names] == [name.casefold() for name in COLUMNS]:
+        return
+    if len(names) != COLUMN_COUNT:
+        raise ExtractionError(
+            f"En-tête invalide : {len(names)} colonnes au lieu de {COLUMN_COUNT} "
+            "(ce fichier n'est pas une extraction MSSanté de l'Annuaire Santé)."
+        )
+    wrong = next(
+        i for i, (got, want) in enumerate(zip(names, COLUMNS, strict=True)) if got.casefold() != want.casefold()
+    )
+    raise ExtractionError(f"En-tête invalide : colonne {wrong + 1} « {names[wrong]} » au lieu de « {COLUMNS[wrong]} ».")
+
+
+def inspect_file(extraction):
+    """First pass over the bytes: check the header, return the SHA-256 of the extraction text."""
+    digest = hashlib.sha256()
+    first = extraction.raw.readline(64 * 1024)
+    if not first:
+        raise ExtractionError("Le fichier est vide.")
+    try:
+        check_header(first.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ExtractionError("En-tête invalide : le fichier n'est pas encodé en UTF-8.") from None
+    digest.update(first)
+    for chunk in iter(lambda: extraction.raw.read(1024 * 1024), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS):
+    """Yield lists of (line, address, type, domain) — bytes, validated — for the valid rows.
+
+    Bad rows go to `report` with their line number; the header is line 1 and has been checked.
+    Blank lines are skipped (not rows). A line may end with one extra `|`; an empty last column
+    also ends a line with `|`, hence the count of separators rather than a split.
+
+    Duplicates: a fixed-size bit set of address hashes (16 MiB, a one-hash Bloom filter) notes
+    every address that *may* have been seen before in `report.maybe_duplicates`; there are no
+    false negatives, so the fold step only has to look at those addresses.
+    """
+    raw = extraction.raw
+    raw.readline()  # the header
+    separators = COLUMN_COUNT - 1
+    known = frozenset(kind.encode() for kind in KNOWN_TYPES)
+    match_address = ADDRESS_BYTES_RE.match
+    seen = bytearray(BLOOM_BYTES)
+    mask = BLOOM_BYTES * 8 - 1
+    maybe_duplicates = report.maybe_duplicates
+    batch = []
+    rows = 0
+    for line_no, line in enumerate(raw, start=2):
+        if b'"' in line:
+            line = line.replace(b'"', b"")
+        pipes = line.count(b"|")
+        if pipes != separators:
+            line = line.rstrip(b"\r\n")
+            if not line.strip():
+                continue
+            if not (pipes == separators + 1 and line.endswith(b"|")):
+                rows += 1
+                columns = pipes if line.endswith(b"|") else pipes + 1
+                report.add_error(line_no, f"nombre de colonnes incorrect : {columns} au lieu de {COLUMN_COUNT}")
+                continue
+        rows += 1
+        kind, address, _ = line.split(b"|", 2)
+        kind = kind.strip().upper()
+        if kind not in known:
+            kind = kind.decode("utf-8", "replace")
+            if kind:
+                report.unknown_types[kind[:20]] += 1
+                report.add_error(line_no, f"type de BAL inconnu : « {kind[:20]} »")
+            else:
+                report.add_error(line_no, "type de BAL vide")
+            continue
+        address = address.strip().lower()
+        if len(address) > MAX_ADDRESS_LENGTH or match_address(address) is None:
+            if address:
+                shown = address[:80].decode("utf-8", "replace")
+                report.add_error(line_no, f"adresse BAL invalide : « {shown} »")
+            else:
+                report.add_error(line_no, "adresse BAL vide")
+            continue
+        slot = hash(address) & mask
+        bit = 1 << (slot & 7)
+        byte = seen[slot >> 3]
+        if byte & bit:
+            maybe_duplicates.add(address)
+        else:
+            seen[slot >> 3] = byte | bit
+        batch.append((line_no, address, kind, address.partition(b"@")[2]))
+        if len(batch) >= batch_rows:
+            yield batch
+            batch = []
+            if progress is not None:
+                progress.update(_position(extraction), rows)
+    if batch:
+        yield batch
+    report.rows = rows
+    if progress is not None:
+        progress.update(extraction.size, rows, force=True)
+
+
+def _position(extraction):
+    try:
+        return extraction.raw.tell()
+    except (OSError, ValueError):
+        return 0
+
+
+# --- Loading --------------------------------------------------------------------------------
+
+
+def _table(model):
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def load_rows(batches, report, *, snapshot_id):
+    """Bulk-load parsed rows into the (uncommitted) snapshot, fold duplicates, aggregate per domain.
+
+    Must run inside the caller's transaction: until it commits, the snapshot's rows are its own
+    staging area, invisible to every other session, and a failure leaves nothing behind.
+    Returns how many duplicate lines were folded away.
+    """
+    table = _table(AnnuaireMailbox)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            prefix = b"%d\t" % int(snapshot_id)
+            with cursor.copy(f"COPY {table} (snapshot_id, line, address, mailbox_type, domain) FROM STDIN") as copy:
+                for batch in batches:
+                    # Safe without escaping: the parser only lets through [a-z0-9.@-…] addresses and known types.
+                    copy.write(b"".join([b"%b%d\t%b\t%b\t%b\n" % (prefix, *row) for row in batch]))
+        else:
+            for batch in batches:
+                cursor.executemany(
+                    f"INSERT INTO {table} (snapshot_id, line, address, mailbox_type, domain) "
+                    "VALUES (%s, %s, %s, %s, %s)",
+                    [
+                        (snapshot_id, line, address.decode(), kind.decode(), domain.decode())
+                        for line, address, kind, domain in batch
+                    ],
+                )
+        folded = _fold_duplicates(cursor, snapshot_id, report.maybe_duplicates)
+        cursor.execute(
+            f"INSERT INTO {_table(AnnuaireDomainCount)} (snapshot_id, domain, mailbox_type, count) "
+            f"SELECT snapshot_id, domain, mailbox_type, COUNT(*) FROM {table} WHERE snapshot_id = %s "
+            "GROUP BY snapshot_id, domain, mailbox_type",
+            [snapshot_id],
+        )
+    return folded
+
+
+def _fold_duplicates(cursor, snapshot_id, candidates):
+    """Keep the first line of every address listed more than once (same SQL on every database)."""
+    if not candidates:
+        return 0
+    table = _table(AnnuaireMailbox)
+    cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {CANDIDATES} (address varchar(254) PRIMARY KEY)")
+    cursor.executemany(f"INSERT INTO {CANDIDATES} (address) VALUES (%s)", [(a.decode(),) for a in candidates])
+    cursor.execute(
+        f"DELETE FROM {table} WHERE snapshot_id = %s AND address IN (SELECT address FROM {CANDIDATES}) "
+        f"AND line NOT IN (SELECT MIN(line) FROM {table} WHERE snapshot_id = %s "
+        f"AND address IN (SELECT address FROM {CANDIDATES}) GROUP BY address)",
+        [snapshot_id, snapshot_id],
+    )
+    folded = cursor.rowcount
+    cursor.execute(f"DROP TABLE {CANDIDATES}")
+    return folded
+
+
+# --- Set-based reads over a snapshot ----------------------------------------------------------
+
+
+def _valid_domain_condition(alias):
+    """SQL: domain row `alias` is valid on the day passed twice as parameters."""
+    return (
+        f"({alias}.valid_from IS NULL OR {alias}.valid_from <= %s) "
+        f"AND ({alias}.valid_until IS NULL OR {alias}.valid_until >= %s)"
+    )
+
+
+def type_counts(snapshot_id):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT mailbox_type, SUM(count) FROM {_table(AnnuaireDomainCount)} WHERE snapshot_id = %s "
+            "GROUP BY mailbox_type",
+            [snapshot_id],
+        )
+        return {kind: int(count) for kind, count in cursor.fetchall()}
+
+
+def unknown_domains(snapshot_id, day):
+    """{domain: mailboxes} for the domains no operator held on `day`, largest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.domain, SUM(c.count) AS n FROM {_table(AnnuaireDomainCount)} c WHERE c.snapshot_id = %s "
+            f"AND NOT EXISTS (SELECT 1 FROM {_table(MailDomain)} d WHERE LOWER(d.name) = c.domain "
+            f"AND {_valid_domain_condition('d')}) "
+            "GROUP BY c.domain ORDER BY n DESC, c.domain",
+            [snapshot_id, day, day],
+        )
+        return {domain: int(count) for domain, count in cursor.fetchall()}
+
+
+def operator_type_counts(snapshot_id, day, *, operator_id=None):
+    """{(operator_id, type): mailboxes} through the domains each operator held on `day`."""
+    params = [day, day, snapshot_id]
+    only = ""
+    if operator_id is not None:
+        only = " AND d.operator_id = %s"
+        params.append(operator_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT d.operator_id, c.mailbox_type, SUM(c.count) FROM {_table(AnnuaireDomainCount)} c "
+            f"JOIN {_table(MailDomain)} d ON LOWER(d.name) = c.domain AND {_valid_domain_condition('d')} "
+            f"WHERE c.snapshot_id = %s{only} GROUP BY d.operator_id, c.mailbox_type",
+            params,
+        )
+        return {(operator, kind): int(count) for operator, kind, count in cursor.fetchall()}
+
+
+def _funded_elsewhere_sql(campaign_id, excluded_operator_ids):
+    """SQL and params: `m.address` already counted for one of `excluded_operator_ids` in the campaign."""
+    ids = sorted({int(pk) for pk in excluded_operator_ids})
+    if not ids:
+        return "", []
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = (
+        f" AND NOT EXISTS (SELECT 1 FROM {_table(CountedMailbox)} c WHERE c.campaign_id = %s "
+        f"AND c.address = m.address AND c.operator_id IN ({placeholders}))"
+    )
+    return sql, [campaign_id, *ids]
+
+
+def _operator_mailboxes_sql(*, snapshot_id, day, operator_id, campaign_id, excluded_operator_ids):
+    exclusion, exclusion_params = _funded_elsewhere_sql(campaign_id, excluded_operator_ids)
+    sql = (
+        f"FROM {_table(AnnuaireMailbox)} m "
+        f"JOIN {_table(MailDomain)} d ON LOWER(d.name) = m.domain AND {_valid_domain_condition('d')} "
+        f"WHERE m.snapshot_id = %s AND d.operator_id = %s{exclusion}"
+    )
+    return sql, [day, day, snapshot_id, operator_id, *exclusion_params]
+
+
+def operator_counts_excluding(*, snapshot_id, day, operator_id, campaign_id, excluded_operator_ids):
+    """{type: mailboxes} of one operator, less the addresses already counted for the excluded operators."""
+    where, params = _operator_mailboxes_sql(
+        snapshot_id=snapshot_id,
+        day=day,
+        operator_id=operator_id,
+        campaign_id=campaign_id,
+        excluded_operator_ids=excluded_operator_ids,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT m.mailbox_type, COUNT(*) {where} GROUP BY m.mailbox_type", params)
+        return dict(cursor.fetchall())
+
+
+def record_counted_mailboxes(*, snapshot_id, day, operator_id, campaign_id, excluded_operator_ids):
+    """Replace the addresses counted for (campaign, operator) by this snapshot's, less the excluded ones."""
+    CountedMailbox.objects.filter(campaign_id=campaign_id, operator_id=operator_id).delete()
+    where, params = _operator_mailboxes_sql(
+        snapshot_id=snapshot_id,
+        day=day,
+        operator_id=operator_id,
+        campaign_id=campaign_id,
+        excluded_operator_ids=excluded_operator_ids,
+    )
+    funded = ", ".join(f"'{kind}'" for kind in FUNDED_TYPES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_table(CountedMailbox)} (campaign_id, operator_id, address, mailbox_type, snapshot_id) "
+            f"SELECT %s, %s, m.address, m.mailbox_type, m.snapshot_id {where} AND m.mailbox_type IN ({funded})",
+            [campaign_id, operator_id, *params],
+        )
+        return cursor.rowcount
