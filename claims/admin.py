@@ -7,7 +7,7 @@ what a button may do is asked of `claim_transition_options`, never decided here.
 from datetime import date, timedelta
 
 from django.contrib import admin, messages
-from django.db.models import Case, DateField, F, Max, OuterRef, Q, Subquery, When
+from django.db.models import Case, DateField, Exists, F, Max, OuterRef, Q, Subquery, When
 from django.db.models.functions import Coalesce, Greatest
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
@@ -24,6 +24,7 @@ from common.exceptions import DomainError
 from common.roles import Role, is_agent
 from funding.calendar import paris_today
 from funding.formula import with_vat
+from funding.models import GrowthCheck
 
 STATE_COLOURS = {
     ClaimState.DRAFT: "#6a6a6a",
@@ -95,6 +96,21 @@ class OverdueFilter(admin.SimpleListFilter):
                 Q(state=ClaimState.DRAFT, deadline__range=(today, today + timedelta(days=7)))
                 | Q(state=ClaimState.CHANGES_REQUESTED, correction_due__range=(today, today + timedelta(days=7)))
             )
+        return queryset
+
+
+class FlaggedFilter(admin.SimpleListFilter):
+    title = "anomalie de croissance"
+    parameter_name = "flagged"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Signalée"), ("no", "Non signalée")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(flagged=True)
+        if self.value() == "no":
+            return queryset.filter(flagged=False)
         return queryset
 
 
@@ -176,9 +192,10 @@ class ClaimAdmin(BaseAdmin):
         "submitted_at",
         "deadline_display",
         "assigned_to",
+        "flag",
     ]
     list_display_links = ["id", "operator_name"]
-    list_filter = ["state", "kind", "campaign", "operator__kind", OverdueFilter, AssignedToMeFilter]
+    list_filter = ["state", "kind", "campaign", "operator__kind", OverdueFilter, FlaggedFilter, AssignedToMeFilter]
     search_fields = ["=id", "operator__legal_name", "=operator__siren", "=operator__referencings__number"]
     list_select_related = ["operator", "campaign", "assigned_to"]
     show_facets = admin.ShowFacets.NEVER
@@ -198,6 +215,7 @@ class ClaimAdmin(BaseAdmin):
                     "approved_by",
                     "decision_reason",
                     "payment_info",
+                    "growth_info",
                 ]
             },
         ),
@@ -220,6 +238,7 @@ class ClaimAdmin(BaseAdmin):
         "approved_by",
         "decision_reason",
         "payment_info",
+        "growth_info",
         "created_at",
         "submitted_at",
         "decided_at",
@@ -228,7 +247,16 @@ class ClaimAdmin(BaseAdmin):
     inlines = [DocumentInline, RecoveryInline, ClaimEventInline]
 
     def get_queryset(self, request):
-        return with_effective_deadline(super().get_queryset(request))
+        flagged = GrowthCheck.objects.filter(campaign=OuterRef("campaign"), operator=OuterRef("operator"), flagged=True)
+        return with_effective_deadline(super().get_queryset(request)).annotate(flagged=Exists(flagged))
+
+    @admin.display(description="anomalie", boolean=False, ordering="flagged")
+    def flag(self, obj):
+        if not obj.flagged:
+            return ""
+        return format_html(
+            '<span title="{}" style="color:#ce0500;font-weight:bold">⚠ croissance</span>', "Croissance atypique"
+        )
 
     def has_add_permission(self, request):
         return False
@@ -315,6 +343,24 @@ class ClaimAdmin(BaseAdmin):
         if payment is None:
             return "—"
         return f"{euros(payment.amount)} le {payment.paid_on:%d/%m/%Y}, virement {payment.reference}"
+
+    @admin.display(description="contrôle de croissance des BAL")
+    def growth_info(self, obj):
+        check = GrowthCheck.objects.filter(campaign=obj.campaign_id, operator=obj.operator_id).first()
+        if check is None:
+            return "Pas de contrôle calculé pour cette campagne."
+        growth = "infinie" if check.growth is None else f"{check.growth:.1%}".replace(".", ",")
+        text = (
+            f"{check.reference_count} BAL à la référence → {check.closure_count} à la clôture "
+            f"(croissance {growth}, ensemble des opérateurs {check.overall_growth:.1%}, seuil ×{check.factor})"
+        ).replace(".", ",")
+        if check.flagged:
+            return format_html(
+                '<strong style="color:#ce0500">Anomalie signalée</strong> — {}. Vous pouvez demander les contrats '
+                "avec les clients finaux par une demande de compléments.",
+                text,
+            )
+        return text
 
     # --- transitions, downloads, dashboard ---------------------------------------------------
 

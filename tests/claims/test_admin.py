@@ -206,3 +206,33 @@ def test_amounts_are_rendered_in_french(client):
     changelist = client.get(reverse("admin:claims_claim_changelist")).content.decode()
     assert f"{claim.amount:.2f}".replace(".", ",") in changelist.replace("\u202f", "")
     assert Decimal("0") < claim.amount
+
+
+def test_growth_anomaly_is_flagged_in_the_list_filter_and_claim_page(client):
+    from funding.models import AnnuaireSnapshot, GrowthCheck
+
+    flagged_claim, _ = claim_in_state("submitted")
+    other, _ = claim_in_state("submitted")
+    before = AnnuaireSnapshot.objects.create(as_of="2023-01-01", file_name="a.txt", sha256="a" * 64)
+    after = AnnuaireSnapshot.objects.create(as_of="2023-06-30", file_name="b.txt", sha256="b" * 64)
+    GrowthCheck.objects.create(
+        campaign=flagged_claim.campaign,
+        operator=flagged_claim.operator,
+        reference_snapshot=before,
+        closure_snapshot=after,
+        reference_count=100,
+        closure_count=900,
+        growth=Decimal("8"),
+        overall_growth=Decimal("0.1"),
+        factor=Decimal("3"),
+        min_increase=50,
+        flagged=True,
+    )
+    client.force_login(agent())
+    flagged_list = client.get(reverse("admin:claims_claim_changelist") + "?flagged=yes").content.decode()
+    assert f"/admin/claims/claim/{flagged_claim.pk}/change/" in flagged_list
+    assert f"/admin/claims/claim/{other.pk}/change/" not in flagged_list
+    assert "⚠ croissance" in flagged_list
+    page = change_page(client, flagged_claim)
+    assert "Anomalie signalée" in page and "100 BAL à la référence → 900" in page
+    assert "Anomalie signalée" not in change_page(client, other)
