@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.test.utils import override_settings
 
 HERE = Path(__file__).parent
@@ -101,6 +102,9 @@ def browser(chromium_path, monkeypatch):
             yield browser
         finally:
             browser.close()
+            # The ORM calls made while Playwright ran used connections of its context (asgiref's
+            # Local follows context variables); close them here or PostgreSQL keeps them open.
+            connections.close_all()
 
 
 @pytest.fixture(scope="session")
