@@ -409,8 +409,8 @@ def record_counted_mailboxes(*, snapshot_id, day, operator_id, campaign_id, excl
     funded = ", ".join(f"'{kind}'" for kind in FUNDED_TYPES)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_table(CountedMailbox)} (campaign_id, operator_id, address, mailbox_type, snapshot_id) "
-            f"SELECT %s, %s, m.address, m.mailbox_type, m.snapshot_id {where} AND m.mailbox_type IN ({funded})",
+            f"INSERT INTO {_table(CountedMailbox)} (campaign_id, operator_id, address, mailbox_type) "
+            f"SELECT %s, %s, m.address, m.mailbox_type {where} AND m.mailbox_type IN ({funded})",
             [campaign_id, operator_id, *params],
         )
         return cursor.rowcount

@@ -135,7 +135,18 @@ def _line(rng, kind, address):
     return "|".join([kind, address, *person, "True" if rng.random() < 0.9 else "False", *address_fields])
 
 
-def write_extraction(path, *, rows, seed=0, trailing_pipe=False, crlf=False, bom=False, as_zip=False, domains=None):
+def write_extraction(
+    path,
+    *,
+    rows,
+    seed=0,
+    trailing_pipe=False,
+    crlf=False,
+    bom=False,
+    as_zip=False,
+    domains=None,
+    duplicate_share=0.0008,
+):
     """Write a synthetic extraction of `rows` data lines at `path` (a .zip holds one .txt); return `path`."""
     path = Path(path)
     ending = "\r\n" if crlf else "\n"
@@ -145,7 +156,7 @@ def write_extraction(path, *, rows, seed=0, trailing_pipe=False, crlf=False, bom
         text = io.TextIOWrapper(binary, encoding="utf-8", newline="", write_through=False)
         text.write(("\ufeff" if bom else "") + HEADER + tail + ending)
         buffer = []
-        for line in iter_lines(rows=rows, seed=seed, domains=domains):
+        for line in iter_lines(rows=rows, seed=seed, domains=domains, duplicate_share=duplicate_share):
             buffer.append(line + tail + ending)
             if len(buffer) >= 10_000:
                 text.write("".join(buffer))

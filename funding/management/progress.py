@@ -29,9 +29,10 @@ class ProgressBar:
         share = min(max(done / self.total, 0.0), 1.0)
         filled = int(share * self.WIDTH)
         elapsed = now - self._started
+        rows_text = f"{rows:,}".replace(",", " ")
         self.stream.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {share:4.0%} "
-            f"{rows:,} lignes, {elapsed:.0f} s".replace(",", " ")
+            f"\r{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {share * 100:3.0f} % "
+            f"{rows_text} lignes, {elapsed:.0f} s"
         )
         self.stream.flush()
 
