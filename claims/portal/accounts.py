@@ -21,7 +21,7 @@ from claims.portal.forms import (
     apply_domain_error,
 )
 from claims.portal.helpers import attachment_response
-from common.exceptions import DomainError
+from common.exceptions import DomainError, NotAllowed
 from common.roles import Role, is_agent, operator_id_of
 from operators import selectors as operator_selectors
 from operators import services as operator_services
@@ -32,6 +32,11 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 def _is_agent(user):
     return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
+
+
+def _posted(request):
+    """The POST data for a bound form (even when empty), None on GET."""
+    return request.POST if request.method == "POST" else None
 
 
 def own_enrolments(user):
@@ -46,7 +51,7 @@ def signup(request):
     """A representative creates an account; they then declare their operator (enrolment)."""
     if request.user.is_authenticated:
         return redirect("portal:dashboard")
-    form = SignupForm(request.POST or None)
+    form = SignupForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -96,7 +101,7 @@ def _render_enrolment(request, current, *, form=None, status=200):
         "enrolment": current,
         "abilities": abilities,
         "form": form,
-        "comment_form": CommentForm(request.POST or None) if abilities["resubmit"] else None,
+        "comment_form": CommentForm(_posted(request)) if abilities["resubmit"] else None,
         "proofs": [(label, latest.get(kind)) for kind, label in EnrolmentDocumentKind.choices],
         "documents": current.documents.select_related("uploaded_by").order_by("kind", "-version"),
         "events": current.events.order_by("seq"),
@@ -133,7 +138,7 @@ def enrolment_new(request):
     if operator_selectors.open_enrolment_of(user=user) is not None:
         messages.info(request, operator_services.OPEN_ENROLMENT_EXISTS)
         return redirect("portal:enrolment")
-    form = EnrolmentForm(request.POST or None, request.FILES or None)
+    form = EnrolmentForm(_posted(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             operator_services.enrolment_submit(user=user, documents=form.documents(), **form.declared())
@@ -215,6 +220,9 @@ def invitation_create(request):
     if form.is_valid():
         try:
             operator_services.invitation_create(operator=operator, email=form.cleaned_data["email"], actor=request.user)
+        except NotAllowed as error:
+            messages.error(request, error.message)  # the form is not on the page for this user
+            return redirect("portal:operator")
         except DomainError as error:
             apply_domain_error(form, error, default_field="email")
         else:
@@ -242,7 +250,7 @@ def invitation_accept(request, token):
     if request.user.is_authenticated:
         messages.info(request, "Déconnectez-vous pour accepter une invitation avec un nouveau compte.")
         return redirect("portal:dashboard")
-    form = InvitationAcceptForm(request.POST or None)
+    form = InvitationAcceptForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
