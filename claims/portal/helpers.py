@@ -1,6 +1,7 @@
 """What the portal pages show, computed from selectors and the workflow's guards (reads only)."""
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from django.http import FileResponse, Http404
@@ -91,11 +92,18 @@ class BreakdownView:
             total=money(data["total"]),
             advance=money(data["advance"]),
             balance=money(data["balance"]),
-            counts_as_of=data.get("counts_as_of", ""),
+            counts_as_of=_french_date(data.get("counts_as_of", "")),
             advance_paid=money(data["advance_paid"]) if data.get("advance_paid") is not None else None,
             amount=money(data["amount"]) if data.get("amount") is not None else None,
             frozen=frozen,
         )
+
+
+def _french_date(iso):
+    try:
+        return date.fromisoformat(iso).strftime("%d/%m/%Y")
+    except (TypeError, ValueError):
+        return iso or ""
 
 
 def claim_breakdown(claim):
