@@ -187,6 +187,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "PREPROCESSING_HOOKS": ["common.api.normalise_optional_slash_paths"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common.openapi.document_common_errors",
+    ],
     # One name per choice set shared by several serializers.
     "ENUM_NAME_OVERRIDES": {
         "ClaimStateEnum": "claims.enums.ClaimState",

@@ -1,6 +1,5 @@
 """OpenAPI helpers shared by the API modules: the error body and the usual error responses."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
@@ -52,4 +51,7 @@ WRITE_ERRORS = {**READ_ERRORS, 400: INVALID, 409: CONFLICT}
 
 
 def id_parameter(name, description):
-    return OpenApiParameter(name, OpenApiTypes.INT, OpenApiParameter.PATH, description=description)
+    # Ids are positive: the URL patterns only match digits.
+    return OpenApiParameter(
+        name, {"type": "integer", "minimum": 1, "maximum": 2**53}, OpenApiParameter.PATH, description=description
+    )
