@@ -224,7 +224,7 @@ ANOMALY_MIN_INCREASE = env.int("ANOMALY_MIN_INCREASE", default=500)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # How long an invitation link stays valid, in days.
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
-# Webhooks: attempts per delivery (retry n waits BASE × 2^(n-1) s, at most one hour), failed
+# Webhooks: attempts per delivery (retry n waits BASE × 2^(n-1) s, at most 30 min), failed
 # deliveries in a row before a hook is disabled, receiver timeout, hooks per operator.
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=60)

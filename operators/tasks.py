@@ -28,9 +28,13 @@ def send_webhook_disabled_email(webhook_id):
     return notifications.send_webhook_disabled_email(webhook_id)
 
 
+# Below the Redis broker's visibility timeout (1 h), so a delayed retry is never delivered twice.
+MAX_RETRY_DELAY = 30 * 60
+
+
 def retry_countdown(attempt):
-    """Seconds before attempt n+1: exponential from WEBHOOK_RETRY_BASE_SECONDS, capped at one hour."""
-    return min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1), 3600)
+    """Seconds before attempt n+1: exponential from WEBHOOK_RETRY_BASE_SECONDS, capped at 30 minutes."""
+    return min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1), MAX_RETRY_DELAY)
 
 
 @shared_task(acks_late=True)

@@ -2,7 +2,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import OperatorFactory, agent, claim_in_state, operator_user, ready_advance
+from tests.factories import OperatorFactory, agent, operator_user, ready_advance
 
 
 def token_client(user):
@@ -28,5 +28,3 @@ def stranger():
 def agent_client():
     return token_client(agent())
 
-
-__all__ = ["claim_in_state"]

@@ -248,4 +248,4 @@ def test_delivery_log_is_readable_by_the_operator_only(draft, receiver, django_c
 
 def test_retry_countdown_grows_exponentially_and_is_capped(settings):
     settings.WEBHOOK_RETRY_BASE_SECONDS = 60
-    assert [tasks.retry_countdown(n) for n in (1, 2, 3, 7, 10)] == [60, 120, 240, 3600, 3600]
+    assert [tasks.retry_countdown(n) for n in (1, 2, 3, 7, 10)] == [60, 120, 240, 1800, 1800]
