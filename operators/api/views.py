@@ -3,7 +3,6 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -12,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from common.auth import ExpiringTokenAuthentication, token_expired
 from common.exceptions import InvalidInput
 from operators import selectors, services
 from operators.api import serializers as s
@@ -53,7 +53,7 @@ class PaginatedAPIView(GenericAPIView):
 class AuthTokenView(APIView):
     """Exchange a username and password for an API token (throttled); DELETE revokes the token used."""
 
-    authentication_classes = [TokenAuthentication]
+    authentication_classes = [ExpiringTokenAuthentication]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
     parser_classes = [JSONParser, FormParser, MultiPartParser]
@@ -88,6 +88,9 @@ class AuthTokenView(APIView):
         )
         if user is None or not user.is_active:
             raise InvalidInput(BAD_CREDENTIALS, code="invalid_credentials")
+        token = Token.objects.filter(user=user).first()
+        if token is not None and token_expired(token):
+            token.delete()  # an expired token is replaced, never handed out again
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
