@@ -1,7 +1,20 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from common.admin import BaseAdmin
-from funding.models import Campaign, FundingSchedule, MailboxCount
+from common.exceptions import DomainError, NotAllowed
+from common.uploads import inspect_upload
+from funding import annuaire, selectors, services
+from funding.enums import CountSource
+from funding.models import AnnuaireSnapshot, Campaign, FundingSchedule, GrowthCheck, MailboxCount
+from operators.models import Operator
 
 
 @admin.register(FundingSchedule)
@@ -19,15 +32,233 @@ class FundingScheduleAdmin(BaseAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(BaseAdmin):
-    list_display = ["code", "label", "schedule", "closure_date", "advance_deadline", "balance_deadline"]
+    list_display = ["code", "label", "schedule", "closure_date", "advance_deadline", "balance_deadline", "budget_link"]
     search_fields = ["code", "label"]
     list_select_related = ["schedule"]
+    actions = ["refresh_growth_checks"]
+
+    def get_urls(self):
+        report = self.admin_site.admin_view(self.report_view)
+        return [path("<int:pk>/budget/", report, name="funding_campaign_report"), *super().get_urls()]
+
+    @admin.display(description="budget")
+    def budget_link(self, obj):
+        return format_html(
+            '<a href="{}">Budget par opérateur</a>', reverse("admin:funding_campaign_report", args=[obj.pk])
+        )
+
+    @admin.action(description="Recalculer les contrôles de croissance des BAL")
+    def refresh_growth_checks(self, request, queryset):
+        for campaign in queryset:
+            try:
+                checks = services.growth_checks_refresh(campaign=campaign)
+            except DomainError as exc:
+                self.message_user(request, f"{campaign} : {exc.message}", messages.ERROR)
+                continue
+            flagged = sum(check.flagged for check in checks)
+            self.message_user(request, f"{campaign} : {len(checks)} opérateurs contrôlés, {flagged} signalé(s).")
+
+    def report_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(selectors.campaigns(), pk=pk)
+        codes = [code for code in request.GET.getlist("schedule") if code]
+        schedules = list(FundingSchedule.objects.filter(code__in=codes)) if codes else None
+        report = selectors.campaign_report(campaign=campaign, schedules=schedules)
+        if request.GET.get("format") == "csv":
+            from funding.management.commands.campaign_report import write_csv
+
+            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="budget-{campaign.code}.csv"'
+            write_csv(response, report)
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Budget de la campagne {campaign.label}",
+            "campaign": campaign,
+            "report": report,
+            "all_schedules": FundingSchedule.objects.order_by("code"),
+            "selected": codes,
+            "csv_query": urlencode([("format", "csv"), *[("schedule", code) for code in codes]]),
+        }
+        return TemplateResponse(request, "admin/funding/campaign_report.html", context)
+
+
+class MailboxCountForm(forms.ModelForm):
+    proof_upload = forms.FileField(
+        label="pièce justificative",
+        required=False,
+        help_text="PDF, PNG ou JPEG : obligatoire pour une saisie d'agent.",
+    )
+
+    class Meta:
+        model = MailboxCount
+        fields = ["operator", "mailbox_type", "as_of", "count", "source_note"]
+
+    def clean(self):
+        cleaned = super().clean()
+        proof = cleaned.get("proof_upload")
+        if not proof:
+            self.add_error("proof_upload", "Joignez la pièce qui justifie ce nombre.")
+        else:
+            try:
+                inspect_upload(proof)
+            except DomainError as exc:
+                self.add_error("proof_upload", exc.message)
+        return cleaned
+
+    def _get_validation_exclusions(self):
+        # A new entry for the same operator, type and day replaces the figure (see the service):
+        # skip the one-per-day constraint here, the form fields still validate the date.
+        return {*super()._get_validation_exclusions(), "as_of"}
 
 
 @admin.register(MailboxCount)
 class MailboxCountAdmin(BaseAdmin):
-    list_display = ["operator", "mailbox_type", "as_of", "count", "source", "entered_by"]
+    form = MailboxCountForm
+    list_display = ["operator", "mailbox_type", "as_of", "count", "source", "entered_by", "has_proof"]
     list_filter = ["mailbox_type", "source", "as_of"]
     search_fields = ["operator__legal_name", "operator__siren"]
     list_select_related = ["operator", "entered_by"]
     autocomplete_fields = ["operator"]
+    readonly_fields = ["source", "proof", "proof_sha256", "entered_by", "created_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a correction is a new entry (with its proof) that replaces the figure
+
+    @admin.display(description="pièce", boolean=True)
+    def has_proof(self, obj):
+        return bool(obj.proof)
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: role check, proof checked by content, source recorded.
+        try:
+            saved = services.mailbox_count_record(
+                operator=form.cleaned_data["operator"],
+                mailbox_type=form.cleaned_data["mailbox_type"],
+                as_of=form.cleaned_data["as_of"],
+                count=form.cleaned_data["count"],
+                source_note=form.cleaned_data["source_note"],
+                actor=request.user,
+                source=CountSource.AGENT_ENTRY,
+                proof=form.cleaned_data.get("proof_upload"),
+            )
+        except NotAllowed as exc:
+            raise PermissionDenied(exc.message) from None
+        obj.pk = saved.pk
+
+
+@admin.register(AnnuaireSnapshot)
+class AnnuaireSnapshotAdmin(BaseAdmin):
+    list_display = ["as_of", "file_name", "rows", "mailbox_total", "error_count", "imported_by_label", "imported_at"]
+    list_filter = ["as_of"]
+    search_fields = ["file_name", "sha256"]
+    readonly_fields = [
+        "as_of",
+        "file_name",
+        "sha256",
+        "rows",
+        "mailbox_total",
+        "by_type",
+        "error_count",
+        "errors",
+        "imported_by",
+        "imported_by_label",
+        "imported_at",
+        "links",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False  # python manage.py import_annuaire
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/domaines-inconnus/", view(self.unknown_domains_view), name="funding_snapshot_unknown"),
+            path("<int:pk>/operateurs/", view(self.operators_view), name="funding_snapshot_operators"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="détails")
+    def links(self, obj):
+        return format_html(
+            '<a href="{}">Domaines inconnus</a> · <a href="{}">BAL par opérateur</a>',
+            reverse("admin:funding_snapshot_unknown", args=[obj.pk]),
+            reverse("admin:funding_snapshot_operators", args=[obj.pk]),
+        )
+
+    def _snapshot(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(AnnuaireSnapshot, pk=pk)
+
+    def unknown_domains_view(self, request, pk):
+        """Domains of the snapshot no operator held that day, each with a link to attach it."""
+        snapshot = self._snapshot(request, pk)
+        add_url = reverse("admin:operators_maildomain_add")
+        domains = [
+            {
+                "name": name,
+                "count": count,
+                "attach": f"{add_url}?{urlencode({'name': name, 'valid_from': snapshot.as_of.isoformat()})}",
+            }
+            for name, count in annuaire.unknown_domains(snapshot.pk, snapshot.as_of).items()
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Domaines inconnus — {snapshot}",
+            "snapshot": snapshot,
+            "domains": domains,
+            "total": sum(domain["count"] for domain in domains),
+        }
+        return TemplateResponse(request, "admin/funding/unknown_domains.html", context)
+
+    def operators_view(self, request, pk):
+        snapshot = self._snapshot(request, pk)
+        counts = annuaire.operator_type_counts(snapshot.pk, snapshot.as_of)
+        operators = Operator.objects.in_bulk({operator_id for operator_id, _ in counts})
+        rows = {}
+        for (operator_id, kind), count in counts.items():
+            rows.setdefault(operator_id, {"operator": operators[operator_id], "PER": 0, "ORG": 0, "APP": 0, "CAB": 0})
+            rows[operator_id][kind] = count
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"BAL par opérateur — {snapshot}",
+            "snapshot": snapshot,
+            "rows": sorted(rows.values(), key=lambda row: row["operator"].legal_name),
+        }
+        return TemplateResponse(request, "admin/funding/snapshot_operators.html", context)
+
+
+@admin.register(GrowthCheck)
+class GrowthCheckAdmin(BaseAdmin):
+    list_display = [
+        "operator",
+        "campaign",
+        "reference_count",
+        "closure_count",
+        "increase",
+        "growth",
+        "overall_growth",
+        "flagged",
+    ]
+    list_filter = ["flagged", "campaign"]
+    search_fields = ["operator__legal_name", "operator__siren"]
+    list_select_related = ["operator", "campaign"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="hausse")
+    def increase(self, obj):
+        return obj.increase

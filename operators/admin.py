@@ -2,7 +2,8 @@ from django.contrib import admin, messages
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from common.admin import BaseAdmin
 from common.exceptions import DomainError
@@ -43,19 +44,48 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Operator)
 class OperatorAdmin(BaseAdmin):
-    list_display = ["legal_name", "siren", "kind", "provider", "referencing_number"]
+    list_display = ["legal_name", "siren", "kind", "provider", "referencing_number", "growth_flag"]
     list_filter = ["kind"]
     search_fields = ["legal_name", "siren", "siret", "referencings__number", "domains__name"]
     list_select_related = ["provider"]
     autocomplete_fields = ["provider"]
     inlines = [ReferencingInline, ContractInline, MailDomainInline, MembershipInline]
+    readonly_fields = ["growth_figures"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("referencings")
+        return super().get_queryset(request).prefetch_related("referencings", "growth_checks")
 
     @admin.display(description="numéro de référencement")
     def referencing_number(self, obj):
         return obj.referencing_number or "—"
+
+    @admin.display(description="croissance anormale", boolean=True)
+    def growth_flag(self, obj):
+        # Growth checks are computed by funding (check_growth, or the campaign admin action).
+        return any(check.flagged for check in obj.growth_checks.all())
+
+    @admin.display(description="croissance des BAL (Annuaire)")
+    def growth_figures(self, obj):
+        checks = obj.growth_checks.select_related("campaign", "reference_snapshot", "closure_snapshot")
+        if not checks:
+            return "Aucun contrôle de croissance calculé."
+        return format_html_join(
+            mark_safe("<br>"),
+            "{} : {} BAL au {} → {} BAL au {} ({}, ensemble ×{}) — {}",
+            (
+                (
+                    check.campaign,
+                    check.reference_count,
+                    f"{check.reference_snapshot.as_of:%d/%m/%Y}",
+                    check.closure_count,
+                    f"{check.closure_snapshot.as_of:%d/%m/%Y}",
+                    f"×{check.growth}" if check.growth is not None else "absent à la référence",
+                    check.overall_growth,
+                    "⚠ ANOMALIE : demander les contrats avec les clients finaux" if check.flagged else "pas d'anomalie",
+                )
+                for check in checks
+            ),
+        )
 
 
 @admin.register(MailDomain)
