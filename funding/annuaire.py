@@ -359,21 +359,29 @@ def operator_type_counts(snapshot_id, day, *, operator_id=None):
         return {(operator, kind): int(count) for operator, kind, count in cursor.fetchall()}
 
 
-def _funded_elsewhere_sql(campaign_id, excluded_operator_ids):
-    """SQL and params: `m.address` already counted for one of `excluded_operator_ids` in the campaign."""
+def _moved_addresses_sql(*, day, campaign_id, excluded_operator_ids):
+    """SQL and params: the addresses already counted for one of `excluded_operator_ids` in the campaign
+    whose domain another operator holds on `day` — the only ones that could be counted twice.
+
+    Set-based and small: it reads the campaign's counted addresses with their domain, never the
+    snapshot, so the exclusion below is a hashed NOT IN rather than a probe per mailbox.
+    """
     ids = sorted({int(pk) for pk in excluded_operator_ids})
     if not ids:
         return "", []
     placeholders = ", ".join(["%s"] * len(ids))
     sql = (
-        f" AND NOT EXISTS (SELECT 1 FROM {_table(CountedMailbox)} c WHERE c.campaign_id = %s "
-        f"AND c.address = m.address AND c.operator_id IN ({placeholders}))"
+        f" AND m.address NOT IN (SELECT c.address FROM {_table(CountedMailbox)} c "
+        f"JOIN {_table(MailDomain)} h ON LOWER(h.name) = c.domain AND {_valid_domain_condition('h')} "
+        f"WHERE c.campaign_id = %s AND c.operator_id IN ({placeholders}) AND h.operator_id <> c.operator_id)"
     )
-    return sql, [campaign_id, *ids]
+    return sql, [day, day, campaign_id, *ids]
 
 
 def _operator_mailboxes_sql(*, snapshot_id, day, operator_id, campaign_id, excluded_operator_ids):
-    exclusion, exclusion_params = _funded_elsewhere_sql(campaign_id, excluded_operator_ids)
+    exclusion, exclusion_params = _moved_addresses_sql(
+        day=day, campaign_id=campaign_id, excluded_operator_ids=excluded_operator_ids
+    )
     sql = (
         f"FROM {_table(AnnuaireMailbox)} m "
         f"JOIN {_table(MailDomain)} d ON LOWER(d.name) = m.domain AND {_valid_domain_condition('d')} "
@@ -409,8 +417,29 @@ def record_counted_mailboxes(*, snapshot_id, day, operator_id, campaign_id, excl
     funded = ", ".join(f"'{kind}'" for kind in FUNDED_TYPES)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_table(CountedMailbox)} (campaign_id, operator_id, address, mailbox_type) "
-            f"SELECT %s, %s, m.address, m.mailbox_type {where} AND m.mailbox_type IN ({funded})",
+            f"INSERT INTO {_table(CountedMailbox)} (campaign_id, operator_id, address, mailbox_type, domain) "
+            f"SELECT %s, %s, m.address, m.mailbox_type, m.domain {where} AND m.mailbox_type IN ({funded})",
             [campaign_id, operator_id, *params],
         )
         return cursor.rowcount
+
+
+def funded_counts_by_operator(*, snapshot_id, day, campaign_id, funded_operator_ids):
+    """{(operator_id, type): mailboxes} of every operator on `day`, funded types only, in one statement.
+
+    The set-based form of what a claim freezes: each operator's addresses less those already
+    counted for another operator of `funded_operator_ids` in the campaign (transferred parks).
+    """
+    exclusion, exclusion_params = _moved_addresses_sql(
+        day=day, campaign_id=campaign_id, excluded_operator_ids=funded_operator_ids
+    )
+    funded = ", ".join(f"'{kind}'" for kind in FUNDED_TYPES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT d.operator_id, m.mailbox_type, COUNT(*) FROM {_table(AnnuaireMailbox)} m "
+            f"JOIN {_table(MailDomain)} d ON LOWER(d.name) = m.domain AND {_valid_domain_condition('d')} "
+            f"WHERE m.snapshot_id = %s AND m.mailbox_type IN ({funded}){exclusion} "
+            "GROUP BY d.operator_id, m.mailbox_type",
+            [day, day, snapshot_id, *exclusion_params],
+        )
+        return {(operator, kind): count for operator, kind, count in cursor.fetchall()}

@@ -242,6 +242,8 @@ class CountedMailbox(models.Model):
     )
     address = models.CharField("adresse BAL", max_length=254)
     mailbox_type = models.CharField("type de BAL", max_length=3)
+    # Kept to find, without scanning the snapshot, the addresses whose domain has changed hands since.
+    domain = models.CharField("domaine", max_length=253, default="")
 
     class Meta:
         verbose_name = "BAL comptée dans une demande"

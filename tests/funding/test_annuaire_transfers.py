@@ -99,3 +99,22 @@ def test_the_funding_side_only_uses_the_operators_it_is_given(setting):
     kept = services.claim_counts_freeze(campaign=campaign, operator=buyer, funded_operator_ids={seller.pk})
     assert kept.counts["PER"] == 1
     assert kept.excluded == {"PER": 5, "ORG": 1}
+
+
+def test_the_all_operators_statement_agrees_with_each_claim_freeze(setting):
+    from funding import annuaire, selectors
+
+    campaign, seller, buyer = setting
+    services.claim_counts_freeze(campaign=campaign, operator=seller)
+    transfer_park(seller, buyer)
+    snapshot = selectors.snapshot_at(CLOSURE)
+    counts = annuaire.funded_counts_by_operator(
+        snapshot_id=snapshot.pk, day=CLOSURE, campaign_id=campaign.pk, funded_operator_ids={seller.pk}
+    )
+    assert counts == {(seller.pk, "PER"): 1, (buyer.pk, "PER"): 1}
+    frozen = services.claim_counts_freeze(campaign=campaign, operator=buyer, funded_operator_ids={seller.pk})
+    assert frozen.counts["PER"] == counts[(buyer.pk, "PER")]
+    unprotected = annuaire.funded_counts_by_operator(
+        snapshot_id=snapshot.pk, day=CLOSURE, campaign_id=campaign.pk, funded_operator_ids=()
+    )
+    assert unprotected[(buyer.pk, "PER")] == 6
