@@ -141,7 +141,7 @@ def call(client, method, path, data=None, fmt=None):
         else getattr(client, method.lower())(path)
     )
     if hasattr(response, "streaming_content"):
-        response.close()
+        b"".join(response.streaming_content)  # consuming it closes the file (the test client's way)
     return response
 
 

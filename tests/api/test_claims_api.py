@@ -160,11 +160,10 @@ def test_upload_list_and_download_a_proof(owner):
     assert download["Content-Type"] == "image/png"
     assert download["Content-Disposition"] == 'attachment; filename="Scan_1.png"'
     assert download["X-Content-Type-Options"] == "nosniff"
-    download.close()
     # Whatever the client accepts, the file comes back (no 406).
     again = client.get(document["download_url"], HTTP_ACCEPT="application/pdf")
     assert again.status_code == 200
-    again.close()
+    assert b"".join(again.streaming_content) == PNG  # consuming a streamed response closes its file
 
 
 @pytest.mark.parametrize(

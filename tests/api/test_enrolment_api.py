@@ -53,7 +53,6 @@ def test_representative_files_reads_and_resubmits_an_enrolment(representative):
     document = next(d for d in response.json()["documents"] if d["kind"] == "bank_details" and d["version"] == 2)
     download = client.get(document["download_url"])
     assert b"".join(download.streaming_content) == PNG
-    download.close()
     assert client.get("/api/v1/enrolments/").json()["count"] == 1
 
 

@@ -14,6 +14,8 @@ import time
 import pytest
 import schemathesis
 from django.core.management import call_command
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
@@ -77,7 +79,18 @@ def real_parameters(path, ids):
     return None
 
 
-def test_api_conforms_to_its_schema(settings, monkeypatch, capsys):
+@pytest.fixture
+def keep_test_connection():
+    """Requests served through WSGI must not close the test's database connection at their end
+    (Django's test client does the same around its requests)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_api_conforms_to_its_schema(settings, monkeypatch, capsys, keep_test_connection):
     call_command("seed_demo", stdout=io.StringIO())
     settings.AXES_ENABLED = False  # generated logins must not lock the demo accounts out
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"simulate": None, "token": None, "invitation": None})

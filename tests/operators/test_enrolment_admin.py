@@ -56,7 +56,6 @@ def test_agent_downloads_a_proof_as_an_attachment(client, enrolment):
     assert b"".join(response.streaming_content) == PDF
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["X-Content-Type-Options"] == "nosniff"
-    response.close()
 
 
 def test_bulk_validation_action(client, enrolment):
