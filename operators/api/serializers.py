@@ -1,7 +1,7 @@
 """Input and output serializers of the operators API (kept apart: inputs are only shapes, services decide)."""
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from operators import services
@@ -44,6 +44,38 @@ class MemberSerializer(serializers.Serializer):
     joined_at = serializers.DateTimeField(source="created_at")
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Alpha",
+            value={
+                "id": 1,
+                "legal_name": "Alpha Santé Messagerie",
+                "siren": "123456782",
+                "siret": "",
+                "kind": "developer",
+                "kind_label": "Opérateur développeur",
+                "provider": None,
+                "referencing_number": "REF-MSS-ALPHA-001",
+                "contract_v2_countersigned": True,
+                "iban": "FR76…0189",
+                "bic": "AGRIFRPP",
+                "contact_email": "contact@alpha-sante.mssante.fr",
+                "members": [
+                    {
+                        "username": "op-alpha",
+                        "email": "op-alpha@alpha-sante.mssante.fr",
+                        "full_name": "",
+                        "is_active": True,
+                        "joined_at": "2026-11-23T10:00:00+01:00",
+                    }
+                ],
+                "can_invite": True,
+            },
+            response_only=True,
+        )
+    ]
+)
 class OperatorProfileSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display")
     provider = OperatorRefSerializer(allow_null=True)
@@ -164,6 +196,60 @@ class EnrolmentEventSerializer(serializers.ModelSerializer):
         fields = ["seq", "at", "actor", "action", "from_state", "to_state", "comment"]
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Compléments demandés",
+            value={
+                "id": 3,
+                "state": "changes_requested",
+                "state_label": "Compléments demandés",
+                "legal_name": "Omega Messagerie Santé",
+                "siren": "732829320",
+                "siret": "",
+                "kind": "developer",
+                "provider_siren": "",
+                "referencing_number": "REF-OMEGA-1",
+                "iban": "FR7630006000011234567890189",
+                "bic": "AGRIFRPP",
+                "contact_email": "contact@omega.example",
+                "agent_message": "Le RIB est illisible.",
+                "decision_reason": "",
+                "operator": None,
+                "created_at": "2026-11-20T09:00:00+01:00",
+                "submitted_at": "2026-11-20T09:00:00+01:00",
+                "decided_at": None,
+                "documents": [
+                    {
+                        "id": 9,
+                        "kind": "bank_details",
+                        "kind_label": "Relevé d'identité bancaire (RIB)",
+                        "version": 1,
+                        "original_name": "rib.pdf",
+                        "content_type": "application/pdf",
+                        "size": 48213,
+                        "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                        "uploaded_at": "2026-11-20T09:00:00+01:00",
+                        "download_url": "/api/v1/enrolments/3/documents/9/download",
+                    }
+                ],
+                "events": [
+                    {
+                        "seq": 1,
+                        "at": "2026-11-20T09:00:00+01:00",
+                        "actor": "omega-rep",
+                        "action": "submit",
+                        "from_state": "",
+                        "to_state": "pending",
+                        "comment": "Demande d'enrôlement déposée.",
+                    }
+                ],
+                "abilities": {"request_changes": False, "resubmit": True, "validate": False, "reject": False},
+            },
+            response_only=True,
+        )
+    ]
+)
 class EnrolmentSerializer(serializers.ModelSerializer):
     state_label = serializers.CharField(source="get_state_display")
     provider_siren = serializers.SerializerMethodField()
@@ -213,6 +299,24 @@ class InvitationInputSerializer(serializers.Serializer):
     email = serializers.CharField(max_length=254)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "En attente",
+            value={
+                "id": 2,
+                "email": "collegue@alpha-sante.example",
+                "status": "pending",
+                "invited_by": "op-alpha",
+                "created_at": "2026-11-23T10:00:00+01:00",
+                "expires_at": "2026-11-30T10:00:00+01:00",
+                "accepted_at": None,
+                "revoked_at": None,
+            },
+            response_only=True,
+        )
+    ]
+)
 class InvitationSerializer(serializers.ModelSerializer):
     status = serializers.SerializerMethodField()
     invited_by = serializers.CharField(source="invited_by.username")
@@ -236,6 +340,13 @@ class InvitationAcceptSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Compte créé", value={"username": "collegue", "email": "collegue@alpha-sante.example"}, response_only=True
+        )
+    ]
+)
 class AccountSerializer(serializers.Serializer):
     username = serializers.CharField()
     email = serializers.EmailField()
@@ -253,6 +364,24 @@ class WebhookUpdateSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False, help_text="`true` réactive un webhook désactivé.")
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Actif",
+            value={
+                "id": 1,
+                "url": "https://si.alpha-sante.example/segur",
+                "is_active": True,
+                "consecutive_failures": 0,
+                "disabled_at": None,
+                "disabled_reason": "",
+                "created_at": "2026-11-23T10:00:00+01:00",
+                "secret_rotated_at": None,
+            },
+            response_only=True,
+        )
+    ]
+)
 class WebhookSerializer(serializers.ModelSerializer):
     class Meta:
         model = Webhook
@@ -268,6 +397,25 @@ class WebhookSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Créé (secret affiché une fois)",
+            value={
+                "id": 1,
+                "url": "https://si.alpha-sante.example/segur",
+                "is_active": True,
+                "consecutive_failures": 0,
+                "disabled_at": None,
+                "disabled_reason": "",
+                "created_at": "2026-11-23T10:00:00+01:00",
+                "secret_rotated_at": None,
+                "secret": "whsec_5f0c6e8a3b1d4c2e9a7b6d5c4e3f2a1b0c9d8e7f6a5b4c3d",
+            },
+            response_only=True,
+        )
+    ]
+)
 class WebhookWithSecretSerializer(WebhookSerializer):
     secret = serializers.CharField(
         help_text="Secret de signature HMAC-SHA256 : affiché une seule fois, conservez-le.", source="shown_secret"
@@ -277,6 +425,27 @@ class WebhookWithSecretSerializer(WebhookSerializer):
         fields = [*WebhookSerializer.Meta.fields, "secret"]
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Livrée",
+            value={
+                "id": "0f5b7c1e-3a52-4a8e-9d7e-2b8f7d1c6a90",
+                "event_key": "claim-event:42",
+                "event_type": "claim.state_changed",
+                "status": "delivered",
+                "attempts": 1,
+                "response_status": 200,
+                "last_error": "",
+                "created_at": "2026-11-23T10:05:00+01:00",
+                "last_attempt_at": "2026-11-23T10:05:01+01:00",
+                "delivered_at": "2026-11-23T10:05:01+01:00",
+                "payload": {"id": "claim-event:42", "type": "claim.state_changed", "data": {"claim": {"id": 7}}},
+            },
+            response_only=True,
+        )
+    ]
+)
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookDelivery
