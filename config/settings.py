@@ -124,6 +124,8 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portail/lockout.html"
+# The API answers a lockout with its JSON error body (429); the portal with the page above.
+AXES_LOCKOUT_CALLABLE = "operators.api.lockout.lockout_response"
 AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [

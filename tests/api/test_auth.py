@@ -81,3 +81,14 @@ def test_session_auth_still_enforces_csrf(user):
     response = client.post("/api/v1/claims", {"campaign": "x", "kind": "advance"}, format="json")
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
+
+
+def test_repeated_bad_passwords_lock_the_api_login_with_a_json_429(api_client, user, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    bad = {"username": "op-token", "password": "nope"}
+    codes = [api_client.post("/api/v1/auth/token", bad, format="json").status_code for _ in range(3)]
+    assert codes == [400, 400, 429]
+    response = api_client.post("/api/v1/auth/token", {"username": "op-token", "password": "pw"}, format="json")
+    assert response.status_code == 429
+    assert response.json()["code"] == "locked_out"
+    assert int(response["Retry-After"]) > 0
