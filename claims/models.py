@@ -81,6 +81,9 @@ class Claim(models.Model):
         indexes = [
             # Daily job: drafts and open corrections by state.
             models.Index(fields=["state", "kind"], name="claim_state_kind_idx"),
+            # Admin changelist (and its filtered variants): newest first, 50 a page. Without it
+            # PostgreSQL joins and sorts every claim for each page (bench/RESULTS.md).
+            models.Index(fields=["-created_at", "-id"], name="claim_created_idx"),
         ]
 
     def __str__(self):
