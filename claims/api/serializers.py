@@ -1,7 +1,7 @@
 """Claims API serializers: inputs are shapes only (services decide), outputs say what the operator may do."""
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from claims import selectors
@@ -10,6 +10,77 @@ from claims.models import Claim, ClaimEvent, Document
 from claims.services import claim_abilities
 from funding.calendar import end_of_day
 from funding.models import Campaign
+
+# --- OpenAPI examples ------------------------------------------------------------------------
+
+CLAIM_EXAMPLE = {
+    "id": 7,
+    "campaign": "demo",
+    "kind": "advance",
+    "kind_label": "Avance",
+    "state": "submitted",
+    "state_label": "Déposée",
+    "amount": "12345.60",
+    "created_at": "2026-11-20T09:00:00+01:00",
+    "updated_at": "2026-11-21T10:00:00+01:00",
+    "submitted_at": "2026-11-21T10:00:00+01:00",
+}
+CLAIM_DETAIL_EXAMPLE = {
+    **CLAIM_EXAMPLE,
+    "schedule_code": "segur-2023",
+    "funded_total": "41152.00",
+    "breakdown": {
+        "schedule": "segur-2023",
+        "lines": [
+            {"type": "APP", "count": 120, "rate": "58.33", "amount": "6999.60"},
+            {"type": "ORG", "count": 2400, "rate": "20.83", "amount": "49992.00"},
+            {"type": "PER", "count": 31000, "rate": "5.00", "amount": "155000.00"},
+        ],
+        "base": "6666.67",
+        "subtotal": "218658.27",
+        "cap": "250000.00",
+        "capped": False,
+        "total": "218658.27",
+        "advance": "65597.48",
+        "balance": "153060.79",
+        "counts_as_of": "2026-10-24",
+        "amount": "65597.48",
+    },
+    "counts": {"APP": 120, "ORG": 2400, "PER": 31000},
+    "technical_doc_url": "",
+    "correction_message": "",
+    "correction_due": None,
+    "decision_reason": "",
+    "decided_at": None,
+    "deadline": "2026-12-23T23:59:59.999999+01:00",
+    "abilities": {"submit": False, "withdraw": True, "resubmit": False, "upload": False},
+    "required_proofs": [
+        {"kind": "conformity_report", "label": "Rapport de conformité", "provided": True, "document": 12, "version": 1}
+    ],
+}
+DOCUMENT_EXAMPLE = {
+    "id": 12,
+    "kind": "conformity_report",
+    "kind_label": "Rapport de conformité",
+    "version": 1,
+    "original_name": "rapport.pdf",
+    "content_type": "application/pdf",
+    "size": 48213,
+    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "uploaded_by": "op-alpha",
+    "uploaded_at": "2026-11-20T09:05:00+01:00",
+    "download_url": "/api/v1/claims/7/documents/12/download",
+}
+EVENT_EXAMPLE = {
+    "seq": 3,
+    "at": "2026-11-21T10:00:00+01:00",
+    "actor": "op-alpha",
+    "action": "submit",
+    "from_state": "draft",
+    "to_state": "submitted",
+    "comment": "",
+}
+
 
 # --- Inputs ------------------------------------------------------------------------------------
 
@@ -45,6 +116,7 @@ class DocumentUploadSerializer(serializers.Serializer):
 # --- Outputs -----------------------------------------------------------------------------------
 
 
+@extend_schema_serializer(examples=[OpenApiExample("Avance déposée", value=CLAIM_EXAMPLE, response_only=True)])
 class ClaimSerializer(serializers.ModelSerializer):
     campaign = serializers.SlugRelatedField(slug_field="code", read_only=True)
     # Method fields, not CharField(source="get_state_display"): DRF would inspect the bound
@@ -114,6 +186,7 @@ BREAKDOWN_SCHEMA = {
 }
 
 
+@extend_schema_serializer(examples=[OpenApiExample("Avance déposée", value=CLAIM_DETAIL_EXAMPLE, response_only=True)])
 class ClaimDetailSerializer(ClaimSerializer):
     breakdown = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField()
@@ -179,6 +252,9 @@ class ClaimDetailSerializer(ClaimSerializer):
         ]
 
 
+@extend_schema_serializer(
+    examples=[OpenApiExample("Rapport de conformité", value=DOCUMENT_EXAMPLE, response_only=True)]
+)
 class DocumentSerializer(serializers.ModelSerializer):
     kind_label = serializers.SerializerMethodField()
     uploaded_by = serializers.CharField(source="uploaded_by.username")
@@ -207,6 +283,7 @@ class DocumentSerializer(serializers.ModelSerializer):
         return reverse("claim-document-download", kwargs={"id": obj.claim_id, "doc_id": obj.pk})
 
 
+@extend_schema_serializer(examples=[OpenApiExample("Dépôt", value=EVENT_EXAMPLE, response_only=True)])
 class ClaimEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor_label")
 
