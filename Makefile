@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format clean
+.PHONY: run test install lint format clean bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ run: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# API and admin under load on PostgreSQL + Redis + gunicorn, figures into bench/RESULTS.md (bench/README.md).
+# Bounded (~3 min, ~6 min when it loads its database the first time); BENCH_ARGS=--fresh reloads the data.
+bench: install
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(PY) -m bench.api_bench $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
