@@ -176,6 +176,9 @@ class AnnuaireSnapshotAdmin(BaseAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a snapshot holds up to a million rows: never through the admin's delete page
+
     def get_urls(self):
         view = self.admin_site.admin_view
         return [

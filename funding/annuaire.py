@@ -21,7 +21,7 @@ from pathlib import Path
 
 from django.db import connection
 
-from funding.models import AnnuaireDomainCount, AnnuaireMailbox, CountedMailbox
+from funding.models import AnnuaireDomainCount, AnnuaireMailbox, CountedDomain, CountedMailbox
 from operators.models import MailDomain
 
 HEADER = (
@@ -52,7 +52,8 @@ FILE_NAME_RE = re.compile(r"Extraction_Correspondance_MSSante_(\d{4})(\d{2})(\d{
 MAX_ERRORS = 1000
 BATCH_ROWS = 20_000
 BLOOM_BYTES = 16 * 1024 * 1024  # a power of two
-CANDIDATES = "funding_annuaire_candidates"
+HELD = "funding_annuaire_held"
+MOVED = "funding_annuaire_moved"
 
 
 class ExtractionError(Exception):
@@ -65,8 +66,11 @@ class ParseReport:
     errors: list = field(default_factory=list)
     error_count: int = 0
     unknown_types: Counter = field(default_factory=Counter)
-    # Addresses that may occur on more than one line (a superset of the real duplicates).
-    maybe_duplicates: set = field(default_factory=set)
+    # Rows whose address may have been seen before (a superset of the repeated lines): held
+    # back from the bulk load and resolved in SQL once it is done (see load_rows).
+    held: list = field(default_factory=list)
+    # {type: {domain: mailboxes}} of the rows loaded, the per-domain aggregate of the snapshot.
+    domain_counts: dict = field(default_factory=dict)
 
     def add_error(self, line, message):
         self.error_count += 1
@@ -173,9 +177,12 @@ def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS):
     Blank lines are skipped (not rows). A line may end with one extra `|`; an empty last column
     also ends a line with `|`, hence the count of separators rather than a split.
 
-    Duplicates: a fixed-size bit set of address hashes (16 MiB, a one-hash Bloom filter) notes
-    every address that *may* have been seen before in `report.maybe_duplicates`; there are no
-    false negatives, so the fold step only has to look at those addresses.
+    Duplicates: a fixed-size bit set of address hashes (16 MiB, a one-hash Bloom filter) tells
+    whether an address *may* have been seen before. Such rows are held back in `report.held`
+    (a few per thousand: the repeated lines plus the filter's false positives) and every other
+    row is yielded. There are no false negatives, so the first line of any address is either
+    yielded, its later lines all held, or held together with them: load_rows resolves the held
+    rows exactly. The yielded rows are counted per type and domain in `report.domain_counts`.
     """
     raw = extraction.raw
     raw.readline()  # the header
@@ -184,7 +191,8 @@ def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS):
     match_address = ADDRESS_BYTES_RE.match
     seen = bytearray(BLOOM_BYTES)
     mask = BLOOM_BYTES * 8 - 1
-    maybe_duplicates = report.maybe_duplicates
+    held = report.held
+    domain_counts = {kind: {} for kind in known}
     batch = []
     rows = 0
     for line_no, line in enumerate(raw, start=2):
@@ -219,14 +227,17 @@ def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS):
             else:
                 report.add_error(line_no, "adresse BAL vide")
             continue
+        domain = address.partition(b"@")[2]
         slot = hash(address) & mask
         bit = 1 << (slot & 7)
         byte = seen[slot >> 3]
         if byte & bit:
-            maybe_duplicates.add(address)
-        else:
-            seen[slot >> 3] = byte | bit
-        batch.append((line_no, address, kind, address.partition(b"@")[2]))
+            held.append((line_no, address, kind, domain))
+            continue
+        seen[slot >> 3] = byte | bit
+        per_domain = domain_counts[kind]
+        per_domain[domain] = per_domain.get(domain, 0) + 1
+        batch.append((line_no, address, kind, domain))
         if len(batch) >= batch_rows:
             yield batch
             batch = []
@@ -235,6 +246,10 @@ def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS):
     if batch:
         yield batch
     report.rows = rows
+    report.domain_counts = {
+        kind.decode(): {domain.decode(): count for domain, count in counts.items()}
+        for kind, counts in domain_counts.items()
+    }
     if progress is not None:
         progress.update(extraction.size, rows, force=True)
 
@@ -254,58 +269,77 @@ def _table(model):
 
 
 def load_rows(batches, report, *, snapshot_id):
-    """Bulk-load parsed rows into the (uncommitted) snapshot, fold duplicates, aggregate per domain.
+    """Bulk-load parsed rows into the (uncommitted) snapshot, resolve the held rows, store the aggregate.
 
     Must run inside the caller's transaction: until it commits, the snapshot's rows are its own
     staging area, invisible to every other session, and a failure leaves nothing behind.
-    Returns how many duplicate lines were folded away.
+    Returns how many repeated lines were folded away.
     """
     table = _table(AnnuaireMailbox)
+    columns = "(snapshot_id, line, address, mailbox_type, domain)"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
             prefix = b"%d\t" % int(snapshot_id)
-            with cursor.copy(f"COPY {table} (snapshot_id, line, address, mailbox_type, domain) FROM STDIN") as copy:
+            with cursor.copy(f"COPY {table} {columns} FROM STDIN") as copy:
                 for batch in batches:
                     # Safe without escaping: the parser only lets through [a-z0-9.@-…] addresses and known types.
                     copy.write(b"".join([b"%b%d\t%b\t%b\t%b\n" % (prefix, *row) for row in batch]))
         else:
             for batch in batches:
                 cursor.executemany(
-                    f"INSERT INTO {table} (snapshot_id, line, address, mailbox_type, domain) "
-                    "VALUES (%s, %s, %s, %s, %s)",
-                    [
-                        (snapshot_id, line, address.decode(), kind.decode(), domain.decode())
-                        for line, address, kind, domain in batch
-                    ],
+                    f"INSERT INTO {table} {columns} VALUES (%s, %s, %s, %s, %s)", _decoded(snapshot_id, batch)
                 )
-        folded = _fold_duplicates(cursor, snapshot_id, report.maybe_duplicates)
-        cursor.execute(
-            f"INSERT INTO {_table(AnnuaireDomainCount)} (snapshot_id, domain, mailbox_type, count) "
-            f"SELECT snapshot_id, domain, mailbox_type, COUNT(*) FROM {table} WHERE snapshot_id = %s "
-            "GROUP BY snapshot_id, domain, mailbox_type",
-            [snapshot_id],
+        kept = _resolve_held(cursor, snapshot_id, report.held)
+        cursor.executemany(
+            f"INSERT INTO {table} {columns} VALUES (%s, %s, %s, %s, %s)", [(snapshot_id, *row) for row in kept]
         )
-    return folded
+        counts = report.domain_counts
+        for _, _, kind, domain in kept:
+            per_domain = counts.setdefault(kind, {})
+            per_domain[domain] = per_domain.get(domain, 0) + 1
+        cursor.executemany(
+            f"INSERT INTO {_table(AnnuaireDomainCount)} (snapshot_id, domain, mailbox_type, count) "
+            "VALUES (%s, %s, %s, %s)",
+            [
+                (snapshot_id, domain, kind, count)
+                for kind, by_domain in counts.items()
+                for domain, count in by_domain.items()
+            ],
+        )
+    return len(report.held) - len(kept)
 
 
-def _fold_duplicates(cursor, snapshot_id, candidates):
-    """Keep the first line of every address listed more than once (same SQL on every database)."""
-    if not candidates:
-        return 0
-    table = _table(AnnuaireMailbox)
-    cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
-    cursor.execute(f"CREATE TEMPORARY TABLE {CANDIDATES} (address varchar(254) PRIMARY KEY)")
-    cursor.executemany(f"INSERT INTO {CANDIDATES} (address) VALUES (%s)", [(a.decode(),) for a in candidates])
+def _decoded(snapshot_id, rows):
+    return [
+        (snapshot_id, line, address.decode(), kind.decode(), domain.decode()) for line, address, kind, domain in rows
+    ]
+
+
+def _resolve_held(cursor, snapshot_id, held):
+    """The held rows to load: each address's first line, unless the address is already loaded.
+
+    The held rows are few: they go to a temporary table, and one join on their addresses tells
+    which are already in the snapshot (read once, never sorted or grouped as a whole).
+    """
+    if not held:
+        return []
+    first = {}
+    for line, address, kind, domain in held:  # in line order: the first line of an address wins
+        first.setdefault(address, (line, address.decode(), kind.decode(), domain.decode()))
+    cursor.execute(f"DROP TABLE IF EXISTS {HELD}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {HELD} (address varchar(254) PRIMARY KEY)")
+    cursor.executemany(f"INSERT INTO {HELD} (address) VALUES (%s)", [(row[1],) for row in first.values()])
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {HELD}")
     cursor.execute(
-        f"DELETE FROM {table} WHERE snapshot_id = %s AND address IN (SELECT address FROM {CANDIDATES}) "
-        f"AND line NOT IN (SELECT MIN(line) FROM {table} WHERE snapshot_id = %s "
-        f"AND address IN (SELECT address FROM {CANDIDATES}) GROUP BY address)",
-        [snapshot_id, snapshot_id],
+        f"SELECT DISTINCT m.address FROM {_table(AnnuaireMailbox)} m JOIN {HELD} x ON x.address = m.address "
+        "WHERE m.snapshot_id = %s",
+        [snapshot_id],
     )
-    folded = cursor.rowcount
-    cursor.execute(f"DROP TABLE {CANDIDATES}")
-    return folded
+    loaded = {address for (address,) in cursor.fetchall()}
+    cursor.execute(f"DROP TABLE {HELD}")
+    return [row for row in first.values() if row[1] not in loaded]
 
 
 # --- Set-based reads over a snapshot ----------------------------------------------------------
@@ -359,87 +393,113 @@ def operator_type_counts(snapshot_id, day, *, operator_id=None):
         return {(operator, kind): int(count) for operator, kind, count in cursor.fetchall()}
 
 
-def _moved_addresses_sql(*, day, campaign_id, excluded_operator_ids):
-    """SQL and params: the addresses already counted for one of `excluded_operator_ids` in the campaign
-    whose domain another operator holds on `day` — the only ones that could be counted twice.
+def moved_addresses(*, day, campaign_id, excluded_operator_ids):
+    """Addresses counted for one of `excluded_operator_ids` in the campaign whose domain another
+    operator holds on `day`: the only ones that could be counted twice. Usually none.
 
-    Set-based and small: it reads the campaign's counted addresses with their domain, never the
-    snapshot, so the exclusion below is a hashed NOT IN rather than a probe per mailbox.
+    The domains that changed hands are found in the small per-domain summary (CountedDomain);
+    only their addresses are then read, through an index.
     """
     ids = sorted({int(pk) for pk in excluded_operator_ids})
     if not ids:
-        return "", []
+        return []
     placeholders = ", ".join(["%s"] * len(ids))
-    sql = (
-        f" AND m.address NOT IN (SELECT c.address FROM {_table(CountedMailbox)} c "
-        f"JOIN {_table(MailDomain)} h ON LOWER(h.name) = c.domain AND {_valid_domain_condition('h')} "
-        f"WHERE c.campaign_id = %s AND c.operator_id IN ({placeholders}) AND h.operator_id <> c.operator_id)"
-    )
-    return sql, [day, day, campaign_id, *ids]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT cd.operator_id, cd.domain FROM {_table(CountedDomain)} cd "
+            f"JOIN {_table(MailDomain)} h ON LOWER(h.name) = cd.domain AND {_valid_domain_condition('h')} "
+            f"WHERE cd.campaign_id = %s AND cd.operator_id IN ({placeholders}) AND h.operator_id <> cd.operator_id",
+            [day, day, campaign_id, *ids],
+        )
+        moved_domains = cursor.fetchall()
+    addresses = []
+    for operator_id, domain in moved_domains:
+        addresses += CountedMailbox.objects.filter(
+            campaign_id=campaign_id, operator_id=operator_id, domain=domain
+        ).values_list("address", flat=True)
+    return addresses
 
 
-def _operator_mailboxes_sql(*, snapshot_id, day, operator_id, campaign_id, excluded_operator_ids):
-    exclusion, exclusion_params = _moved_addresses_sql(
-        day=day, campaign_id=campaign_id, excluded_operator_ids=excluded_operator_ids
-    )
-    sql = (
+@contextmanager
+def _excluding(cursor, addresses):
+    """SQL condition on `m.address` leaving out `addresses` (through a small temporary table)."""
+    if not addresses:
+        yield ""
+        return
+    cursor.execute(f"DROP TABLE IF EXISTS {MOVED}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {MOVED} (address varchar(254) PRIMARY KEY)")
+    cursor.executemany(f"INSERT INTO {MOVED} (address) VALUES (%s)", [(a,) for a in sorted(set(addresses))])
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {MOVED}")
+    try:
+        yield f" AND NOT EXISTS (SELECT 1 FROM {MOVED} x WHERE x.address = m.address)"
+    finally:
+        cursor.execute(f"DROP TABLE {MOVED}")
+
+
+def _mailboxes_of(operator_only):
+    """FROM/WHERE over one snapshot's mailboxes joined to the domains held on a day."""
+    return (
         f"FROM {_table(AnnuaireMailbox)} m "
         f"JOIN {_table(MailDomain)} d ON LOWER(d.name) = m.domain AND {_valid_domain_condition('d')} "
-        f"WHERE m.snapshot_id = %s AND d.operator_id = %s{exclusion}"
+        f"WHERE m.snapshot_id = %s{' AND d.operator_id = %s' if operator_only else ''}"
     )
-    return sql, [day, day, snapshot_id, operator_id, *exclusion_params]
 
 
 def operator_counts_excluding(*, snapshot_id, day, operator_id, campaign_id, excluded_operator_ids):
     """{type: mailboxes} of one operator, less the addresses already counted for the excluded operators."""
-    where, params = _operator_mailboxes_sql(
-        snapshot_id=snapshot_id,
-        day=day,
-        operator_id=operator_id,
-        campaign_id=campaign_id,
-        excluded_operator_ids=excluded_operator_ids,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT m.mailbox_type, COUNT(*) {where} GROUP BY m.mailbox_type", params)
+    moved = moved_addresses(day=day, campaign_id=campaign_id, excluded_operator_ids=excluded_operator_ids)
+    if not moved:
+        counts = operator_type_counts(snapshot_id, day, operator_id=operator_id)
+        return {kind: count for (_, kind), count in counts.items()}
+    with connection.cursor() as cursor, _excluding(cursor, moved) as exclusion:
+        cursor.execute(
+            f"SELECT m.mailbox_type, COUNT(*) {_mailboxes_of(True)}{exclusion} GROUP BY m.mailbox_type",
+            [day, day, snapshot_id, operator_id],
+        )
         return dict(cursor.fetchall())
 
 
 def record_counted_mailboxes(*, snapshot_id, day, operator_id, campaign_id, excluded_operator_ids):
     """Replace the addresses counted for (campaign, operator) by this snapshot's, less the excluded ones."""
     CountedMailbox.objects.filter(campaign_id=campaign_id, operator_id=operator_id).delete()
-    where, params = _operator_mailboxes_sql(
-        snapshot_id=snapshot_id,
-        day=day,
-        operator_id=operator_id,
-        campaign_id=campaign_id,
-        excluded_operator_ids=excluded_operator_ids,
-    )
+    CountedDomain.objects.filter(campaign_id=campaign_id, operator_id=operator_id).delete()
+    moved = moved_addresses(day=day, campaign_id=campaign_id, excluded_operator_ids=excluded_operator_ids)
     funded = ", ".join(f"'{kind}'" for kind in FUNDED_TYPES)
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, _excluding(cursor, moved) as exclusion:
         cursor.execute(
             f"INSERT INTO {_table(CountedMailbox)} (campaign_id, operator_id, address, mailbox_type, domain) "
-            f"SELECT %s, %s, m.address, m.mailbox_type, m.domain {where} AND m.mailbox_type IN ({funded})",
-            [campaign_id, operator_id, *params],
+            f"SELECT %s, %s, m.address, m.mailbox_type, m.domain {_mailboxes_of(True)} "
+            f"AND m.mailbox_type IN ({funded}){exclusion}",
+            [campaign_id, operator_id, day, day, snapshot_id, operator_id],
         )
-        return cursor.rowcount
+        recorded = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {_table(CountedDomain)} (campaign_id, operator_id, domain, count) "
+            f"SELECT campaign_id, operator_id, domain, COUNT(*) FROM {_table(CountedMailbox)} "
+            "WHERE campaign_id = %s AND operator_id = %s GROUP BY campaign_id, operator_id, domain",
+            [campaign_id, operator_id],
+        )
+    return recorded
 
 
 def funded_counts_by_operator(*, snapshot_id, day, campaign_id, funded_operator_ids):
-    """{(operator_id, type): mailboxes} of every operator on `day`, funded types only, in one statement.
+    """{(operator_id, type): mailboxes} of every operator on `day`, funded types only.
 
     The set-based form of what a claim freezes: each operator's addresses less those already
     counted for another operator of `funded_operator_ids` in the campaign (transferred parks).
+    When no counted domain has changed hands this is the per-domain aggregate; otherwise one
+    pass over the snapshot leaves the moved addresses out.
     """
-    exclusion, exclusion_params = _moved_addresses_sql(
-        day=day, campaign_id=campaign_id, excluded_operator_ids=funded_operator_ids
-    )
+    moved = moved_addresses(day=day, campaign_id=campaign_id, excluded_operator_ids=funded_operator_ids)
+    if not moved:
+        counts = operator_type_counts(snapshot_id, day)
+        return {key: count for key, count in counts.items() if key[1] in FUNDED_TYPES}
     funded = ", ".join(f"'{kind}'" for kind in FUNDED_TYPES)
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, _excluding(cursor, moved) as exclusion:
         cursor.execute(
-            f"SELECT d.operator_id, m.mailbox_type, COUNT(*) FROM {_table(AnnuaireMailbox)} m "
-            f"JOIN {_table(MailDomain)} d ON LOWER(d.name) = m.domain AND {_valid_domain_condition('d')} "
-            f"WHERE m.snapshot_id = %s AND m.mailbox_type IN ({funded}){exclusion} "
-            "GROUP BY d.operator_id, m.mailbox_type",
-            [day, day, snapshot_id, *exclusion_params],
+            f"SELECT d.operator_id, m.mailbox_type, COUNT(*) {_mailboxes_of(False)} "
+            f"AND m.mailbox_type IN ({funded}){exclusion} GROUP BY d.operator_id, m.mailbox_type",
+            [day, day, snapshot_id],
         )
         return {(operator, kind): count for operator, kind, count in cursor.fetchall()}

@@ -254,12 +254,37 @@ class CountedMailbox(models.Model):
             ),
         ]
         indexes = [
-            # Set difference: addresses already funded for other operators of the campaign.
-            models.Index(fields=["campaign", "address"], name="countedmailbox_address_idx"),
+            # Transfers: the addresses of one counted domain whose domain has changed hands.
+            models.Index(fields=["campaign", "operator", "domain"], name="countedmailbox_domain_idx"),
         ]
 
     def __str__(self):
         return self.address
+
+
+class CountedDomain(models.Model):
+    """How many addresses of each domain were counted for (campaign, operator): CountedMailbox, summed.
+
+    A few rows per operator, so finding the domains that changed hands since they were counted
+    never reads the counted addresses themselves.
+    """
+
+    campaign = models.ForeignKey(Campaign, verbose_name="campagne", on_delete=models.CASCADE, related_name="+")
+    operator = models.ForeignKey(
+        "operators.Operator", verbose_name="opérateur", on_delete=models.CASCADE, related_name="+"
+    )
+    domain = models.CharField("domaine", max_length=253)
+    count = models.PositiveIntegerField("BAL comptées")
+
+    class Meta:
+        verbose_name = "domaine compté dans une demande"
+        verbose_name_plural = "domaines comptés dans une demande"
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "operator", "domain"], name="counteddomain_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.domain} : {self.count}"
 
 
 class GrowthCheck(models.Model):

@@ -324,3 +324,37 @@ def test_progress_bar_draws_on_a_terminal():
     assert "50 %" in stream.getvalue()
     assert "1 234 lignes" in stream.getvalue()
     assert ProgressBar.for_terminal(StringIO(), total=100) is None
+
+
+@pytest.mark.parametrize("bloom_bytes", [1, 64])
+def test_a_saturated_duplicate_filter_gives_the_same_snapshot(monkeypatch, tmp_path, bloom_bytes):
+    """With a tiny filter almost every row is held back and resolved in SQL: same result."""
+    from funding.synthetic import write_extraction
+
+    path = write_extraction(tmp_path / NAME, rows=1500, seed=5, duplicate_share=0.05)
+    normal = services.annuaire_import(path=path)
+    expected = sorted(
+        AnnuaireMailbox.objects.filter(snapshot=normal.snapshot).values_list("line", "address", "mailbox_type")
+    )
+    aggregate = sorted(normal.snapshot.domain_counts.values_list("domain", "mailbox_type", "count"))
+    normal.snapshot.delete()
+    monkeypatch.setattr(annuaire, "BLOOM_BYTES", bloom_bytes)
+    tight = services.annuaire_import(path=path)
+    assert (
+        sorted(AnnuaireMailbox.objects.filter(snapshot=tight.snapshot).values_list("line", "address", "mailbox_type"))
+        == expected
+    )
+    assert sorted(tight.snapshot.domain_counts.values_list("domain", "mailbox_type", "count")) == aggregate
+    assert tight.summary["mailboxes"] == normal.summary["mailboxes"]
+
+
+def test_the_per_domain_aggregate_matches_the_mailboxes(tmp_path):
+    from django.db.models import Count
+
+    from funding.synthetic import write_extraction
+
+    snapshot = services.annuaire_import(path=write_extraction(tmp_path / NAME, rows=2000, seed=9)).snapshot
+    grouped = AnnuaireMailbox.objects.filter(snapshot=snapshot).values("domain", "mailbox_type").annotate(n=Count("pk"))
+    assert sorted((g["domain"], g["mailbox_type"], g["n"]) for g in grouped) == sorted(
+        snapshot.domain_counts.values_list("domain", "mailbox_type", "count")
+    )
