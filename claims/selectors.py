@@ -64,12 +64,7 @@ def live_claim(*, operator, campaign, kind):
 
 
 def required_proof_kinds(*, claim):
-    """The proof kinds the claim needs before it can be (re)submitted, as `claims.workflow` checks them
-    (advance_proofs, commitment_signed); tests/api/test_claims_api.py keeps both in step."""
-    from claims.enums import DocumentKind
+    """The proof kinds the claim needs before it can be (re)submitted (defined once, in the workflow)."""
+    from claims.workflow import required_proof_kinds as kinds
 
-    if claim.kind == ClaimKind.BALANCE:
-        return [DocumentKind.CONFORMITY_COMMITMENT]
-    if claim.operator.is_buyer:
-        return [DocumentKind.PROVIDER_CONFORMITY_REPORT, DocumentKind.INVOICE]
-    return [DocumentKind.CONFORMITY_REPORT]
+    return kinds(claim)

@@ -45,20 +45,24 @@ def _missing_documents(claim, kinds):
     return [f"Pièce manquante : {DocumentKind(kind).label}." for kind in kinds if kind not in present]
 
 
-def advance_proofs(claim, *, actor, at):
+def required_proof_kinds(claim):
+    """The proofs a claim needs before it is (re)submitted: the one list the guards, the API and
+    the portal's checklist all use."""
+    if claim.kind == ClaimKind.BALANCE:
+        return [DocumentKind.CONFORMITY_COMMITMENT]
     if claim.operator.is_buyer:
-        return _missing_documents(claim, [DocumentKind.PROVIDER_CONFORMITY_REPORT, DocumentKind.INVOICE])
-    return _missing_documents(claim, [DocumentKind.CONFORMITY_REPORT])
+        return [DocumentKind.PROVIDER_CONFORMITY_REPORT, DocumentKind.INVOICE]
+    return [DocumentKind.CONFORMITY_REPORT]
+
+
+def required_proofs_present(claim, *, actor, at):
+    return _missing_documents(claim, required_proof_kinds(claim))
 
 
 def advance_paid(claim, *, actor, at):
     if selectors.paid_advance(operator=claim.operator, campaign=claim.campaign):
         return []
     return ["L'avance doit avoir été payée avant de demander le solde."]
-
-
-def commitment_signed(claim, *, actor, at):
-    return _missing_documents(claim, [DocumentKind.CONFORMITY_COMMITMENT])
 
 
 def technical_doc_https(claim, *, actor, at):
@@ -89,9 +93,9 @@ def filing_deadline_passed(claim, *, actor, at):
 def filing_requirements(claim, *, actor, at):
     """Everything a claim must hold when it is (re)submitted, by kind."""
     if claim.kind == ClaimKind.ADVANCE:
-        guards = (contract_countersigned, referencing_valid, advance_proofs, counts_recorded)
+        guards = (contract_countersigned, referencing_valid, required_proofs_present, counts_recorded)
     else:
-        guards = (advance_paid, commitment_signed, technical_doc_https, counts_recorded)
+        guards = (advance_paid, required_proofs_present, technical_doc_https, counts_recorded)
     return [message for guard in guards for message in guard(claim, actor=actor, at=at)]
 
 

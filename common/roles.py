@@ -14,8 +14,9 @@ AGENT_GROUPS = {Role.INSTRUCTOR: "instructeur", Role.VALIDATOR: "valideur"}
 
 
 def operator_id_of(user):
-    """The operator a portal user acts for, or None (agents never act as operators)."""
-    if user is None or not user.is_authenticated or not user.is_active:
+    """The operator a portal user acts for, or None. Agents (staff) never act as operators, even
+    when a membership was attached to their account by mistake."""
+    if user is None or not user.is_authenticated or not user.is_active or user.is_staff:
         return None
     membership = getattr(user, "membership", None)
     if membership is None or not membership.is_active:

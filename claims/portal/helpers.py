@@ -16,15 +16,6 @@ from funding.calendar import is_open, paris_today
 from funding.formula import compute_breakdown, with_vat
 from operators.models import Operator
 
-# The proofs each claim needs before it can be (re)submitted, as `claims.workflow` checks them
-# (advance_proofs, commitment_signed); tests/portal/test_claim_page.py keeps both in step.
-REQUIRED_PROOFS = {
-    (ClaimKind.ADVANCE, False): (DocumentKind.CONFORMITY_REPORT,),
-    (ClaimKind.ADVANCE, True): (DocumentKind.PROVIDER_CONFORMITY_REPORT, DocumentKind.INVOICE),
-    (ClaimKind.BALANCE, False): (DocumentKind.CONFORMITY_COMMITMENT,),
-    (ClaimKind.BALANCE, True): (DocumentKind.CONFORMITY_COMMITMENT,),
-}
-
 # The other filing conditions, each a guard of `claims.workflow` with the label the checklist shows.
 CONDITIONS = {
     ClaimKind.ADVANCE: (
@@ -247,7 +238,7 @@ def claim_checklist(*, claim, user, at=None):
     latest = selectors.latest_documents(claim=claim)
     proofs = [
         ChecklistItem(label=DocumentKind(kind).label, ok=kind in latest, document=latest.get(kind))
-        for kind in REQUIRED_PROOFS[(ClaimKind(claim.kind), claim.operator.is_buyer)]
+        for kind in workflow.required_proof_kinds(claim)
     ]
     conditions = []
     for label, guard in CONDITIONS[ClaimKind(claim.kind)]:

@@ -76,8 +76,14 @@ def test_required_proofs_checklist_matches_the_workflow_guards(kind, buyer):
     campaign = segur_campaign()
     user = operator_user(operator)
     claim = services.claim_create(operator=operator, campaign=campaign, kind=kind, actor=user)
-    guard = workflow.advance_proofs if kind == ClaimKind.ADVANCE else workflow.commitment_signed
+    guard = workflow.required_proofs_present
     required = selectors.required_proof_kinds(claim=claim)
+    expected = {
+        ("advance", False): [DocumentKind.CONFORMITY_REPORT],
+        ("advance", True): [DocumentKind.PROVIDER_CONFORMITY_REPORT, DocumentKind.INVOICE],
+        ("balance", False): [DocumentKind.CONFORMITY_COMMITMENT],
+    }[(kind, buyer)]
+    assert required == expected
     assert len(guard(claim, actor=user, at=None)) == len(required)
     for document_kind in required:
         services.document_upload(

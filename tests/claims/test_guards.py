@@ -287,3 +287,11 @@ def test_abilities_show_only_what_the_user_may_do_now():
     claim = services.claim_submit(claim=claim, actor=user)
     instructor_view = services.claim_abilities(user=agent(), claim=claim)
     assert [name for name, ok in instructor_view.items() if ok] == ["take"]
+
+
+def test_a_staff_account_with_a_membership_still_cannot_act_as_the_operator():
+    claim, user = ready_advance()
+    user.is_staff = True
+    user.save()
+    with pytest.raises(NotAllowed):
+        services.claim_submit(claim=claim, actor=user)

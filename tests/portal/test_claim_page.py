@@ -9,7 +9,6 @@ from django.urls import reverse
 from claims import services, workflow
 from claims.enums import ClaimKind, ClaimState, DocumentKind
 from claims.models import Claim, ClaimEvent, Document
-from claims.portal.helpers import REQUIRED_PROOFS
 from common.exceptions import UnsupportedFileType
 from funding.calendar import paris_today
 from operators.enums import OperatorKind
@@ -68,18 +67,24 @@ def test_required_proofs_match_the_workflow_guards(alpha, campaign):
     record_counts(buyer, campaign)
     for operator, actor in ((alpha.operator, alpha.user), (buyer, user)):
         claim = services.claim_create(operator=operator, campaign=campaign, kind=ClaimKind.ADVANCE, actor=actor)
-        required = REQUIRED_PROOFS[(ClaimKind.ADVANCE, operator.is_buyer)]
-        assert workflow.advance_proofs(claim, actor=actor, at=None) == [
+        required = workflow.required_proof_kinds(claim)
+        assert required == (
+            [DocumentKind.PROVIDER_CONFORMITY_REPORT, DocumentKind.INVOICE]
+            if operator.is_buyer
+            else [DocumentKind.CONFORMITY_REPORT]
+        )
+        assert workflow.required_proofs_present(claim, actor=actor, at=None) == [
             f"Pièce manquante : {DocumentKind(kind).label}." for kind in required
         ]
         for kind in required:
             services.document_upload(claim=claim, actor=actor, kind=kind, uploaded_file=pdf())
-        assert workflow.advance_proofs(claim, actor=actor, at=None) == []
+        assert workflow.required_proofs_present(claim, actor=actor, at=None) == []
     balance = services.claim_create(
         operator=alpha.operator, campaign=campaign, kind=ClaimKind.BALANCE, actor=alpha.user
     )
-    required = REQUIRED_PROOFS[(ClaimKind.BALANCE, False)]
-    assert workflow.commitment_signed(balance, actor=None, at=None) == [
+    required = workflow.required_proof_kinds(balance)
+    assert required == [DocumentKind.CONFORMITY_COMMITMENT]
+    assert workflow.required_proofs_present(balance, actor=None, at=None) == [
         f"Pièce manquante : {DocumentKind(kind).label}." for kind in required
     ]
 
