@@ -23,3 +23,12 @@ def readyz(request):
     except DatabaseError:
         return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
     return JsonResponse({"status": "ok", "database": "up"})
+
+
+@never_cache
+def api_not_found(request, *args, **kwargs):
+    """Unknown API paths answer the API's JSON error body, not an HTML page."""
+    return JsonResponse(
+        {"detail": "Ressource introuvable.", "code": "not_found", "errors": {}},
+        status=404,
+    )

@@ -44,3 +44,10 @@ def test_a_bad_query_is_not_mistaken_for_an_outage(client, monkeypatch):
     monkeypatch.setattr(selectors, "campaigns", bad_query)
     client.raise_request_exception = False
     assert client.get("/api/v1/campaigns/segur-mss-2023/").status_code == 500
+
+
+@pytest.mark.parametrize("path", ["/api/v1/claims/abc", "/api/v1/nope/", "/api/v2/claims/"])
+def test_unknown_api_paths_are_json_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Ressource introuvable.", "code": "not_found", "errors": {}}
