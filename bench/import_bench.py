@@ -229,13 +229,30 @@ def main():
     counted = CountedMailbox.objects.filter(campaign=campaign).count()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE funding_countedmailbox")
-    aggregate_seconds, by_operator = best_of(3, lambda: selectors.count_lines_by_operator(day=CLOSURE))
-    setdiff_seconds, funded_counts = best_of(
-        3,
-        lambda: annuaire.funded_counts_by_operator(
+
+    def funded_counts():
+        return annuaire.funded_counts_by_operator(
             snapshot_id=snapshot.pk, day=CLOSURE, campaign_id=campaign.pk, funded_operator_ids=funded
-        ),
+        )
+
+    aggregate_seconds, by_operator = best_of(3, lambda: selectors.count_lines_by_operator(day=CLOSURE))
+    no_move_seconds, _ = best_of(3, funded_counts)
+    # A park changes hands: the 10th largest funded operator's domain goes to an unfunded one on 1 June.
+    from operators.models import MailDomain
+
+    moved_domain = MailDomain.objects.get(operator_id=largest[9][1])
+    heir = MailDomain.objects.exclude(operator_id__in=funded).order_by("name").first().operator
+    moved_domain.valid_until = date(2023, 5, 31)
+    moved_domain.save()
+    heir_domain = MailDomain.objects.create(operator=heir, name=moved_domain.name, valid_from=date(2023, 6, 1))
+    moved = len(annuaire.moved_addresses(day=CLOSURE, campaign_id=campaign.pk, excluded_operator_ids=funded))
+    setdiff_seconds, funded_result = best_of(3, funded_counts)
+    assert sum(count for (op, _), count in funded_result.items() if op == heir.pk) < sum(
+        count for (op, _), count in annuaire.operator_type_counts(snapshot.pk, CLOSURE).items() if op == heir.pk
     )
+    heir_domain.delete()
+    moved_domain.valid_until = None
+    moved_domain.save()
     CountedMailbox.objects.filter(campaign=campaign).delete()
     load_after = os.getloadavg()
 
@@ -264,11 +281,13 @@ def main():
         f"{startup:.2f} s de démarrage de Python et Django ; cible rapport ≤ 2,0 : "
         f"{'atteinte' if statistics.median(ratios) <= 2.0 else 'NON atteinte'} ; cible mémoire < 300 Mio : "
         f"{'atteinte' if peak < 300 else 'NON atteinte'}.",
-        f"- Comptage par opérateur à la clôture, {summary['mailboxes']:,} BAL : {aggregate_seconds * 1000:.0f} ms "
-        f"(agrégat par domaine, tous les opérateurs) ; {setdiff_seconds * 1000:.0f} ms en différence d'ensembles "
-        f"adresse par adresse ({len(funded_counts)} lignes opérateur × type, {counted:,} adresses déjà financées "
-        f"chez 10 opérateurs) ; cible < 1 s : "
-        f"{'atteinte' if max(aggregate_seconds, setdiff_seconds) < 1 else 'NON atteinte'}.",
+        f"- Comptage des BAL par opérateur à la clôture, {summary['mailboxes']:,} BAL, {len(by_operator)} opérateurs : "
+        f"{aggregate_seconds * 1000:.0f} ms (`count_lines_by_operator`, ce que lisent demandes et budget) ; "
+        f"avec les transferts ({counted:,} adresses déjà comptées pour 10 opérateurs financés) : "
+        f"{no_move_seconds * 1000:.0f} ms quand aucun domaine n'a changé de mains, {setdiff_seconds * 1000:.0f} ms "
+        f"quand un parc de {moved:,} adresses a changé de mains (différence d'ensembles sur les adresses, un "
+        f"passage sur le million de BAL) ; cible < 1 s : "
+        f"{'atteinte' if max(aggregate_seconds, no_move_seconds, setdiff_seconds) < 1 else 'NON atteinte'}.",
         "",
         f"Machine : {os.cpu_count()} cœurs (`nproc` {shell('nproc')}), {cpu.strip()}, "
         f"mémoire `free -h` : {shell('free -h | grep Mem')}, PostgreSQL {pg_version}, "

@@ -342,6 +342,17 @@ def _resolve_held(cursor, snapshot_id, held):
     return [row for row in first.values() if row[1] not in loaded]
 
 
+def analyze():
+    """Refresh PostgreSQL's statistics of the snapshot tables after a bulk load (a no-op elsewhere).
+
+    Run after the import commits: until autovacuum gets to it, the planner would otherwise take
+    a million fresh rows for a handful and pick nested loops.
+    """
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {_table(AnnuaireMailbox)}, {_table(AnnuaireDomainCount)}")
+
+
 # --- Set-based reads over a snapshot ----------------------------------------------------------
 
 
@@ -446,18 +457,43 @@ def _mailboxes_of(operator_only):
     )
 
 
+def _moved_present(cursor, *, snapshot_id, day, operator_id=None):
+    """{(holder, type): n} of the moved addresses (temporary table) present in the snapshot.
+
+    Driven by the small table of moved addresses; the snapshot is read once, its other rows
+    only probed against that table.
+    """
+    only = " AND d.operator_id = %s" if operator_id is not None else ""
+    funded = ", ".join(f"'{kind}'" for kind in FUNDED_TYPES)
+    cursor.execute(
+        f"SELECT d.operator_id, m.mailbox_type, COUNT(*) FROM {_table(AnnuaireMailbox)} m "
+        f"JOIN {MOVED} x ON x.address = m.address "
+        f"JOIN {_table(MailDomain)} d ON LOWER(d.name) = m.domain AND {_valid_domain_condition('d')} "
+        f"WHERE m.snapshot_id = %s AND m.mailbox_type IN ({funded}){only} GROUP BY d.operator_id, m.mailbox_type",
+        [day, day, snapshot_id] + ([operator_id] if operator_id is not None else []),
+    )
+    return {(holder, kind): count for holder, kind, count in cursor.fetchall()}
+
+
+def _less_moved(*, snapshot_id, day, moved, operator_id=None):
+    """Per-domain aggregate counts (funded types) less the moved addresses, by (operator, type)."""
+    counts = {
+        key: count
+        for key, count in operator_type_counts(snapshot_id, day, operator_id=operator_id).items()
+        if key[1] in FUNDED_TYPES
+    }
+    if moved:
+        with connection.cursor() as cursor, _excluding(cursor, moved):
+            for key, count in _moved_present(cursor, snapshot_id=snapshot_id, day=day, operator_id=operator_id).items():
+                counts[key] -= count
+    return {key: count for key, count in counts.items() if count}
+
+
 def operator_counts_excluding(*, snapshot_id, day, operator_id, campaign_id, excluded_operator_ids):
-    """{type: mailboxes} of one operator, less the addresses already counted for the excluded operators."""
+    """{type: mailboxes} (funded types) of one operator, less the addresses already counted for the excluded ones."""
     moved = moved_addresses(day=day, campaign_id=campaign_id, excluded_operator_ids=excluded_operator_ids)
-    if not moved:
-        counts = operator_type_counts(snapshot_id, day, operator_id=operator_id)
-        return {kind: count for (_, kind), count in counts.items()}
-    with connection.cursor() as cursor, _excluding(cursor, moved) as exclusion:
-        cursor.execute(
-            f"SELECT m.mailbox_type, COUNT(*) {_mailboxes_of(True)}{exclusion} GROUP BY m.mailbox_type",
-            [day, day, snapshot_id, operator_id],
-        )
-        return dict(cursor.fetchall())
+    counts = _less_moved(snapshot_id=snapshot_id, day=day, moved=moved, operator_id=operator_id)
+    return {kind: count for (_, kind), count in counts.items()}
 
 
 def record_counted_mailboxes(*, snapshot_id, day, operator_id, campaign_id, excluded_operator_ids):
@@ -487,19 +523,8 @@ def funded_counts_by_operator(*, snapshot_id, day, campaign_id, funded_operator_
     """{(operator_id, type): mailboxes} of every operator on `day`, funded types only.
 
     The set-based form of what a claim freezes: each operator's addresses less those already
-    counted for another operator of `funded_operator_ids` in the campaign (transferred parks).
-    When no counted domain has changed hands this is the per-domain aggregate; otherwise one
-    pass over the snapshot leaves the moved addresses out.
+    counted for another operator of `funded_operator_ids` in the campaign (transferred parks):
+    the per-domain aggregate, less the moved addresses found in the snapshot.
     """
     moved = moved_addresses(day=day, campaign_id=campaign_id, excluded_operator_ids=funded_operator_ids)
-    if not moved:
-        counts = operator_type_counts(snapshot_id, day)
-        return {key: count for key, count in counts.items() if key[1] in FUNDED_TYPES}
-    funded = ", ".join(f"'{kind}'" for kind in FUNDED_TYPES)
-    with connection.cursor() as cursor, _excluding(cursor, moved) as exclusion:
-        cursor.execute(
-            f"SELECT d.operator_id, m.mailbox_type, COUNT(*) {_mailboxes_of(False)} "
-            f"AND m.mailbox_type IN ({funded}){exclusion} GROUP BY d.operator_id, m.mailbox_type",
-            [day, day, snapshot_id],
-        )
-        return {(operator, kind): count for operator, kind, count in cursor.fetchall()}
+    return _less_moved(snapshot_id=snapshot_id, day=day, moved=moved)
