@@ -6,6 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from claims.enums import ENDED_STATES, ClaimKind, ClaimState, DocumentKind, RecoveryDecision, RecoveryState
+from common.audit import ChainedEvent
 
 
 class Claim(models.Model):
@@ -128,37 +129,14 @@ class Document(models.Model):
         return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(self.content_type, "")
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("Le journal d'audit est en ajout seul : modification interdite.")
+class ClaimEvent(ChainedEvent):
+    """One row of a claim's audit trail: append-only and hash-chained (common.audit)."""
 
-    def delete(self):
-        raise PermissionError("Le journal d'audit est en ajout seul : suppression interdite.")
-
-
-class ClaimEvent(models.Model):
-    """One row of a claim's audit trail: append-only and hash-chained (see claims.audit)."""
+    CHAIN_PARENT = "claim"
 
     claim = models.ForeignKey(Claim, verbose_name="demande", on_delete=models.PROTECT, related_name="events")
-    seq = models.PositiveIntegerField("rang")
-    at = models.DateTimeField("date")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="auteur",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    actor_label = models.CharField("auteur (libellé)", max_length=150)
-    action = models.CharField("action", max_length=32)
     from_state = models.CharField("état avant", max_length=24, choices=ClaimState.choices)
     to_state = models.CharField("état après", max_length=24, choices=ClaimState.choices)
-    comment = models.TextField("commentaire", blank=True)
-    prev_hash = models.CharField("empreinte précédente", max_length=64)
-    hash = models.CharField("empreinte", max_length=64)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "événement"
@@ -168,14 +146,6 @@ class ClaimEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%d/%m/%Y %H:%M} {self.actor_label} : {self.from_state} → {self.to_state}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("Le journal d'audit est en ajout seul : modification interdite.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("Le journal d'audit est en ajout seul : suppression interdite.")
 
 
 class DeadlineExtension(models.Model):

@@ -13,11 +13,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from claims import notifications, selectors
-from claims.audit import GENESIS, event_hash
 from claims.enums import EDITABLE_STATES, UPLOADABLE_KINDS, ClaimKind, ClaimState, DocumentKind
 from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment, SentNotification
 from claims.uploads import inspect_upload
 from claims.workflow import TRANSITIONS, correction_due_default, failed_guards, filing_deadline_open
+from common.audit import append_event
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
 from common.roles import Role, actor_label, has_role, is_agent, operator_id_of
 from funding import services as funding_services
@@ -34,24 +34,17 @@ COMMENT_REQUIRED = "Un commentaire motivé est obligatoire pour cette action."
 
 
 def _append_event(*, claim, actor, action, from_state, to_state, comment="", at):
-    """Append one hash-chained event; the caller holds the lock on `claim`'s row."""
-    last_seq = claim.events.aggregate(last=Max("seq"))["last"] or 0
-    event = ClaimEvent(
-        claim=claim,
-        seq=last_seq + 1,
-        at=at,
+    """Append one hash-chained event and e-mail it after commit; the caller holds the lock on `claim`."""
+    event = append_event(
+        parent=claim,
+        event_model=ClaimEvent,
         actor=actor,
-        actor_label=actor_label(actor),
         action=action,
         from_state=from_state,
         to_state=to_state,
         comment=comment,
-        prev_hash=claim.audit_head or GENESIS,
+        at=at,
     )
-    event.hash = event_hash(event)
-    event.save()
-    Claim.objects.filter(pk=claim.pk).update(audit_head=event.hash)
-    claim.audit_head = event.hash
     transaction.on_commit(lambda: notifications.schedule_event_notification(event.pk))
     return event
 

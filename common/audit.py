@@ -1,4 +1,4 @@
-"""Append-only, hash-chained logs shared by the apps (claims keep their own helper in claims.audit).
+"""Append-only, hash-chained logs shared by the apps (claims' and enrolments' histories).
 
 Each row stores the SHA-256 of a canonical JSON form of its content chained with the
 previous row's hash; the parent object keeps the chain head, so a removed last row shows.
@@ -6,8 +6,13 @@ previous row's hash; the parent object keeps the chain head, so a removed last r
 
 import hashlib
 import json
+from datetime import UTC
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Max
+
+from common.roles import actor_label
 
 GENESIS = "0" * 64
 APPEND_ONLY = "Le journal est en ajout seul : modification ou suppression interdite."
@@ -42,3 +47,94 @@ class AppendOnlyModel(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError(APPEND_ONLY)
+
+
+class ChainedEvent(AppendOnlyModel):
+    """One row of an object's history. Subclasses add the parent FK (named by CHAIN_PARENT, with
+    related_name="events") and the from/to state fields with their choices."""
+
+    CHAIN_PARENT = None
+
+    seq = models.PositiveIntegerField("rang")
+    at = models.DateTimeField("date")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="auteur",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField("auteur (libellé)", max_length=150)
+    action = models.CharField("action", max_length=32)
+    comment = models.TextField("commentaire", blank=True)
+    prev_hash = models.CharField("empreinte précédente", max_length=64)
+    hash = models.CharField("empreinte", max_length=64)
+
+    class Meta:
+        abstract = True
+
+    def hash_payload(self):
+        return event_payload(self, parent=self.CHAIN_PARENT)
+
+
+def event_payload(event, *, parent):
+    """What an event's hash covers; `event` may be any object with the event's attributes (bulk loaders)."""
+    return {
+        parent: getattr(event, f"{parent}_id"),
+        "seq": event.seq,
+        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": event.actor_id,
+        "actor_label": event.actor_label,
+        "action": event.action,
+        "from": event.from_state,
+        "to": event.to_state,
+        "comment": event.comment,
+    }
+
+
+def event_hash(event):
+    return chained_hash(event.hash_payload(), event.prev_hash)
+
+
+def append_event(*, parent, event_model, actor, action, from_state, to_state, comment="", at):
+    """Append one event to `parent`'s chain and move its head; the caller holds the lock on `parent`'s row."""
+    last_seq = parent.events.aggregate(last=Max("seq"))["last"] or 0
+    event = event_model(
+        **{event_model.CHAIN_PARENT: parent},
+        seq=last_seq + 1,
+        at=at,
+        actor=actor,
+        actor_label=actor_label(actor),
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
+        prev_hash=parent.audit_head or GENESIS,
+    )
+    event.hash = event_hash(event)
+    event.save()
+    type(parent).objects.filter(pk=parent.pk).update(audit_head=event.hash)
+    parent.audit_head = event.hash
+    return event
+
+
+def first_broken_link(*, parent, events, label):
+    """A French description of the first inconsistency in `events` (ordered by seq), or None.
+
+    `label` names the parent in the message, e.g. "demande n° 12".
+    """
+    previous = GENESIS
+    for expected_seq, event in enumerate(events, start=1):
+        if event.seq != expected_seq:
+            return (
+                f"{label} : événement n° {event.pk} au rang {event.seq}, rang {expected_seq} attendu (ligne manquante)"
+            )
+        if event.prev_hash != previous:
+            return f"{label} : événement n° {event.pk} (rang {event.seq}) ne suit pas l'empreinte précédente"
+        if event_hash(event) != event.hash:
+            return f"{label} : événement n° {event.pk} (rang {event.seq}) a été modifié"
+        previous = event.hash
+    if previous != (parent.audit_head or GENESIS):
+        return f"{label} : la tête de chaîne ne correspond pas au dernier événement (ligne supprimée)"
+    return None

@@ -1,12 +1,12 @@
 import uuid
-from datetime import UTC, date
+from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Coalesce, Lower
 
-from common.audit import AppendOnlyModel
+from common.audit import ChainedEvent
 from operators.enums import (
     OPEN_ENROLMENT_STATES,
     ContractStatus,
@@ -349,27 +349,14 @@ class EnrolmentDocument(models.Model):
         return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(self.content_type, "")
 
 
-class EnrolmentEvent(AppendOnlyModel):
+class EnrolmentEvent(ChainedEvent):
     """One row of an enrolment's history: append-only and hash-chained (common.audit)."""
 
+    CHAIN_PARENT = "enrolment"
+
     enrolment = models.ForeignKey(Enrolment, verbose_name="enrôlement", on_delete=models.PROTECT, related_name="events")
-    seq = models.PositiveIntegerField("rang")
-    at = models.DateTimeField("date")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="auteur",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    actor_label = models.CharField("auteur (libellé)", max_length=150)
-    action = models.CharField("action", max_length=32)
     from_state = models.CharField("état avant", max_length=24, choices=EnrolmentState.choices, blank=True)
     to_state = models.CharField("état après", max_length=24, choices=EnrolmentState.choices)
-    comment = models.TextField("commentaire", blank=True)
-    prev_hash = models.CharField("empreinte précédente", max_length=64)
-    hash = models.CharField("empreinte", max_length=64)
 
     class Meta:
         verbose_name = "événement d'enrôlement"
@@ -379,19 +366,6 @@ class EnrolmentEvent(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.at:%d/%m/%Y %H:%M} {self.actor_label} : {self.action}"
-
-    def hash_payload(self):
-        return {
-            "enrolment": self.enrolment_id,
-            "seq": self.seq,
-            "at": self.at.astimezone(UTC).isoformat(timespec="microseconds"),
-            "actor": self.actor_id,
-            "actor_label": self.actor_label,
-            "action": self.action,
-            "from": self.from_state,
-            "to": self.to_state,
-            "comment": self.comment,
-        }
 
 
 class Invitation(models.Model):

@@ -1,6 +1,6 @@
 """Reads of the operators app, always scoped to who is asking."""
 
-from common.audit import GENESIS, chained_hash
+from common.audit import first_broken_link
 from common.roles import Role, is_agent, operator_id_of
 from operators.models import (
     Enrolment,
@@ -97,13 +97,6 @@ def webhook_deliveries_visible_to(*, user):
 
 def enrolment_audit_problem(*, enrolment):
     """A French description of the first inconsistency in the enrolment's history, or None."""
-    previous = GENESIS
-    for expected_seq, event in enumerate(enrolment.events.order_by("seq"), start=1):
-        if event.seq != expected_seq:
-            return f"enrôlement n° {enrolment.pk} : rang {expected_seq} manquant"
-        if event.prev_hash != previous or chained_hash(event.hash_payload(), event.prev_hash) != event.hash:
-            return f"enrôlement n° {enrolment.pk} : l'événement de rang {event.seq} a été modifié"
-        previous = event.hash
-    if previous != (enrolment.audit_head or GENESIS):
-        return f"enrôlement n° {enrolment.pk} : la tête de chaîne ne correspond pas au dernier événement"
-    return None
+    return first_broken_link(
+        parent=enrolment, events=list(enrolment.events.order_by("seq", "pk")), label=f"enrôlement n° {enrolment.pk}"
+    )

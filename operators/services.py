@@ -27,9 +27,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from common.audit import GENESIS, chained_hash
+from common.audit import append_event
 from common.exceptions import DomainError, InvalidInput, NotAllowed, StateConflict
-from common.roles import Role, actor_label, is_agent, operator_id_of
+from common.roles import Role, is_agent, operator_id_of
 from common.uploads import inspect_upload
 from operators import notifications, webhooks
 from operators.enums import (
@@ -282,24 +282,17 @@ def _delete_stored(stored):
 
 
 def _append_enrolment_event(*, enrolment, actor, action, from_state, to_state, comment="", at):
-    """Append one hash-chained event; the caller holds the lock on `enrolment`'s row."""
-    last_seq = enrolment.events.aggregate(last=Max("seq"))["last"] or 0
-    event = EnrolmentEvent(
-        enrolment=enrolment,
-        seq=last_seq + 1,
-        at=at,
+    """Append one hash-chained event and notify after commit; the caller holds the lock on `enrolment`."""
+    event = append_event(
+        parent=enrolment,
+        event_model=EnrolmentEvent,
         actor=actor,
-        actor_label=actor_label(actor),
         action=action,
         from_state=from_state,
         to_state=to_state,
         comment=comment,
-        prev_hash=enrolment.audit_head or GENESIS,
+        at=at,
     )
-    event.hash = chained_hash(event.hash_payload(), event.prev_hash)
-    event.save()
-    Enrolment.objects.filter(pk=enrolment.pk).update(audit_head=event.hash)
-    enrolment.audit_head = event.hash
     transaction.on_commit(lambda: notifications.schedule_enrolment_notification(event.pk))
     return event
 

@@ -256,6 +256,11 @@ def test_enrolment_history_is_append_only_and_tamper_evident(representative):
     Enrolment.objects.filter(pk=enrolment.pk).update(audit_head="f" * 64)
     enrolment.refresh_from_db()
     assert "tête de chaîne" in selectors.enrolment_audit_problem(enrolment=enrolment)
+    # The same check runs in `verify_audit`, beside the claims' chains.
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=f"enrôlement n° {enrolment.pk}"):
+        call_command("verify_audit")
 
 
 @pytest.mark.parametrize(
