@@ -70,6 +70,9 @@ def parse_args(argv=None):
     parser.add_argument("--fresh", action="store_true", help="drop and reload the benchmark database")
     parser.add_argument("--no-record", action="store_true", help="print only; leave bench/RESULTS.md alone")
     parser.add_argument(
+        "--quiet-wait", type=int, default=60, help="wait at most this long for an idle machine before the HTTP runs"
+    )
+    parser.add_argument(
         "--verify-audit", action="store_true", help="also run manage.py verify_audit over every chain (minutes)"
     )
     args = parser.parse_args(argv)
@@ -237,6 +240,89 @@ def api_queries(token, targets):
     return counts
 
 
+# --- CPU accounting: what each request costs, whatever else runs on the machine -------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid):
+    """User + system CPU time of one process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _children(parent):
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                    pids.append(int(entry.name))
+    return pids
+
+
+def machine_busy(seconds=2.0):
+    """Share of all CPUs busy over `seconds` (from /proc/stat), 0–1."""
+
+    def sample():
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values), idle
+
+    total_0, idle_0 = sample()
+    time.sleep(seconds)
+    total_1, idle_1 = sample()
+    return 1 - (idle_1 - idle_0) / max(1, total_1 - total_0)
+
+
+def wait_until_quiet(limit_seconds, threshold=0.25):
+    """Wait (bounded) until other processes leave the CPUs mostly idle; return the last busy share."""
+    deadline = time.monotonic() + limit_seconds
+    busy = machine_busy()
+    while busy > threshold and time.monotonic() < deadline:
+        log(f"  machine {busy:.0%} busy with other work: waiting (at most {limit_seconds} s in all)")
+        time.sleep(3)
+        busy = machine_busy()
+    return busy
+
+
+class CpuMeter:
+    """CPU seconds used by the gunicorn workers and by the PostgreSQL backends of the bench database.
+
+    Wall-clock figures depend on whatever else the machine runs; CPU per request does not, so
+    the report gives both.
+    """
+
+    def __init__(self, master_pid, database_url):
+        import psycopg
+
+        self.master_pid = master_pid
+        self.conn = psycopg.connect(database_url.replace("postgres://", "postgresql://", 1), autocommit=True)
+
+    def _backends(self):
+        query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        return [row[0] for row in self.conn.execute(query).fetchall()]
+
+    def snapshot(self):
+        app = {pid: _cpu_seconds(pid) for pid in _children(self.master_pid)}
+        db = {pid: _cpu_seconds(pid) for pid in self._backends()}
+        return app, db
+
+    @staticmethod
+    def used(before, after):
+        """CPU seconds between two snapshots (a process started in between counts whole)."""
+        return tuple(
+            sum(max(0.0, seconds - start.get(pid, 0.0)) for pid, seconds in end.items())
+            for start, end in zip(before, after, strict=True)
+        )
+
+    def close(self):
+        self.conn.close()
+
+
 # --- Server and load ---------------------------------------------------------------------------------
 
 
@@ -277,7 +363,7 @@ def gunicorn(env, workers):
         if not _wait(up, 60):
             raise SystemExit("gunicorn did not answer /healthz within 60 s")
         log(f"gunicorn up on {base} ({workers} sync workers)")
-        yield base
+        yield base, server.pid
     finally:
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
@@ -403,9 +489,10 @@ def render(*, when, args, machine, sizes, api, queries, admin, load_seconds):
         f"Machine: {machine['cpus']} CPU ({machine['cpu'] or 'unknown model'}), {machine['memory']} RAM, "
         f"{machine['os']}; Python {machine['python']}, Django {machine['django']}, PostgreSQL {machine['postgres']}, "
         f"Redis {machine['redis']}, gunicorn {machine['gunicorn']}, wrk {machine['wrk']} (load generator on the "
-        "same machine, so it shares the CPUs with the server and the database). Load average (1 min) before "
-        f"the HTTP runs {machine['load'][0]:.1f}, after {machine['load'][1]:.1f}: above ~0.5 before, other "
-        "processes were competing for the CPUs and every figure is pessimistic.",
+        "same machine, so it shares the CPUs with the server and the database). Before the HTTP runs the CPUs "
+        f"were {machine['busy_before']:.0%} busy with other work (load average {machine['load'][0]:.1f}; "
+        f"{machine['load'][1]:.1f} after): when other processes compete, wall-clock figures are pessimistic and "
+        "the CPU-per-request column is the one to compare.",
         "",
         "Data: "
         + ", ".join(f"{count:,} {name}".replace(",", " ") for name, count in sizes.items())
@@ -414,10 +501,11 @@ def render(*, when, args, machine, sizes, api, queries, admin, load_seconds):
         f"Load: wrk, {args.duration} s per point after a warm-up, 1–2 threads, keep-alive refused by the sync "
         f"workers (a connection per request); claims lists with the tokens of {sizes['operators']} operators in "
         f"turn; THROTTLE_SIMULATE={THROTTLE_SIMULATE} and Redis cache for the limiter. × = throughput relative to "
-        "`/healthz` at the same concurrency; latency in ms.",
+        "`/healthz` at the same concurrency; latency in ms; CPU ms/req = CPU time of the gunicorn workers and of "
+        "the PostgreSQL backends divided by the requests served (what a request costs, whatever else runs).",
         "",
-        "| endpoint | SQL/req | clients | req/s | × healthz | p50 | p95 | p99 | non-200 |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| endpoint | SQL/req | clients | req/s | × healthz | p50 | p95 | p99 | CPU ms/req app + db | non-200 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for target in api:
         for figures in target["points"]:
@@ -427,7 +515,8 @@ def render(*, when, args, machine, sizes, api, queries, admin, load_seconds):
                 f"| {target['label']} | {queries.get(target['name'], '—')} | {figures['connections']} "
                 f"| {figures['rps']:.0f} | {figures['rps'] / base['rps']:.2f} "
                 f"| {_ms(figures['latency_us']['p50'])} | {_ms(figures['latency_us']['p95'])} "
-                f"| {_ms(figures['latency_us']['p99'])} | {errors} |"
+                f"| {_ms(figures['latency_us']['p99'])} | {figures['app_cpu_ms']:.1f} + {figures['db_cpu_ms']:.1f} "
+                f"| {errors} |"
             )
     lines += [
         "",
@@ -520,22 +609,30 @@ def main(argv=None):
         connection.close()  # the server's workers get the database to themselves
 
         api = []
+        busy_before = wait_until_quiet(args.quiet_wait)
         load_before = os.getloadavg()[0]
-        with gunicorn({**os.environ, **env}, args.workers) as base:
+        with gunicorn({**os.environ, **env}, args.workers) as (base, master_pid):
             for target in plan:
                 # Warm-up: every worker imports, connects and fills its caches before the figures.
                 wrk(base, connections=args.workers * 2, duration=2, target=target, tokens_file=tokens_file)
+            meter = CpuMeter(master_pid, database_url)
+            stack.callback(meter.close)
             for target in plan:
                 points = []
                 for connections in args.concurrency:
                     log(f"  {target['label']} × {connections} clients, {args.duration} s")
+                    before = meter.snapshot()
                     figures = wrk(
                         base, connections=connections, duration=args.duration, target=target, tokens_file=tokens_file
                     )
+                    app_cpu, db_cpu = meter.used(before, meter.snapshot())
                     figures["connections"] = connections
+                    figures["app_cpu_ms"] = app_cpu * 1000 / max(1, figures["requests"])
+                    figures["db_cpu_ms"] = db_cpu * 1000 / max(1, figures["requests"])
                     points.append(figures)
                 api.append({**target, "points": points})
         machine["load"] = (load_before, os.getloadavg()[0])
+        machine["busy_before"] = busy_before
         section = render(
             when=datetime.now(UTC),
             args=args,
