@@ -7,6 +7,7 @@ from django.db import models
 
 from claims.enums import ENDED_STATES, ClaimKind, ClaimState, DocumentKind, RecoveryDecision, RecoveryState
 from common.audit import ChainedEvent
+from common.models import StoredFile
 
 
 class Claim(models.Model):
@@ -96,37 +97,21 @@ def document_storage_name(instance, filename):
     return f"proofs/{instance.operator_id}/{uuid.uuid4().hex}{instance.extension}"
 
 
-class Document(models.Model):
-    """A proof uploaded for a claim. Never overwritten: a new upload is a new version."""
+class Document(StoredFile):
+    """A proof uploaded for a claim (or a generated decision letter). Never overwritten."""
 
     operator = models.ForeignKey(
         "operators.Operator", verbose_name="opérateur", on_delete=models.PROTECT, related_name="documents"
     )
     claim = models.ForeignKey(Claim, verbose_name="demande", on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField("type de pièce", max_length=32, choices=DocumentKind.choices)
-    version = models.PositiveIntegerField("version", default=1)
     file = models.FileField("fichier", upload_to=document_storage_name, max_length=255)
-    original_name = models.CharField("nom du fichier", max_length=120)
-    content_type = models.CharField("type de contenu", max_length=64)
-    size = models.PositiveBigIntegerField("taille (octets)")
-    sha256 = models.CharField("empreinte SHA-256", max_length=64)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="déposé par", on_delete=models.PROTECT, related_name="+"
-    )
-    uploaded_at = models.DateTimeField("déposé le", auto_now_add=True)
 
     class Meta:
         verbose_name = "pièce justificative"
         verbose_name_plural = "pièces justificatives"
         ordering = ["claim", "kind", "-version"]
         constraints = [models.UniqueConstraint(fields=["claim", "kind", "version"], name="document_version_unique")]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} v{self.version} — {self.original_name}"
-
-    @property
-    def extension(self):
-        return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(self.content_type, "")
 
 
 class ClaimEvent(ChainedEvent):

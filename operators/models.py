@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.functions import Coalesce, Lower
 
 from common.audit import ChainedEvent
+from common.models import StoredFile
 from operators.enums import (
     OPEN_ENROLMENT_STATES,
     ContractStatus,
@@ -315,23 +316,14 @@ def enrolment_storage_name(instance, filename):
     return f"enrolments/{instance.enrolment_id}/{uuid.uuid4().hex}{instance.extension}"
 
 
-class EnrolmentDocument(models.Model):
+class EnrolmentDocument(StoredFile):
     """A proof attached to an enrolment. Never overwritten: a new upload is a new version."""
 
     enrolment = models.ForeignKey(
         Enrolment, verbose_name="enrôlement", on_delete=models.PROTECT, related_name="documents"
     )
     kind = models.CharField("type de pièce", max_length=32, choices=EnrolmentDocumentKind.choices)
-    version = models.PositiveIntegerField("version", default=1)
     file = models.FileField("fichier", upload_to=enrolment_storage_name, max_length=255)
-    original_name = models.CharField("nom du fichier", max_length=120)
-    content_type = models.CharField("type de contenu", max_length=64)
-    size = models.PositiveBigIntegerField("taille (octets)")
-    sha256 = models.CharField("empreinte SHA-256", max_length=64)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="déposé par", on_delete=models.PROTECT, related_name="+"
-    )
-    uploaded_at = models.DateTimeField("déposé le", auto_now_add=True)
 
     class Meta:
         verbose_name = "pièce d'enrôlement"
@@ -340,13 +332,6 @@ class EnrolmentDocument(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["enrolment", "kind", "version"], name="enrolmentdocument_version_unique")
         ]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} v{self.version} — {self.original_name}"
-
-    @property
-    def extension(self):
-        return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(self.content_type, "")
 
 
 class EnrolmentEvent(ChainedEvent):
