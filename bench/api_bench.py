@@ -536,7 +536,7 @@ def render(*, when, args, machine, sizes, api, queries, admin, load_seconds):
 def record(section):
     """Write `section` into bench/RESULTS.md between the markers (added at the end the first time)."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{START_MARK}\n## API and admin under load (`make bench`)\n\n{section}{END_MARK}\n"
+    block = f"{START_MARK}\n## API and admin under load (`make bench`)\n\n{section}\n{END_MARK}\n"
     if START_MARK in text and END_MARK in text:
         head, rest = text.split(START_MARK, 1)
         text = head + block + rest.split(END_MARK, 1)[1].lstrip("\n")
