@@ -195,57 +195,59 @@ def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS):
     domain_counts = {kind: {} for kind in known}
     batch = []
     rows = 0
-    for line_no, line in enumerate(raw, start=2):
-        if b'"' in line:
-            line = line.replace(b'"', b"")
-        pipes = line.count(b"|")
-        if pipes != separators:
-            line = line.rstrip(b"\r\n")
-            if not line.strip():
+    try:
+        for line_no, line in enumerate(raw, start=2):
+            if b'"' in line:
+                line = line.replace(b'"', b"")
+            pipes = line.count(b"|")
+            if pipes != separators:
+                line = line.rstrip(b"\r\n")
+                if not line.strip():
+                    continue
+                if not (pipes == separators + 1 and line.endswith(b"|")):
+                    rows += 1
+                    columns = pipes if line.endswith(b"|") else pipes + 1
+                    report.add_error(line_no, f"nombre de colonnes incorrect : {columns} au lieu de {COLUMN_COUNT}")
+                    continue
+            rows += 1
+            kind, address, _ = line.split(b"|", 2)
+            kind = kind.strip().upper()
+            if kind not in known:
+                kind = kind.decode("utf-8", "replace")
+                if kind:
+                    report.unknown_types[kind[:20]] += 1
+                    report.add_error(line_no, f"type de BAL inconnu : « {kind[:20]} »")
+                else:
+                    report.add_error(line_no, "type de BAL vide")
                 continue
-            if not (pipes == separators + 1 and line.endswith(b"|")):
-                rows += 1
-                columns = pipes if line.endswith(b"|") else pipes + 1
-                report.add_error(line_no, f"nombre de colonnes incorrect : {columns} au lieu de {COLUMN_COUNT}")
+            address = address.strip().lower()
+            if len(address) > MAX_ADDRESS_LENGTH or match_address(address) is None:
+                if address:
+                    shown = address[:80].decode("utf-8", "replace")
+                    report.add_error(line_no, f"adresse BAL invalide : « {shown} »")
+                else:
+                    report.add_error(line_no, "adresse BAL vide")
                 continue
-        rows += 1
-        kind, address, _ = line.split(b"|", 2)
-        kind = kind.strip().upper()
-        if kind not in known:
-            kind = kind.decode("utf-8", "replace")
-            if kind:
-                report.unknown_types[kind[:20]] += 1
-                report.add_error(line_no, f"type de BAL inconnu : « {kind[:20]} »")
-            else:
-                report.add_error(line_no, "type de BAL vide")
-            continue
-        address = address.strip().lower()
-        if len(address) > MAX_ADDRESS_LENGTH or match_address(address) is None:
-            if address:
-                shown = address[:80].decode("utf-8", "replace")
-                report.add_error(line_no, f"adresse BAL invalide : « {shown} »")
-            else:
-                report.add_error(line_no, "adresse BAL vide")
-            continue
-        domain = address.partition(b"@")[2]
-        slot = hash(address) & mask
-        bit = 1 << (slot & 7)
-        byte = seen[slot >> 3]
-        if byte & bit:
-            held.append((line_no, address, kind, domain))
-            continue
-        seen[slot >> 3] = byte | bit
-        per_domain = domain_counts[kind]
-        per_domain[domain] = per_domain.get(domain, 0) + 1
-        batch.append((line_no, address, kind, domain))
-        if len(batch) >= batch_rows:
-            yield batch
-            batch = []
-            if progress is not None:
-                progress.update(_position(extraction), rows)
+            domain = address.partition(b"@")[2]
+            slot = hash(address) & mask
+            bit = 1 << (slot & 7)
+            byte = seen[slot >> 3]
+            if byte & bit:
+                held.append((line_no, address, kind, domain))
+                continue
+            seen[slot >> 3] = byte | bit
+            per_domain = domain_counts[kind]
+            per_domain[domain] = per_domain.get(domain, 0) + 1
+            batch.append((line_no, address, kind, domain))
+            if len(batch) >= batch_rows:
+                yield batch
+                batch = []
+                if progress is not None:
+                    progress.update(_position(extraction), rows)
+    finally:
+        report.rows = rows  # also when too many errors stop the import
     if batch:
         yield batch
-    report.rows = rows
     report.domain_counts = {
         kind.decode(): {domain.decode(): count for domain, count in counts.items()}
         for kind, counts in domain_counts.items()
@@ -439,9 +441,12 @@ def _excluding(cursor, addresses):
         return
     cursor.execute(f"DROP TABLE IF EXISTS {MOVED}")
     cursor.execute(f"CREATE TEMPORARY TABLE {MOVED} (address varchar(254) PRIMARY KEY)")
-    cursor.executemany(f"INSERT INTO {MOVED} (address) VALUES (%s)", [(a,) for a in sorted(set(addresses))])
     if connection.vendor == "postgresql":
+        with cursor.copy(f"COPY {MOVED} (address) FROM STDIN") as copy:
+            copy.write("".join(f"{address}\n" for address in sorted(set(addresses))))  # validated addresses
         cursor.execute(f"ANALYZE {MOVED}")
+    else:
+        cursor.executemany(f"INSERT INTO {MOVED} (address) VALUES (%s)", [(a,) for a in sorted(set(addresses))])
     try:
         yield f" AND NOT EXISTS (SELECT 1 FROM {MOVED} x WHERE x.address = m.address)"
     finally:
@@ -457,20 +462,25 @@ def _mailboxes_of(operator_only):
     )
 
 
-def _moved_present(cursor, *, snapshot_id, day, operator_id=None):
-    """{(holder, type): n} of the moved addresses (temporary table) present in the snapshot.
+def _moved_present(cursor, *, snapshot_id, day, moved, operator_id=None):
+    """{(holder, type): n} of the moved addresses (also in the temporary table) present in the snapshot.
 
-    Driven by the small table of moved addresses; the snapshot is read once, its other rows
-    only probed against that table.
+    The snapshot is scanned once, filtered on the few moved domains and probed against the small
+    table; only the rows found are then attributed to their operator (materialised first, so the
+    planner never joins the million rows to the domains before filtering them).
     """
+    domains = sorted({address.rpartition("@")[2] for address in moved})
+    placeholders = ", ".join(["%s"] * len(domains))
     only = " AND d.operator_id = %s" if operator_id is not None else ""
     funded = ", ".join(f"'{kind}'" for kind in FUNDED_TYPES)
     cursor.execute(
-        f"SELECT d.operator_id, m.mailbox_type, COUNT(*) FROM {_table(AnnuaireMailbox)} m "
-        f"JOIN {MOVED} x ON x.address = m.address "
-        f"JOIN {_table(MailDomain)} d ON LOWER(d.name) = m.domain AND {_valid_domain_condition('d')} "
-        f"WHERE m.snapshot_id = %s AND m.mailbox_type IN ({funded}){only} GROUP BY d.operator_id, m.mailbox_type",
-        [day, day, snapshot_id] + ([operator_id] if operator_id is not None else []),
+        f"WITH present AS MATERIALIZED (SELECT m.mailbox_type, m.domain FROM {_table(AnnuaireMailbox)} m "
+        f"WHERE m.snapshot_id = %s AND m.mailbox_type IN ({funded}) AND m.domain IN ({placeholders}) "
+        f"AND m.address IN (SELECT x.address FROM {MOVED} x)) "
+        f"SELECT d.operator_id, p.mailbox_type, COUNT(*) FROM present p "
+        f"JOIN {_table(MailDomain)} d ON LOWER(d.name) = p.domain AND {_valid_domain_condition('d')}{only} "
+        "GROUP BY d.operator_id, p.mailbox_type",
+        [snapshot_id, *domains, day, day] + ([operator_id] if operator_id is not None else []),
     )
     return {(holder, kind): count for holder, kind, count in cursor.fetchall()}
 
@@ -484,7 +494,8 @@ def _less_moved(*, snapshot_id, day, moved, operator_id=None):
     }
     if moved:
         with connection.cursor() as cursor, _excluding(cursor, moved):
-            for key, count in _moved_present(cursor, snapshot_id=snapshot_id, day=day, operator_id=operator_id).items():
+            present = _moved_present(cursor, snapshot_id=snapshot_id, day=day, moved=moved, operator_id=operator_id)
+            for key, count in present.items():
                 counts[key] -= count
     return {key: count for key, count in counts.items() if count}
 

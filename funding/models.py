@@ -230,15 +230,26 @@ class AnnuaireDomainCount(models.Model):
 class CountedMailbox(models.Model):
     """An address counted in the frozen amount of an operator's claim in a campaign.
 
-    Written when a claim freezes its counts; once that operator holds an approved or paid
-    claim, these addresses are never counted again for another operator of the campaign.
+    Written when a claim freezes its counts (in bulk, from one snapshot, so one row per address
+    by construction); once that operator holds an approved or paid claim, these addresses are
+    never counted again for another operator of the campaign. Lean like AnnuaireMailbox: no
+    database foreign-key checks on a few hundred thousand rows per large operator.
     """
 
     campaign = models.ForeignKey(
-        Campaign, verbose_name="campagne", on_delete=models.CASCADE, related_name="counted_mailboxes"
+        Campaign,
+        verbose_name="campagne",
+        on_delete=models.CASCADE,
+        related_name="counted_mailboxes",
+        db_constraint=False,
     )
     operator = models.ForeignKey(
-        "operators.Operator", verbose_name="opérateur", on_delete=models.CASCADE, related_name="counted_mailboxes"
+        "operators.Operator",
+        verbose_name="opérateur",
+        on_delete=models.CASCADE,
+        related_name="counted_mailboxes",
+        db_constraint=False,
+        db_index=False,
     )
     address = models.CharField("adresse BAL", max_length=254)
     mailbox_type = models.CharField("type de BAL", max_length=3)
@@ -248,13 +259,8 @@ class CountedMailbox(models.Model):
     class Meta:
         verbose_name = "BAL comptée dans une demande"
         verbose_name_plural = "BAL comptées dans une demande"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["campaign", "operator", "address"], name="countedmailbox_one_per_operator_address"
-            ),
-        ]
         indexes = [
-            # Transfers: the addresses of one counted domain whose domain has changed hands.
+            # Replacing an operator's set, and reading the addresses of a domain that changed hands.
             models.Index(fields=["campaign", "operator", "domain"], name="countedmailbox_domain_idx"),
         ]
 

@@ -240,7 +240,9 @@ def test_too_many_bad_rows_cancel_the_import(monkeypatch, tmp_path):
     with pytest.raises(CommandError) as error:
         call_command("import_annuaire", str(extraction(tmp_path, rows)), "--format", "json", stdout=out)
     assert "import annulé" in str(error.value)
-    assert [e["line"] for e in json.loads(out.getvalue())["errors"]] == [3, 4, 5]
+    summary = json.loads(out.getvalue())
+    assert [e["line"] for e in summary["errors"]] == [3, 4, 5]
+    assert summary["rows"] == 5  # read up to the fourth bad row, where the import stopped
     assert not AnnuaireSnapshot.objects.exists()
     assert not AnnuaireMailbox.objects.exists()
 
