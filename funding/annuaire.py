@@ -45,6 +45,10 @@ FUNDED_TYPES = ("APP", "ORG", "PER")
 # what makes the COPY text stream below safe without escaping.
 ADDRESS_BYTES_RE = re.compile(rb"[a-z0-9!#$%&'*+/=?^_`{}~.-]{1,64}@[a-z0-9-]+(?:\.[a-z0-9-]+)+\Z")
 MAX_ADDRESS_LENGTH = 254
+# The same rules on a raw line whose type is upper-case and fields unpadded (nearly all of them).
+CLEAN_LINE_RE = re.compile(
+    rb"(PER|ORG|APP|CAB)\|([a-zA-Z0-9!#$%&'*+/=?^_`{}~.-]{1,64}@[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)\|"
+)
 
 FILE_NAME_RE = re.compile(r"Extraction_Correspondance_MSSante_(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})", re.IGNORECASE)
 
@@ -189,6 +193,7 @@ def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS):
     separators = COLUMN_COUNT - 1
     known = frozenset(kind.encode() for kind in KNOWN_TYPES)
     match_address = ADDRESS_BYTES_RE.match
+    fast_match = CLEAN_LINE_RE.match
     seen = bytearray(BLOOM_BYTES)
     mask = BLOOM_BYTES * 8 - 1
     held = report.held
@@ -210,24 +215,14 @@ def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS):
                     report.add_error(line_no, f"nombre de colonnes incorrect : {columns} au lieu de {COLUMN_COUNT}")
                     continue
             rows += 1
-            kind, address, _ = line.split(b"|", 2)
-            kind = kind.strip().upper()
-            if kind not in known:
-                kind = kind.decode("utf-8", "replace")
-                if kind:
-                    report.unknown_types[kind[:20]] += 1
-                    report.add_error(line_no, f"type de BAL inconnu : « {kind[:20]} »")
-                else:
-                    report.add_error(line_no, "type de BAL vide")
-                continue
-            address = address.strip().lower()
-            if len(address) > MAX_ADDRESS_LENGTH or match_address(address) is None:
-                if address:
-                    shown = address[:80].decode("utf-8", "replace")
-                    report.add_error(line_no, f"adresse BAL invalide : « {shown} »")
-                else:
-                    report.add_error(line_no, "adresse BAL vide")
-                continue
+            match = fast_match(line)  # the usual, clean line: one regular expression does it all
+            if match is not None and len(match.group(2)) <= MAX_ADDRESS_LENGTH:
+                kind, address = match.groups()
+                address = address.lower()
+            else:
+                kind, address = _check_fields(line, line_no, report, known, match_address)
+                if kind is None:
+                    continue
             domain = address.partition(b"@")[2]
             slot = hash(address) & mask
             bit = 1 << (slot & 7)
@@ -254,6 +249,29 @@ def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS):
     }
     if progress is not None:
         progress.update(extraction.size, rows, force=True)
+
+
+def _check_fields(line, line_no, report, known, match_address):
+    """(type, address) of a line the fast path did not take, tolerating spaces and case; or
+    (None, None) after reporting what is wrong with it."""
+    kind, address, _ = line.split(b"|", 2)
+    kind = kind.strip().upper()
+    if kind not in known:
+        kind = kind.decode("utf-8", "replace")
+        if kind:
+            report.unknown_types[kind[:20]] += 1
+            report.add_error(line_no, f"type de BAL inconnu : « {kind[:20]} »")
+        else:
+            report.add_error(line_no, "type de BAL vide")
+        return None, None
+    address = address.strip().lower()
+    if len(address) > MAX_ADDRESS_LENGTH or match_address(address) is None:
+        if address:
+            report.add_error(line_no, f"adresse BAL invalide : « {address[:80].decode('utf-8', 'replace')} »")
+        else:
+            report.add_error(line_no, "adresse BAL vide")
+        return None, None
+    return kind, address
 
 
 def _position(extraction):

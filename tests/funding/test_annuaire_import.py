@@ -360,3 +360,13 @@ def test_the_per_domain_aggregate_matches_the_mailboxes(tmp_path):
     assert sorted((g["domain"], g["mailbox_type"], g["n"]) for g in grouped) == sorted(
         snapshot.domain_counts.values_list("domain", "mailbox_type", "count")
     )
+
+
+def test_padded_fields_and_lower_case_types_are_accepted(tmp_path):
+    rows = [row(" per ", "  Jean.Dupont@Medecin.MSSante.fr "), row("Org", "accueil@ch-nantes.mssante.fr")]
+    result = services.annuaire_import(path=extraction(tmp_path, rows))
+    assert result.summary["errors"] == []
+    assert stored(result.snapshot) == [
+        ("accueil@ch-nantes.mssante.fr", "ORG", "ch-nantes.mssante.fr"),
+        ("jean.dupont@medecin.mssante.fr", "PER", "medecin.mssante.fr"),
+    ]
