@@ -36,7 +36,7 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # API and admin under load on PostgreSQL + Redis + gunicorn, figures into bench/RESULTS.md (bench/README.md).
-# Bounded (~3 min, ~6 min when it loads its database the first time); BENCH_ARGS=--fresh reloads the data.
+# Bounded (~4 min on 2 CPUs, data load included); BENCH_ARGS=--fresh reloads the data.
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(PY) -m bench.api_bench $(BENCH_ARGS)

@@ -539,7 +539,7 @@ def record(section):
     block = f"{START_MARK}\n## API and admin under load (`make bench`)\n\n{section}\n{END_MARK}\n"
     if START_MARK in text and END_MARK in text:
         head, rest = text.split(START_MARK, 1)
-        text = head + block + rest.split(END_MARK, 1)[1].lstrip("\n")
+        text = head + block + "\n" + rest.split(END_MARK, 1)[1].lstrip("\n")
     else:
         text = text.rstrip("\n") + "\n\n" + block
     RESULTS.write_text(text)
