@@ -310,6 +310,11 @@ def load_rows(batches, report, *, snapshot_id):
                 cursor.executemany(
                     f"INSERT INTO {table} {columns} VALUES (%s, %s, %s, %s, %s)", _decoded(snapshot_id, batch)
                 )
+        if connection.vendor == "postgresql":
+            # Statistics that include the rows just loaded (ANALYZE samples our own uncommitted rows and
+            # its result commits with them): without them the planner takes this snapshot for a handful
+            # of rows and probes it row by row below and in every later count.
+            cursor.execute(f"ANALYZE {table}")
         kept = _resolve_held(cursor, snapshot_id, report.held)
         cursor.executemany(
             f"INSERT INTO {table} {columns} VALUES (%s, %s, %s, %s, %s)", [(snapshot_id, *row) for row in kept]
@@ -360,17 +365,6 @@ def _resolve_held(cursor, snapshot_id, held):
     loaded = {address for (address,) in cursor.fetchall()}
     cursor.execute(f"DROP TABLE {HELD}")
     return [row for row in first.values() if row[1] not in loaded]
-
-
-def analyze():
-    """Refresh PostgreSQL's statistics of the snapshot tables after a bulk load (a no-op elsewhere).
-
-    Run after the import commits: until autovacuum gets to it, the planner would otherwise take
-    a million fresh rows for a handful and pick nested loops.
-    """
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {_table(AnnuaireMailbox)}, {_table(AnnuaireDomainCount)}")
 
 
 # --- Set-based reads over a snapshot ----------------------------------------------------------

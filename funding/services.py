@@ -125,7 +125,6 @@ def annuaire_import(*, path, as_of=None, actor=None, actor_label="", progress=No
     except annuaire.ExtractionError as exc:
         exc.report = report
         raise
-    annuaire.analyze()  # fresh planner statistics after a bulk load (PostgreSQL)
     return AnnuaireImportResult(snapshot=snapshot, created=True, summary=_summary(snapshot))
 
 
