@@ -299,7 +299,7 @@ def main():
     print()
     print(text)
     if not args.no_record:
-        record(text, stamp=time.strftime("%Y-%m-%d %H:%M"))
+        record(text, stamp=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
 
 
 def record(text, *, stamp):
