@@ -25,6 +25,7 @@ from common.roles import Role, is_agent
 from funding.calendar import paris_today
 from funding.formula import with_vat
 from funding.models import GrowthCheck
+from operators.models import Operator
 
 STATE_COLOURS = {
     ClaimState.DRAFT: "#6a6a6a",
@@ -245,6 +246,20 @@ class ClaimAdmin(BaseAdmin):
         "updated_at",
     ]
     inlines = [DocumentInline, RecoveryInline, ClaimEventInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Claim number, operator name, exact SIREN or referencing number, without the DISTINCT over
+        every column that Django adds for the one-to-many referencing join (1–2 s at 100 000 claims)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        operators = Operator.objects.filter(
+            Q(legal_name__icontains=term) | Q(siren=term) | Q(referencings__number=term)
+        ).values("pk")
+        match = Q(operator__in=operators)
+        if term.isdigit() and len(term) < 18:
+            match |= Q(pk=int(term))
+        return queryset.filter(match), False
 
     def get_queryset(self, request):
         flagged = GrowthCheck.objects.filter(campaign=OuterRef("campaign"), operator=OuterRef("operator"), flagged=True)

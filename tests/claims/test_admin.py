@@ -236,3 +236,22 @@ def test_growth_anomaly_is_flagged_in_the_list_filter_and_claim_page(client):
     page = change_page(client, flagged_claim)
     assert "Anomalie signalée" in page and "100 BAL à la référence → 900" in page
     assert "Anomalie signalée" not in change_page(client, other)
+
+
+@pytest.mark.parametrize("field", ["pk", "siren", "referencing", "name"])
+def test_changelist_search_finds_a_claim_by_number_siren_referencing_or_name(client, field):
+    claim, _ = claim_in_state("submitted")
+    other, _ = claim_in_state("submitted")
+    for c, name in ((claim, "Alpha Santé"), (other, "Beta Réseau")):  # no digits: a number is not a name
+        c.operator.legal_name = name
+        c.operator.save()
+    term = {
+        "pk": str(claim.pk),
+        "siren": claim.operator.siren,
+        "referencing": claim.operator.referencings.get().number,
+        "name": claim.operator.legal_name,
+    }[field]
+    client.force_login(agent())
+    response = client.get(reverse("admin:claims_claim_changelist"), {"q": term})
+    found = {c.pk for c in response.context["cl"].result_list}
+    assert claim.pk in found and other.pk not in found
