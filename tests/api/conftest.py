@@ -27,4 +27,3 @@ def stranger():
 @pytest.fixture
 def agent_client():
     return token_client(agent())
-

@@ -8,8 +8,7 @@ from operators.selectors import enrolment_audit_problem
 
 class Command(BaseCommand):
     help = (
-        "Recalcule les chaînes d'empreintes des historiques (demandes et enrôlements) "
-        "et signale la première rupture."
+        "Recalcule les chaînes d'empreintes des historiques (demandes et enrôlements) et signale la première rupture."
     )
 
     def handle(self, *args, **options):
@@ -32,7 +31,6 @@ class Command(BaseCommand):
             enrolments += 1
         self.stdout.write(
             self.style.SUCCESS(
-                f"Journal d'audit intègre : {checked_events} événements sur {total} demandes, "
-                f"{enrolments} enrôlements."
+                f"Journal d'audit intègre : {checked_events} événements sur {total} demandes, {enrolments} enrôlements."
             )
         )
