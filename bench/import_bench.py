@@ -292,10 +292,11 @@ def main():
         f"Machine : {os.cpu_count()} cœurs (`nproc` {shell('nproc')}), {cpu.strip()}, "
         f"mémoire `free -h` : {shell('free -h | grep Mem')}, PostgreSQL {pg_version}, "
         f"Python {platform.python_version()}.",
-        f"Charge moyenne (1 min) : {load_before[0]:.2f} au début, {load_after[0]:.2f} à la fin "
-        "(machine partagée : d'autres processus tournaient).",
+        f"Charge moyenne (1 min) : {load_before[0]:.2f} au début, {load_after[0]:.2f} à la fin"
+        + (" (machine partagée : d'autres processus tournaient avant la mesure)." if load_before[0] > 1.0 else "."),
     ]
-    text = "\n".join(lines)
+    # French thousands separator in the figures (a narrow no-break space would not survive every terminal).
+    text = re.sub(r"(?<=\d),(?=\d{3})", " ", "\n".join(lines))
     print()
     print(text)
     if not args.no_record:
