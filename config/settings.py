@@ -170,6 +170,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # (Redis has no per-consumer redelivery); tasks are idempotent, so a redelivery is harmless.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # Workers sweep for such messages every interval × throttle seconds (kombu: 10 × 10).
+    "unacked_restore_interval": env.int("CELERY_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": env.int("CELERY_RESTORE_THROTTLE", default=10),
     "socket_connect_timeout": 2,
 }
 # A request must not hang on a dead broker: publish fails fast, the outbox re-queues later.

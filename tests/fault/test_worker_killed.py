@@ -34,6 +34,9 @@ def test_killed_worker_task_is_redelivered_and_sends_once(queue, tmp_path):
         "EMAIL_BACKEND": "tests.fault.backends.SlowFolderBackend",
         "FAULT_MAIL_DIR": str(mails),
         "CELERY_VISIBILITY_TIMEOUT": "3",
+        # Sweep for unacknowledged messages every second (production: every 100 s, timeout 1 h).
+        "CELERY_RESTORE_INTERVAL": "1",
+        "CELERY_RESTORE_THROTTLE": "1",
     }
     first = start_worker(queue=queue, log_path=tmp_path / "worker1.log", FAULT_MAIL_DELAY="30", **env)
     second = None
@@ -47,6 +50,7 @@ def test_killed_worker_task_is_redelivered_and_sends_once(queue, tmp_path):
         assert not list(mails.glob("mail-*"))
         assert not SentNotification.objects.filter(event=event).exists()  # its transaction died with it
 
+        time.sleep(4)  # past the visibility timeout: the killed delivery is now due for redelivery
         second = start_worker(queue=queue, log_path=tmp_path / "worker2.log", FAULT_MAIL_DELAY="0", **env)
         assert wait_for(lambda: any(mails.glob("mail-*")), timeout=90), (tmp_path / "worker2.log").read_text()
         time.sleep(5)  # a duplicate, if any, would show up now
