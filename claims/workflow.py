@@ -99,6 +99,26 @@ def filing_requirements(claim, *, actor, at):
     return [message for guard in guards for message in guard(claim, actor=actor, at=at)]
 
 
+def no_mailbox_funded_twice(claim, *, actor, at):
+    """Re-checked at approval: another operator's claim may have been approved since this one froze
+    its counts, with addresses of a park that changed hands."""
+    funded = (
+        type(claim)
+        .objects.filter(campaign=claim.campaign, state__in=(S.APPROVED, S.PAID))
+        .exclude(operator=claim.operator)
+        .values_list("operator_id", flat=True)
+    )
+    twice = funding_selectors.counted_elsewhere(
+        campaign=claim.campaign, operator=claim.operator, other_operator_ids=set(funded)
+    )
+    if not twice:
+        return []
+    return [
+        f"{twice} BAL comptées dans cette demande ont été financées entre-temps pour un autre opérateur : "
+        "demandez des compléments pour que l'opérateur renvoie sa demande (le montant sera recalculé)."
+    ]
+
+
 def not_the_approver(claim, *, actor, at):
     if actor is not None and claim.approved_by_id == actor.pk:
         return ["Contrôle à quatre yeux : la personne qui a approuvé la demande ne peut pas la payer."]
@@ -143,7 +163,8 @@ TRANSITIONS = {
                    Role.INSTRUCTOR, comment_required=True),
         Transition("resubmit", "Renvoyer la demande complétée", (S.CHANGES_REQUESTED,), S.SUBMITTED, Role.OPERATOR,
                    guards=(filing_requirements,)),
-        Transition("approve", "Approuver", (S.IN_REVIEW,), S.APPROVED, Role.INSTRUCTOR),
+        Transition("approve", "Approuver", (S.IN_REVIEW,), S.APPROVED, Role.INSTRUCTOR,
+                   guards=(no_mailbox_funded_twice,)),
         Transition("reject", "Rejeter", (S.IN_REVIEW,), S.REJECTED, Role.INSTRUCTOR, comment_required=True),
         Transition("mark_paid", "Marquer comme payée", (S.APPROVED,), S.PAID, Role.VALIDATOR,
                    guards=(not_the_approver, amount_payable)),

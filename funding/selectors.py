@@ -1,12 +1,12 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from funding import annuaire
 from funding.enums import CountSource, MailboxType
 from funding.formula import compute_breakdown
-from funding.models import AnnuaireSnapshot, Campaign, FundingSchedule, GrowthCheck, MailboxCount
+from funding.models import AnnuaireSnapshot, Campaign, CountedMailbox, FundingSchedule, GrowthCheck, MailboxCount
 from operators.models import MailDomain, Operator
 
 
@@ -174,3 +174,15 @@ def campaign_report_as_dict(report):
             "amounts": {code: f"{amount:.2f}" for code, amount in report["totals"]["amounts"].items()},
         },
     }
+
+
+def counted_elsewhere(*, campaign, operator, other_operator_ids):
+    """How many addresses frozen in `operator`'s claim of `campaign` are also frozen for one of the
+    other operators (a park funded twice). The claims app passes the operators already funded."""
+    other_operator_ids = set(other_operator_ids) - {operator.pk}
+    if not other_operator_ids:
+        return 0
+    theirs = CountedMailbox.objects.filter(
+        campaign=campaign, operator_id__in=other_operator_ids, domain=OuterRef("domain"), address=OuterRef("address")
+    )
+    return CountedMailbox.objects.filter(campaign=campaign, operator=operator).filter(Exists(theirs)).count()
