@@ -270,30 +270,21 @@ def attach_decision_letter(*, claim, actor, title, paragraphs, at=None):
 
     at = at or timezone.now()
     content = decision_letter(claim=claim, title=title, paragraphs=paragraphs, signed_by=actor_label(actor), at=at)
-    version = (
-        claim.documents.filter(kind=DocumentKind.DECISION_LETTER).aggregate(last=Max("version"))["last"] or 0
-    ) + 1
+    version = _next_version(claim, DocumentKind.DECISION_LETTER)
     name = f"{title.lower().replace(' ', '-').replace(chr(39), '-')}-{claim.pk}-v{version}.pdf"
-    document = Document(
-        operator_id=claim.operator_id,
-        claim=claim,
-        kind=DocumentKind.DECISION_LETTER,
-        version=version,
-        original_name=name,
-        content_type="application/pdf",
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        uploaded_by=actor,
-    )
-    document.file.save(name, ContentFile(content), save=False)
-    document.save()
-    _append_event(
+    sha256 = hashlib.sha256(content).hexdigest()
+    document = _store_document(
         claim=claim,
         actor=actor,
+        kind=DocumentKind.DECISION_LETTER,
+        version=version,
+        name=name,
+        content=ContentFile(content),
+        content_type="application/pdf",
+        size=len(content),
+        sha256=sha256,
         action="letter",
-        from_state=claim.state,
-        to_state=claim.state,
-        comment=f"{title} : lettre générée ({name}, SHA-256 {document.sha256[:12]}…)",
+        comment=f"{title} : lettre générée ({name}, SHA-256 {sha256[:12]}…)",
         at=at,
     )
     transaction.on_commit(lambda: notifications.schedule_decision_letter(document.pk))
@@ -413,36 +404,59 @@ def document_upload(*, claim, actor, kind, uploaded_file, at=None):
             raise NotAllowed()
         if locked.state not in EDITABLE_STATES:
             raise StateConflict("Les pièces ne peuvent être ajoutées qu'à une demande en brouillon ou en complément.")
-        version = (locked.documents.filter(kind=kind).aggregate(last=Max("version"))["last"] or 0) + 1
-        document = Document(
-            operator_id=locked.operator_id,
+        version = _next_version(locked, kind)
+        return _store_document(
             claim=locked,
+            actor=actor,
             kind=kind,
             version=version,
-            original_name=display_name,
+            name=display_name,
+            content=uploaded_file,
             content_type=content_type,
             size=size,
             sha256=sha256,
-            uploaded_by=actor,
+            action="document",
+            comment=f"Pièce déposée : {kind.label} v{version} — {display_name} (SHA-256 {sha256[:12]}…)",
+            at=at,
         )
-        document.file.save(display_name, uploaded_file, save=False)
-        # The stored file must not outlive a rolled-back row.
-        stored_name = document.file.name
-        storage = document.file.storage
-        try:
-            document.save()
-            _append_event(
-                claim=locked,
-                actor=actor,
-                action="document",
-                from_state=locked.state,
-                to_state=locked.state,
-                comment=f"Pièce déposée : {kind.label} v{version} — {display_name} (SHA-256 {sha256[:12]}…)",
-                at=at,
-            )
-        except Exception:
-            storage.delete(stored_name)
-            raise
+
+
+def _next_version(claim, kind):
+    return (claim.documents.filter(kind=kind).aggregate(last=Max("version"))["last"] or 0) + 1
+
+
+def _store_document(*, claim, actor, kind, version, name, content, content_type, size, sha256, action, comment, at):
+    """Store a document version and log it on the claim; the caller holds the lock on `claim`.
+
+    The file is written first under a fresh name; if the row or its event cannot be written,
+    the file is removed, so a stored file never outlives a rolled-back row.
+    """
+    document = Document(
+        operator_id=claim.operator_id,
+        claim=claim,
+        kind=kind,
+        version=version,
+        original_name=name,
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        uploaded_by=actor,
+    )
+    document.file.save(name, content, save=False)
+    try:
+        document.save()
+        _append_event(
+            claim=claim,
+            actor=actor,
+            action=action,
+            from_state=claim.state,
+            to_state=claim.state,
+            comment=comment,
+            at=at,
+        )
+    except Exception:
+        document.file.storage.delete(document.file.name)
+        raise
     return document
 
 
