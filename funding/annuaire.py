@@ -40,21 +40,24 @@ COLUMN_COUNT = len(COLUMNS)  # 31
 # Types the directory's code list allows; CAB is published but never funded.
 KNOWN_TYPES = ("PER", "ORG", "APP", "CAB")
 FUNDED_TYPES = ("APP", "ORG", "PER")
+KNOWN_TYPE_BYTES = frozenset(kind.encode() for kind in KNOWN_TYPES)
 
 # Lower-cased before matching. No whitespace, quote, backslash or `|` can pass, which is also
 # what makes the COPY text stream below safe without escaping.
 ADDRESS_BYTES_RE = re.compile(rb"[a-z0-9!#$%&'*+/=?^_`{}~.-]{1,64}@[a-z0-9-]+(?:\.[a-z0-9-]+)+\Z")
 MAX_ADDRESS_LENGTH = 254
-# The same rules on a raw line whose type is upper-case and fields unpadded (nearly all of them).
-CLEAN_LINE_RE = re.compile(
-    rb"(PER|ORG|APP|CAB)\|([a-zA-Z0-9!#$%&'*+/=?^_`{}~.-]{1,64}@[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)\|"
-)
+# The same rules on a raw line whose type is upper-case and fields unpadded (nearly all of them),
+# for polars (Rust regular expressions, anchored at the start of the line).
+CLEAN_LINE_PATTERN = r"^(PER|ORG|APP|CAB)\|([a-zA-Z0-9!#$%&'*+/=?^_`{}~.-]{1,64}@[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)\|"
+# The columns of the parsed rows, in the order they are loaded (types: see _row_schema).
+ROW_COLUMNS = ("line", "address", "mailbox_type", "domain")
 
 FILE_NAME_RE = re.compile(r"Extraction_Correspondance_MSSante_(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})", re.IGNORECASE)
 
 # Beyond this many bad rows the file is not the one we expect: the import is cancelled.
 MAX_ERRORS = 1000
-BATCH_ROWS = 20_000
+CHUNK_BYTES = 8 * 1024 * 1024  # read and parsed at once, whole lines
+BATCH_ROWS = 50_000
 BLOOM_BYTES = 16 * 1024 * 1024  # a power of two
 HELD = "funding_annuaire_held"
 MOVED = "funding_annuaire_moved"
@@ -174,104 +177,194 @@ def inspect_file(extraction):
     return digest.hexdigest()
 
 
-def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS):
-    """Yield lists of (line, address, type, domain) — bytes, validated — for the valid rows.
+def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS, vectorised=True):
+    """Yield polars DataFrames (line, address, mailbox_type, domain) of the valid, first-seen rows.
 
     Bad rows go to `report` with their line number; the header is line 1 and has been checked.
     Blank lines are skipped (not rows). A line may end with one extra `|`; an empty last column
     also ends a line with `|`, hence the count of separators rather than a split.
 
-    Duplicates: a fixed-size bit set of address hashes (16 MiB, a one-hash Bloom filter) tells
-    whether an address *may* have been seen before. Such rows are held back in `report.held`
-    (a few per thousand: the repeated lines plus the filter's false positives) and every other
-    row is yielded. There are no false negatives, so the first line of any address is either
-    yielded, its later lines all held, or held together with them: load_rows resolves the held
-    rows exactly. The yielded rows are counted per type and domain in `report.domain_counts`.
+    The file is read in chunks of whole lines. In each chunk the clean lines (the usual ones:
+    upper-case type, unpadded address, right number of columns) are recognised column-wise by
+    polars; every other line goes through `_parse_line`, the same rules applied line by line in
+    Python, which also words the errors. `vectorised=False` sends every line there (the
+    reference the fast path is tested against).
+
+    Duplicates: a fixed-size bit set of address hashes (BLOOM_BYTES, a one-hash Bloom filter)
+    tells whether an address *may* have been seen in an earlier chunk; within a chunk, the
+    repeats of a hash are marked. Such rows are held back in `report.held` (a few per thousand:
+    the repeated lines plus the filter's false positives) and every other row is yielded. There
+    are no false negatives, so the first line of any address is either yielded, its later lines
+    all held, or held together with them: load_rows resolves the held rows exactly. The yielded
+    rows are counted per type and domain in `report.domain_counts`.
     """
+    import polars as pl  # imported here: only the import needs it, not every process start
+
     raw = extraction.raw
     raw.readline()  # the header
-    separators = COLUMN_COUNT - 1
-    known = frozenset(kind.encode() for kind in KNOWN_TYPES)
-    match_address = ADDRESS_BYTES_RE.match
-    fast_match = CLEAN_LINE_RE.match
-    seen = bytearray(BLOOM_BYTES)
-    mask = BLOOM_BYTES * 8 - 1
-    held = report.held
-    domain_counts = {kind: {} for kind in known}
-    batch = []
+    bits = BLOOM_BYTES * 8
+    seen = pl.Series("seen", [False], dtype=pl.Boolean).extend_constant(False, bits - 1)
+    domain_counts = {kind: {} for kind in KNOWN_TYPES}
+    first_line = 2
     rows = 0
     try:
-        for line_no, line in enumerate(raw, start=2):
-            if b'"' in line:
-                line = line.replace(b'"', b"")
-            pipes = line.count(b"|")
-            if pipes != separators:
-                line = line.rstrip(b"\r\n")
-                if not line.strip():
-                    continue
-                if not (pipes == separators + 1 and line.endswith(b"|")):
-                    rows += 1
-                    columns = pipes if line.endswith(b"|") else pipes + 1
-                    report.add_error(line_no, f"nombre de colonnes incorrect : {columns} au lieu de {COLUMN_COUNT}")
-                    continue
-            rows += 1
-            match = fast_match(line)  # the usual, clean line: one regular expression does it all
-            if match is not None and len(match.group(2)) <= MAX_ADDRESS_LENGTH:
-                kind, address = match.groups()
-                address = address.lower()
-            else:
-                kind, address = _check_fields(line, line_no, report, known, match_address)
-                if kind is None:
-                    continue
-            domain = address.partition(b"@")[2]
-            slot = hash(address) & mask
-            bit = 1 << (slot & 7)
-            byte = seen[slot >> 3]
-            if byte & bit:
-                held.append((line_no, address, kind, domain))
-                continue
-            seen[slot >> 3] = byte | bit
-            per_domain = domain_counts[kind]
-            per_domain[domain] = per_domain.get(domain, 0) + 1
-            batch.append((line_no, address, kind, domain))
-            if len(batch) >= batch_rows:
-                yield batch
-                batch = []
-                if progress is not None:
-                    progress.update(_position(extraction), rows)
+        for chunk in _chunks(raw):
+            frame, chunk_rows = _parse_chunk(chunk, first_line, report, rows, vectorised=vectorised)
+            first_line += chunk.count(b"\n")
+            rows += chunk_rows
+            if frame.height:
+                hashes = frame.get_column("address").hash(seed=0)
+                slots = hashes & (bits - 1)
+                fresh = hashes.is_first_distinct() & ~seen.gather(slots)
+                seen = seen.scatter(slots, True)
+                report.held += frame.filter(~fresh).rows()
+                frame = frame.filter(fresh)
+                for kind, domain, count in frame.group_by("mailbox_type", "domain").len().iter_rows():
+                    per_domain = domain_counts[kind]
+                    per_domain[domain] = per_domain.get(domain, 0) + count
+                yield from frame.iter_slices(batch_rows)
+            if progress is not None:
+                progress.update(_position(extraction), rows)
     finally:
-        report.rows = rows  # also when too many errors stop the import
-    if batch:
-        yield batch
-    report.domain_counts = {
-        kind.decode(): {domain.decode(): count for domain, count in counts.items()}
-        for kind, counts in domain_counts.items()
-    }
+        report.rows = max(report.rows, rows)  # also when too many errors stop the import
+    report.domain_counts = domain_counts
     if progress is not None:
         progress.update(extraction.size, rows, force=True)
 
 
-def _check_fields(line, line_no, report, known, match_address):
-    """(type, address) of a line the fast path did not take, tolerating spaces and case; or
-    (None, None) after reporting what is wrong with it."""
+def _chunks(raw):
+    """The stream in pieces of whole lines, each ending with a newline (one is added at the end)."""
+    rest = b""
+    while True:
+        data = raw.read(CHUNK_BYTES)
+        if not data:
+            if rest:
+                yield rest + b"\n"
+            return
+        data = rest + data
+        cut = data.rfind(b"\n") + 1
+        rest = data[cut:]
+        if cut:
+            yield data[:cut]
+
+
+def _parse_chunk(chunk, first_line, report, rows_before, *, vectorised):
+    """(frame of the chunk's valid rows in line order, number of rows read) for `chunk`.
+
+    A line the vectorised test does not take as clean goes through `_parse_line`, in order.
+    """
+    import polars as pl
+
+    if b'"' in chunk:
+        chunk = chunk.replace(b'"', b"")
+    lines = _lines_frame(chunk) if vectorised else None
+    if lines is None:
+        clean = pl.DataFrame(schema=_row_schema())
+        others = range(first_line, first_line + chunk.count(b"\n"))
+    else:
+        text = pl.col("l")
+        pipes = text.str.count_matches("|", literal=True)
+        fields = text.str.extract_groups(CLEAN_LINE_PATTERN)
+        lines = lines.select(
+            line=pl.int_range(first_line, first_line + lines.height, dtype=pl.Int64),
+            columns_ok=(pipes == COLUMN_COUNT - 1) | ((pipes == COLUMN_COUNT) & text.str.ends_with("|")),
+            mailbox_type=fields.struct.field("1"),
+            address=fields.struct.field("2"),
+        )
+        is_clean = (
+            pl.col("columns_ok")
+            & pl.col("mailbox_type").is_not_null()
+            & (pl.col("address").str.len_bytes() <= MAX_ADDRESS_LENGTH)
+        )
+        clean = lines.filter(is_clean).select(
+            "line",
+            address := pl.col("address").str.to_lowercase(),
+            "mailbox_type",
+            domain=address.str.split_exact("@", 1).struct.field("field_1"),
+        )
+        others = lines.filter(~is_clean).get_column("line").to_list()
+    if not others:
+        return clean, len(clean)
+    raw_lines = chunk.split(b"\n")
+    parsed, blanks = [], 0
+    for line_no in others:
+        try:
+            row = _parse_line(raw_lines[line_no - first_line], line_no, report)
+        except ExtractionError:
+            report.rows = rows_before + line_no - first_line + 1 - blanks
+            raise
+        if row is _BLANK:
+            blanks += 1
+        elif row is not None:
+            parsed.append(row)
+    lines_read = chunk.count(b"\n") - blanks
+    if not parsed:
+        return clean, lines_read
+    extra = pl.DataFrame(parsed, schema=_row_schema(), orient="row")
+    return pl.concat([clean, extra]).sort("line"), lines_read
+
+
+def _lines_frame(chunk):
+    """The chunk's lines as polars column `l`, or None when its CSV reader might not split them
+    exactly as Python does (a stray carriage return or unit separator, a count that differs)."""
+    import polars as pl
+
+    if b"\x1f" in chunk or chunk.count(b"\r") != chunk.count(b"\r\n"):
+        return None
+    try:
+        lines = pl.read_csv(
+            chunk,
+            has_header=False,
+            separator="\x1f",
+            quote_char=None,
+            new_columns=["l"],
+            infer_schema=False,
+            encoding="utf8-lossy",
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    return lines if lines.height == chunk.count(b"\n") else None
+
+
+def _row_schema():
+    import polars as pl
+
+    return dict(zip(ROW_COLUMNS, (pl.Int64, pl.String, pl.String, pl.String), strict=True))
+
+
+_BLANK = object()
+
+
+def _parse_line(line, line_no, report):
+    """(line, address, type, domain) of one line (bytes, quotes removed), tolerating spaces and case;
+    `_BLANK` for a blank line; None after reporting what is wrong with it."""
+    line = line.rstrip(b"\r\n")
+    pipes = line.count(b"|")
+    if pipes != COLUMN_COUNT - 1 and not (pipes == COLUMN_COUNT and line.endswith(b"|")):
+        if not line.strip():
+            return _BLANK
+        columns = pipes if line.endswith(b"|") else pipes + 1
+        report.add_error(line_no, f"nombre de colonnes incorrect : {columns} au lieu de {COLUMN_COUNT}")
+        return None
     kind, address, _ = line.split(b"|", 2)
     kind = kind.strip().upper()
-    if kind not in known:
+    if kind not in KNOWN_TYPE_BYTES:
         kind = kind.decode("utf-8", "replace")
         if kind:
             report.unknown_types[kind[:20]] += 1
             report.add_error(line_no, f"type de BAL inconnu : « {kind[:20]} »")
         else:
             report.add_error(line_no, "type de BAL vide")
-        return None, None
+        return None
     address = address.strip().lower()
-    if len(address) > MAX_ADDRESS_LENGTH or match_address(address) is None:
+    if len(address) > MAX_ADDRESS_LENGTH or ADDRESS_BYTES_RE.match(address) is None:
         if address:
             report.add_error(line_no, f"adresse BAL invalide : « {address[:80].decode('utf-8', 'replace')} »")
         else:
             report.add_error(line_no, "adresse BAL vide")
-        return None, None
-    return kind, address
+        return None
+    address = address.decode("ascii")
+    return line_no, address, kind.decode("ascii"), address.partition("@")[2]
 
 
 def _position(extraction):
@@ -299,16 +392,23 @@ def load_rows(batches, report, *, snapshot_id):
     columns = "(snapshot_id, line, address, mailbox_type, domain)"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            import polars as pl
+
             cursor.execute("SET LOCAL work_mem = '64MB'")
-            prefix = b"%d\t" % int(snapshot_id)
             with cursor.copy(f"COPY {table} {columns} FROM STDIN") as copy:
                 for batch in batches:
-                    # Safe without escaping: the parser only lets through [a-z0-9.@-…] addresses and known types.
-                    copy.write(b"".join([b"%b%d\t%b\t%b\t%b\n" % (prefix, *row) for row in batch]))
+                    # COPY text written as is: the parser only lets through [a-z0-9.@-…] addresses
+                    # (no tab, newline or backslash) and known types.
+                    copy.write(
+                        batch.select(pl.lit(int(snapshot_id)), *ROW_COLUMNS).write_csv(
+                            separator="\t", include_header=False, quote_style="never"
+                        )
+                    )
         else:
             for batch in batches:
                 cursor.executemany(
-                    f"INSERT INTO {table} {columns} VALUES (%s, %s, %s, %s, %s)", _decoded(snapshot_id, batch)
+                    f"INSERT INTO {table} {columns} VALUES (%s, %s, %s, %s, %s)",
+                    [(snapshot_id, *row) for row in batch.iter_rows()],
                 )
         if connection.vendor == "postgresql":
             # Statistics that include the rows just loaded (ANALYZE samples our own uncommitted rows and
@@ -335,12 +435,6 @@ def load_rows(batches, report, *, snapshot_id):
     return len(report.held) - len(kept)
 
 
-def _decoded(snapshot_id, rows):
-    return [
-        (snapshot_id, line, address.decode(), kind.decode(), domain.decode()) for line, address, kind, domain in rows
-    ]
-
-
 def _resolve_held(cursor, snapshot_id, held):
     """The held rows to load: each address's first line, unless the address is already loaded.
 
@@ -350,8 +444,8 @@ def _resolve_held(cursor, snapshot_id, held):
     if not held:
         return []
     first = {}
-    for line, address, kind, domain in held:  # in line order: the first line of an address wins
-        first.setdefault(address, (line, address.decode(), kind.decode(), domain.decode()))
+    for row in sorted(held):  # in line order: the first line of an address wins
+        first.setdefault(row[1], row)
     cursor.execute(f"DROP TABLE IF EXISTS {HELD}")
     cursor.execute(f"CREATE TEMPORARY TABLE {HELD} (address varchar(254) PRIMARY KEY)")
     cursor.executemany(f"INSERT INTO {HELD} (address) VALUES (%s)", [(row[1],) for row in first.values()])
