@@ -7,8 +7,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from stdnum import bic as bic_check
 from stdnum import iban as iban_check
 
@@ -77,6 +75,10 @@ def claims_csv(claims):
 
 def claims_xlsx(claims):
     """XLSX with numbers as numbers (amounts with a euro format) and dates as dates."""
+    # Imported here, like sepaxml below: a sixth of a second at every process start otherwise.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Demandes"

@@ -2,11 +2,13 @@
 # ruff: noqa: S608
 """Reading the Annuaire Santé MSSanté extraction (format: shared ANNUAIRE.md) and loading it.
 
-Rows are parsed in Python by one loop shared by both database paths, so PostgreSQL and
-SQLite store exactly the same mailboxes. Only the load differs: `COPY` (psycopg 3) on PostgreSQL,
-batched inserts elsewhere, into the rows of a snapshot that is not committed yet; set-based
-SQL then folds duplicate addresses (the first line wins). Memory stays bounded: the file is
-streamed and only one batch of parsed rows and at most `MAX_ERRORS` error messages are held.
+Rows are parsed by one reader shared by both database paths, so PostgreSQL and SQLite store
+exactly the same mailboxes: the clean lines column-wise with polars (a million rows in about a
+second), every other line by the same rules written line by line in Python, which also word the
+errors. Only the load differs: `COPY` (psycopg 3) on PostgreSQL, batched inserts elsewhere, into
+the rows of a snapshot that is not committed yet; set-based SQL then folds duplicate addresses
+(the first line wins). Memory stays bounded: the file is streamed and only one chunk of lines, a
+fixed-size filter of address hashes and at most `MAX_ERRORS` error messages are held.
 """
 
 import hashlib
@@ -56,7 +58,7 @@ FILE_NAME_RE = re.compile(r"Extraction_Correspondance_MSSante_(\d{4})(\d{2})(\d{
 
 # Beyond this many bad rows the file is not the one we expect: the import is cancelled.
 MAX_ERRORS = 1000
-CHUNK_BYTES = 8 * 1024 * 1024  # read and parsed at once, whole lines
+CHUNK_BYTES = 4 * 1024 * 1024  # read and parsed at once, whole lines
 BATCH_ROWS = 50_000
 BLOOM_BYTES = 16 * 1024 * 1024  # a power of two
 HELD = "funding_annuaire_held"

@@ -174,19 +174,22 @@ class AnnuaireSnapshot(models.Model):
 class AnnuaireMailbox(models.Model):
     """One published mailbox of a snapshot: address lower-cased, duplicates folded (first line kept).
 
-    Written only by the import, in bulk. Kept lean on purpose: the only index is the snapshot's
-    (every read is "the rows of one snapshot"), the foreign key is not a database constraint
-    (a million deferred checks per import) and one address per snapshot is guaranteed by the
-    import's fold step, tested on both databases, rather than by a unique index that would
-    double the import time on PostgreSQL (see bench/RESULTS.md).
+    Written only by the import, in bulk. Kept lean on purpose: the key is the natural one, line N
+    of snapshot S, and its index is the only one (every read is "the rows of one snapshot"); no
+    surrogate id (a sequence call and a second index per row cost a third of the load on
+    PostgreSQL, see bench/RESULTS.md). The foreign key is not a database constraint (a million
+    deferred checks per import) and one address per snapshot is guaranteed by the import's fold
+    step, tested on both databases, rather than by a unique index on addresses.
     """
 
+    pk = models.CompositePrimaryKey("snapshot_id", "line")
     snapshot = models.ForeignKey(
         AnnuaireSnapshot,
         verbose_name="extraction",
         on_delete=models.CASCADE,
         related_name="mailboxes",
         db_constraint=False,
+        db_index=False,  # the key (snapshot, line) serves it
     )
     line = models.PositiveIntegerField("ligne du fichier")
     address = models.CharField("adresse BAL", max_length=254)
