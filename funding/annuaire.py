@@ -211,8 +211,9 @@ def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS, v
     rows = 0
     try:
         for chunk in _chunks(raw):
-            frame, chunk_rows = _parse_chunk(chunk, first_line, report, rows, vectorised=vectorised)
-            first_line += chunk.count(b"\n")
+            line_count = chunk.count(b"\n")
+            frame, chunk_rows = _parse_chunk(chunk, first_line, line_count, report, rows, vectorised=vectorised)
+            first_line += line_count
             rows += chunk_rows
             if frame.height:
                 hashes = frame.get_column("address").hash(seed=0)
@@ -236,21 +237,15 @@ def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS, v
 
 def _chunks(raw):
     """The stream in pieces of whole lines, each ending with a newline (one is added at the end)."""
-    rest = b""
-    while True:
-        data = raw.read(CHUNK_BYTES)
-        if not data:
-            if rest:
-                yield rest + b"\n"
-            return
-        data = rest + data
-        cut = data.rfind(b"\n") + 1
-        rest = data[cut:]
-        if cut:
-            yield data[:cut]
+    while data := raw.read(CHUNK_BYTES):
+        if not data.endswith(b"\n"):
+            data += raw.readline()  # the rest of the last line
+            if not data.endswith(b"\n"):
+                data += b"\n"  # the end of a file without a final newline
+        yield data
 
 
-def _parse_chunk(chunk, first_line, report, rows_before, *, vectorised):
+def _parse_chunk(chunk, first_line, line_count, report, rows_before, *, vectorised):
     """(frame of the chunk's valid rows in line order, number of rows read) for `chunk`.
 
     A line the vectorised test does not take as clean goes through `_parse_line`, in order.
@@ -259,10 +254,10 @@ def _parse_chunk(chunk, first_line, report, rows_before, *, vectorised):
 
     if b'"' in chunk:
         chunk = chunk.replace(b'"', b"")
-    lines = _lines_frame(chunk) if vectorised else None
+    lines = _lines_frame(chunk, line_count) if vectorised else None
     if lines is None:
         clean = pl.DataFrame(schema=_row_schema())
-        others = range(first_line, first_line + chunk.count(b"\n"))
+        others = range(first_line, first_line + line_count)
     else:
         text = pl.col("l")
         pipes = text.str.count_matches("|", literal=True)
@@ -299,19 +294,19 @@ def _parse_chunk(chunk, first_line, report, rows_before, *, vectorised):
             blanks += 1
         elif row is not None:
             parsed.append(row)
-    lines_read = chunk.count(b"\n") - blanks
+    lines_read = line_count - blanks
     if not parsed:
         return clean, lines_read
     extra = pl.DataFrame(parsed, schema=_row_schema(), orient="row")
     return pl.concat([clean, extra]).sort("line"), lines_read
 
 
-def _lines_frame(chunk):
+def _lines_frame(chunk, line_count):
     """The chunk's lines as polars column `l`, or None when its CSV reader might not split them
     exactly as Python does (a stray carriage return or unit separator, a count that differs)."""
     import polars as pl
 
-    if b"\x1f" in chunk or chunk.count(b"\r") != chunk.count(b"\r\n"):
+    if b"\x1f" in chunk or (b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n")):
         return None
     try:
         lines = pl.read_csv(
@@ -325,7 +320,7 @@ def _lines_frame(chunk):
         )
     except pl.exceptions.PolarsError:
         return None
-    return lines if lines.height == chunk.count(b"\n") else None
+    return lines if lines.height == line_count else None
 
 
 def _row_schema():
