@@ -13,6 +13,16 @@ from funding import services as funding_services
 from funding.enums import MailboxType
 from funding.models import Campaign
 
+# Mailboxes at the demo campaign's closure per operator (first word of its name): (APP, ORG, PER).
+# ORG and PER are also what the demo Annuaire extraction of that day publishes (seed_demo).
+DEMO_COUNTS = {
+    "alpha": (120, 2_400, 31_000),
+    "beta": (3, 150, 2_200),
+    "gamma": (40, 900, 12_000),
+    "delta": (0, 60, 800),
+    "epsilon": (1, 20, 300),
+    "zeta": (8, 300, 4_100),
+}
 DEMO_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
@@ -27,15 +37,7 @@ def seed_claims(*, campaign, operators, stdout):
     users = get_user_model().objects
     agent, supervisor = users.get(username="agent"), users.get(username="supervisor")
     by_name = {op.legal_name.split()[0].lower(): op for op in operators}
-    counts = {
-        "alpha": (120, 2_400, 31_000),
-        "beta": (3, 150, 2_200),
-        "gamma": (40, 900, 12_000),
-        "delta": (0, 60, 800),
-        "epsilon": (1, 20, 300),
-        "zeta": (8, 300, 4_100),
-    }
-    for name, (app, org, per) in counts.items():
+    for name, (app, org, per) in DEMO_COUNTS.items():
         for mailbox_type, count in zip(MailboxType, (app, org, per), strict=True):
             funding_services.mailbox_count_record(
                 operator=by_name[name],

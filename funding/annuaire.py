@@ -610,10 +610,15 @@ def operator_counts_excluding(*, snapshot_id, day, operator_id, campaign_id, exc
     return {kind: count for (_, kind), count in counts.items()}
 
 
-def record_counted_mailboxes(*, snapshot_id, day, operator_id, campaign_id, excluded_operator_ids):
-    """Replace the addresses counted for (campaign, operator) by this snapshot's, less the excluded ones."""
+def forget_counted_mailboxes(*, campaign_id, operator_id):
+    """Drop the addresses counted for (campaign, operator) and their per-domain summary, together."""
     CountedMailbox.objects.filter(campaign_id=campaign_id, operator_id=operator_id).delete()
     CountedDomain.objects.filter(campaign_id=campaign_id, operator_id=operator_id).delete()
+
+
+def record_counted_mailboxes(*, snapshot_id, day, operator_id, campaign_id, excluded_operator_ids):
+    """Replace the addresses counted for (campaign, operator) by this snapshot's, less the excluded ones."""
+    forget_counted_mailboxes(campaign_id=campaign_id, operator_id=operator_id)
     moved = moved_addresses(day=day, campaign_id=campaign_id, excluded_operator_ids=excluded_operator_ids)
     funded = ", ".join(f"'{kind}'" for kind in FUNDED_TYPES)
     with connection.cursor() as cursor, _excluding(cursor, moved) as exclusion:

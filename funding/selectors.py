@@ -1,12 +1,20 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from funding import annuaire
 from funding.enums import CountSource, MailboxType
 from funding.formula import compute_breakdown
-from funding.models import AnnuaireSnapshot, Campaign, CountedMailbox, FundingSchedule, GrowthCheck, MailboxCount
+from funding.models import (
+    AnnuaireSnapshot,
+    Campaign,
+    CountedDomain,
+    CountedMailbox,
+    FundingSchedule,
+    GrowthCheck,
+    MailboxCount,
+)
 from operators.models import MailDomain, Operator
 
 
@@ -178,11 +186,31 @@ def campaign_report_as_dict(report):
 
 def counted_elsewhere(*, campaign, operator, other_operator_ids):
     """How many addresses frozen in `operator`'s claim of `campaign` are also frozen for one of the
-    other operators (a park funded twice). The claims app passes the operators already funded."""
+    other operators (a park funded twice). The claims app passes the operators already funded.
+
+    An address carries its domain, so only domains counted on both sides can share one: they are
+    found in the per-domain summary (a few rows per operator; usually none in common). The
+    addresses of those domains (a transferred park) are then compared as sets, in Python: the
+    rows may have been written moments ago, before PostgreSQL has statistics on them, and a
+    planner that takes a park for a handful of rows turns a semi-join into minutes of probes.
+    """
     other_operator_ids = set(other_operator_ids) - {operator.pk}
     if not other_operator_ids:
         return 0
-    theirs = CountedMailbox.objects.filter(
-        campaign=campaign, operator_id__in=other_operator_ids, domain=OuterRef("domain"), address=OuterRef("address")
+    mine = CountedDomain.objects.filter(campaign=campaign, operator=operator).values_list("domain", flat=True)
+    shared = set(
+        CountedDomain.objects.filter(
+            campaign=campaign, operator_id__in=other_operator_ids, domain__in=list(mine)
+        ).values_list("domain", flat=True)
     )
-    return CountedMailbox.objects.filter(campaign=campaign, operator=operator).filter(Exists(theirs)).count()
+    if not shared:
+        return 0
+    theirs = set(
+        CountedMailbox.objects.filter(campaign=campaign, operator_id__in=other_operator_ids, domain__in=shared)
+        .values_list("address", flat=True)
+        .iterator(chunk_size=10_000)
+    )
+    addresses = CountedMailbox.objects.filter(campaign=campaign, operator=operator, domain__in=shared)
+    return sum(
+        1 for address in addresses.values_list("address", flat=True).iterator(chunk_size=10_000) if address in theirs
+    )

@@ -13,7 +13,7 @@ from common.roles import Role, is_agent
 from common.uploads import inspect_upload
 from funding import annuaire, count_file, selectors
 from funding.enums import CountSource, MailboxType
-from funding.models import AnnuaireSnapshot, CountedMailbox, GrowthCheck, MailboxCount
+from funding.models import AnnuaireSnapshot, GrowthCheck, MailboxCount
 
 
 def mailbox_count_record(
@@ -171,7 +171,7 @@ def claim_counts_freeze(*, campaign, operator, funded_operator_ids=()):
                 lines[kind] = selectors.CountLine(count, line.source, detail)
         annuaire.record_counted_mailboxes(**scope)
     else:
-        CountedMailbox.objects.filter(campaign=campaign, operator=operator).delete()
+        annuaire.forget_counted_mailboxes(campaign_id=campaign.pk, operator_id=operator.pk)
     return FrozenCounts(
         counts={kind: line.count for kind, line in lines.items()},
         sources={kind: line.as_dict() for kind, line in lines.items()},
