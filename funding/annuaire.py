@@ -303,10 +303,15 @@ def _parse_chunk(chunk, first_line, line_count, report, rows_before, *, vectoris
 
 def _lines_frame(chunk, line_count):
     """The chunk's lines as polars column `l`, or None when its CSV reader might not split them
-    exactly as Python does (a stray carriage return or unit separator, a count that differs)."""
+    exactly as Python does (a unit separator, a count of lines that differs).
+
+    The reader drops one carriage return before each newline and keeps any other as text, where
+    Python strips them all from the end of a line: such a line is never taken as clean (its last
+    separator or its fields no longer match), so it goes to the line-by-line rules either way.
+    """
     import polars as pl
 
-    if b"\x1f" in chunk or (b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n")):
+    if b"\x1f" in chunk:
         return None
     try:
         lines = pl.read_csv(

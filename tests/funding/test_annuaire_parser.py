@@ -44,6 +44,9 @@ LINES = st.one_of(
     st.just(encoded(row("PER", "a\xffb@x.fr")).replace("\xff".encode(), b"\xff")),  # not UTF-8 in the address
     st.just(encoded(row("PER", "q@x.fr")).replace(b"|x|", b"|x\rx|", 1)),  # stray carriage return
     st.just(encoded(row("PER", "r@x.fr")).replace(b"|x|", b"|x\x1fx|", 1)),  # unit separator
+    st.just(encoded(row("PER", "t@x.fr") + "|") + b"\r\r"),  # trailing separator, two carriage returns
+    st.just(encoded(row("PER\r", "u@x.fr"))),  # carriage return inside a field
+    st.just(b"\r\r"),
     st.just(encoded(row("PER", "K@x.fr".replace("K", "\u212a")))),  # Kelvin sign: not an ASCII letter
 )
 
