@@ -5,7 +5,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from common.admin import BaseAdmin
@@ -149,6 +149,10 @@ class MailboxCountAdmin(BaseAdmin):
         obj.pk = saved.pk
 
 
+# Errors listed on a snapshot's page; the JSON summary of the command lists them all.
+ERRORS_SHOWN = 100
+
+
 @admin.register(AnnuaireSnapshot)
 class AnnuaireSnapshotAdmin(BaseAdmin):
     list_display = ["as_of", "file_name", "rows", "mailbox_total", "error_count", "imported_by_label", "imported_at"]
@@ -160,9 +164,9 @@ class AnnuaireSnapshotAdmin(BaseAdmin):
         "sha256",
         "rows",
         "mailbox_total",
-        "by_type",
+        "types",
         "error_count",
-        "errors",
+        "error_lines",
         "imported_by",
         "imported_by_label",
         "imported_at",
@@ -186,6 +190,32 @@ class AnnuaireSnapshotAdmin(BaseAdmin):
             path("<int:pk>/operateurs/", view(self.operators_view), name="funding_snapshot_operators"),
             *super().get_urls(),
         ]
+
+    @admin.display(description="BAL par type")
+    def types(self, obj):
+        notes = {"CAB": " (non financées)"}
+        return format_html_join(
+            "",
+            "<div>{} : {}{}</div>",
+            (
+                (
+                    kind,
+                    f"{count:,}".replace(",", "\u202f"),
+                    notes.get(kind, "" if kind in annuaire.KNOWN_TYPES else " (type inconnu, lignes rejetées)"),
+                )
+                for kind, count in obj.by_type.items()
+            ),
+        )
+
+    @admin.display(description="erreurs (les premières)")
+    def error_lines(self, obj):
+        if not obj.errors:
+            return "—"
+        shown = obj.errors[:ERRORS_SHOWN]
+        lines = format_html_join("", "<li>ligne {} : {}</li>", ((e["line"], e["error"]) for e in shown))
+        more = obj.error_count - len(shown)
+        tail = format_html("<li>… et {} autre{}</li>", more, "s" if more > 1 else "") if more > 0 else ""
+        return format_html("<ul>{}{}</ul>", lines, tail)
 
     @admin.display(description="détails")
     def links(self, obj):

@@ -115,3 +115,20 @@ def test_agent_entry_in_the_admin_requires_a_proof(client, tmp_path, settings):
     # A second entry for the same day replaces the figure.
     client.post(url, {**data, "count": 6, "proof_upload": pdf()})
     assert MailboxCount.objects.get().count == 6
+
+
+def test_snapshot_page_reads_types_and_errors_as_text(client, tmp_path, monkeypatch):
+    from funding import admin as funding_admin
+
+    monkeypatch.setattr(funding_admin, "ERRORS_SHOWN", 2)
+    rows = [row("PER", "a@x.fr"), row("CAB", "c@x.fr"), row("ZZZ", "b@x.fr"), row("PER", "bad"), row("PER", "")]
+    snapshot = services.annuaire_import(path=extraction(tmp_path, rows), as_of=CLOSURE).snapshot
+    client.force_login(agent())
+    page = client.get(reverse("admin:funding_annuairesnapshot_change", args=[snapshot.pk])).content.decode()
+    assert "<div>CAB : 1 (non financées)</div>" in page
+    assert "<div>ZZZ : 1 (type inconnu, lignes rejetées)</div>" in page
+    assert "<li>ligne 4 : type de BAL inconnu : « ZZZ »</li>" in page
+    assert "<li>ligne 5 : adresse BAL invalide : « bad »</li>" in page
+    assert "ligne 6" not in page
+    assert "<li>… et 1 autre</li>" in page
+    assert "&quot;line&quot;" not in page  # no raw JSON
