@@ -8,8 +8,10 @@ The receiver verifies with its secret (see README "Webhooks"):
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -50,10 +52,13 @@ def is_public_address(address):
     return ip.is_global and not ip.is_multicast
 
 
-def _check_destination(url):
-    """Refuse receivers on private, loopback or link-local addresses (no SSRF into our network)."""
+def _checked_address(url):
+    """The address to connect to for `url`: resolved once, every answer public (no SSRF into our
+    network). The connection then goes to this very address (see _PinnedHTTPSHandler), so a name
+    that resolves elsewhere a moment later (DNS rebinding) cannot slip past the check.
+    None when private networks are allowed (tests, closed networks): the name is resolved as usual."""
     if settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
-        return
+        return None
     parts = urlsplit(url)
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
@@ -62,6 +67,29 @@ def _check_destination(url):
     for info in infos:
         if not is_public_address(info[4][0]):
             raise DeliveryError("Adresse de destination non publique refusée.")
+    return infos[0][4][0]
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    """HTTPS to a host name, connected to the address already checked: certificate and SNI still
+    use the name (TLS verifies the name as usual), only the DNS lookup is not done twice."""
+
+    def __init__(self, address):
+        super().__init__()
+        self._address = address
+
+    def https_open(self, req):
+        return self.do_open(self._connection, req)
+
+    def _connection(self, host, **kwargs):
+        connection = http.client.HTTPSConnection(host, context=ssl.create_default_context(), **kwargs)
+        address = self._address
+
+        def connect_to_checked_address(host_and_port, *args, **kwargs):
+            return socket.create_connection((address, host_and_port[1]), *args, **kwargs)
+
+        connection._create_connection = connect_to_checked_address
+        return connection
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -75,9 +103,13 @@ def post(url, body, headers, *, timeout=None):
     """POST `body` to `url`; return the HTTP status code received. Raises DeliveryError."""
     if not url.lower().startswith("https://"):
         raise DeliveryError("Seules les adresses https sont acceptées.")
-    _check_destination(url)
+    address = _checked_address(url)
     request = urllib.request.Request(url, data=body, headers={**headers, "User-Agent": USER_AGENT}, method="POST")  # noqa: S310 (https only, checked above)
-    opener = urllib.request.build_opener(_NoRedirect)
+    handlers = [_NoRedirect]
+    if address is not None:
+        # Straight to the checked address: no proxy from the environment either (it would resolve the name again).
+        handlers += [urllib.request.ProxyHandler({}), _PinnedHTTPSHandler(address)]
+    opener = urllib.request.build_opener(*handlers)
     try:
         with opener.open(request, timeout=timeout or settings.WEBHOOK_TIMEOUT_SECONDS) as response:
             response.read(1024)

@@ -249,3 +249,95 @@ def test_delivery_log_is_readable_by_the_operator_only(draft, receiver, django_c
 def test_retry_countdown_grows_exponentially_and_is_capped(settings):
     settings.WEBHOOK_RETRY_BASE_SECONDS = 60
     assert [tasks.retry_countdown(n) for n in (1, 2, 3, 7, 10)] == [60, 120, 240, 1800, 1800]
+
+
+def test_delivery_connects_to_the_address_it_checked_not_to_a_second_lookup(monkeypatch, settings):
+    """DNS rebinding: the name answers a public address for the check, then a private one. The
+    connection goes to the checked address, TLS still verifies the host name (SNI)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    answers = iter(["203.0.113.7", "10.0.0.1", "10.0.0.1"])
+    lookups, connections, tls_names = [], [], []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        lookups.append(host)
+        return [(2, 1, 6, "", (next(answers), port))]
+
+    class Socket:
+        def setsockopt(self, *args):
+            pass
+
+        def close(self):
+            pass
+
+    def create_connection(address, *args, **kwargs):
+        connections.append(address)
+        return Socket()
+
+    class Context(webhooks.ssl.SSLContext):
+        def wrap_socket(self, sock, server_hostname=None, **kwargs):
+            tls_names.append((server_hostname, self.check_hostname, self.verify_mode))
+            raise webhooks.ssl.SSLError("stop here: no network in tests")
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(webhooks.socket, "create_connection", create_connection)
+    real_default = webhooks.ssl.create_default_context
+
+    def create_default_context(*args, **kwargs):
+        context = Context(webhooks.ssl.PROTOCOL_TLS_CLIENT)
+        assert real_default().verify_mode == context.verify_mode  # the same checks as the default
+        return context
+
+    monkeypatch.setattr(webhooks.ssl, "create_default_context", create_default_context)
+    monkeypatch.setattr(webhooks, "is_public_address", lambda address: address == "203.0.113.7")
+    with pytest.raises(webhooks.DeliveryError):
+        webhooks.post("https://hooks.example.fr:8443/segur", b"{}", {})
+    assert lookups == ["hooks.example.fr"]
+    assert connections == [("203.0.113.7", 8443)]
+    assert tls_names == [("hooks.example.fr", True, webhooks.ssl.CERT_REQUIRED)]
+
+
+def test_a_pinned_delivery_is_real_https_to_the_checked_address_with_the_name_verified(monkeypatch, settings):
+    """End to end over loopback: TLS handshake against a certificate for `hooks.test`, reached at
+    the address the check returned; a certificate we do not trust is refused."""
+    import http.server
+    import ssl
+    import threading
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures"
+    received = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append((self.headers["Host"], self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(fixtures / "hooks-test.crt", fixtures / "hooks-test.key")
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", lambda host, p, *a, **k: [(2, 1, 6, "", ("127.0.0.1", p))])
+    monkeypatch.setattr(webhooks, "is_public_address", lambda address: True)  # loopback stands in for the Internet
+    default_context = ssl.create_default_context
+    try:
+        monkeypatch.setattr(
+            webhooks.ssl, "create_default_context", lambda: default_context(cafile=fixtures / "hooks-test.crt")
+        )
+        assert (
+            webhooks.post(f"https://hooks.test:{port}/segur", b'{"ok":1}', {"Content-Type": "application/json"}) == 204
+        )
+        assert received == [(f"hooks.test:{port}", b'{"ok":1}')]
+        monkeypatch.setattr(webhooks.ssl, "create_default_context", default_context)
+        with pytest.raises(webhooks.DeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
+            webhooks.post(f"https://hooks.test:{port}/segur", b"{}", {})
+    finally:
+        server.shutdown()
+        server.server_close()
