@@ -1,0 +1,97 @@
+"""Every write of the operators app: accounts, enrolment (SPEC §4a), invitations, webhooks —
+one module each, all re-exported here (`from operators import services; services.enrolment_submit`).
+
+Each service checks who acts, validates everything before writing, writes in one
+transaction (so nothing is ever half-created) and schedules side effects with
+`transaction.on_commit`. Errors are the `common.exceptions` family, French messages.
+
+Enrolment states (one table in `enrolment.py`, like claims' workflow):
+
+    pending ──request_changes (instructeur)──▶ changes_requested ──resubmit (représentant)──▶ pending
+    pending ──validate (instructeur)──▶ validated    (creates/updates Operator, Referencing, Membership)
+    pending / changes_requested ──reject (instructeur)──▶ rejected
+"""
+
+from operators.services.accounts import (
+    account_create,
+)
+from operators.services.enrolment import (
+    DECLARED_FIELDS,
+    ENROLMENT_TRANSITIONS,
+    EnrolmentTransition,
+    enrolment_abilities,
+    enrolment_reject,
+    enrolment_request_changes,
+    enrolment_resubmit,
+    enrolment_submit,
+    enrolment_validate,
+)
+from operators.services.invitations import (
+    invitation_accept,
+    invitation_create,
+    invitation_revoke,
+    operator_can_invite,
+)
+from operators.services.messages import (
+    AGENTS_CANNOT_ENROL,
+    ALREADY_MEMBER,
+    COMMENT_REQUIRED,
+    INVALID_INVITATION,
+    OPEN_ENROLMENT_EXISTS,
+    REFERENCING_TAKEN,
+    REQUIRED,
+)
+from operators.services.webhooks import (
+    ATTEMPT_DELIVERED,
+    ATTEMPT_RETRY,
+    ATTEMPT_SKIPPED,
+    schedule_webhook_delivery,
+    validate_webhook_url,
+    webhook_attempt,
+    webhook_create,
+    webhook_delete,
+    webhook_deliveries_enqueue,
+    webhook_give_up,
+    webhook_request,
+    webhook_rotate_secret,
+    webhook_stalled_delivery_ids,
+    webhook_update,
+)
+
+__all__ = [
+    "AGENTS_CANNOT_ENROL",
+    "ALREADY_MEMBER",
+    "ATTEMPT_DELIVERED",
+    "ATTEMPT_RETRY",
+    "ATTEMPT_SKIPPED",
+    "COMMENT_REQUIRED",
+    "DECLARED_FIELDS",
+    "ENROLMENT_TRANSITIONS",
+    "INVALID_INVITATION",
+    "OPEN_ENROLMENT_EXISTS",
+    "REFERENCING_TAKEN",
+    "REQUIRED",
+    "EnrolmentTransition",
+    "account_create",
+    "enrolment_abilities",
+    "enrolment_reject",
+    "enrolment_request_changes",
+    "enrolment_resubmit",
+    "enrolment_submit",
+    "enrolment_validate",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_revoke",
+    "operator_can_invite",
+    "schedule_webhook_delivery",
+    "validate_webhook_url",
+    "webhook_attempt",
+    "webhook_create",
+    "webhook_delete",
+    "webhook_deliveries_enqueue",
+    "webhook_give_up",
+    "webhook_request",
+    "webhook_rotate_secret",
+    "webhook_stalled_delivery_ids",
+    "webhook_update",
+]
