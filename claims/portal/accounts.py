@@ -95,7 +95,7 @@ def _render_enrolment(request, current, *, form=None, status=200):
     user = request.user
     abilities = operator_services.enrolment_abilities(user=user, enrolment=current)
     if form is None and abilities["resubmit"]:
-        form = EnrolmentForm(initial=_initial(current), documents_required=False)
+        form = EnrolmentForm(initial=operator_services.declared_values(current), documents_required=False)
     latest = operator_selectors.latest_enrolment_documents(enrolment=current)
     context = {
         "enrolment": current,
@@ -109,20 +109,6 @@ def _render_enrolment(request, current, *, form=None, status=200):
         "older": own_enrolments(user).exclude(pk=current.pk),
     }
     return render(request, "portail/enrolment.html", context, status=status)
-
-
-def _initial(enrolment):
-    return {
-        "legal_name": enrolment.legal_name,
-        "siren": enrolment.siren,
-        "siret": enrolment.siret,
-        "kind": enrolment.kind,
-        "provider_siren": enrolment.provider.siren if enrolment.provider_id else "",
-        "referencing_number": enrolment.referencing_number,
-        "iban": enrolment.iban,
-        "bic": enrolment.bic,
-        "contact_email": enrolment.contact_email,
-    }
 
 
 @require_http_methods(["GET", "POST"])

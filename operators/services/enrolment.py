@@ -78,6 +78,13 @@ DECLARED_FIELDS = (
 )
 
 
+def declared_values(enrolment):
+    """{field: value} of DECLARED_FIELDS as the enrolment holds them (the provider by its SIREN)."""
+    values = {name: getattr(enrolment, name) for name in DECLARED_FIELDS if name != "provider_siren"}
+    values["provider_siren"] = enrolment.provider.siren if enrolment.provider_id else ""
+    return {name: values[name] for name in DECLARED_FIELDS}
+
+
 def _may(user, transition, enrolment):
     if transition.role == Role.OPERATOR:
         return user is not None and user.is_authenticated and user.pk == enrolment.user_id and not user.is_staff
@@ -338,17 +345,7 @@ def enrolment_resubmit(*, enrolment, actor, documents=None, comment="", at=None,
     transition = ENROLMENT_TRANSITIONS["resubmit"]
     if not _may(actor, transition, enrolment):
         raise NotAllowed()
-    current = {
-        "legal_name": enrolment.legal_name,
-        "siren": enrolment.siren,
-        "siret": enrolment.siret,
-        "kind": enrolment.kind,
-        "provider_siren": enrolment.provider.siren if enrolment.provider_id else "",
-        "referencing_number": enrolment.referencing_number,
-        "iban": enrolment.iban,
-        "bic": enrolment.bic,
-        "contact_email": enrolment.contact_email,
-    }
+    current = declared_values(enrolment)
     if "kind" in changes and changes["kind"] == OperatorKind.DEVELOPER and "provider_siren" not in changes:
         current["provider_siren"] = ""
     errors = {}
