@@ -36,6 +36,12 @@ else:
 
         raise ImproperlyConfigured("SECRET_KEY est obligatoire quand DEBUG est désactivé.")
 
+# Former keys, still accepted (sessions, password-reset links, sealed webhook secrets) after a
+# rotation: comma-separated, or one per line in the file named by SECRET_KEY_FALLBACKS_FILE.
+SECRET_KEY_FALLBACKS = [
+    key.strip() for key in _secret("SECRET_KEY_FALLBACKS", default="").replace("\n", ",").split(",") if key.strip()
+]
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -404,13 +404,14 @@ class Invitation(models.Model):
 class Webhook(models.Model):
     """An https endpoint of an operator's system, told of every state change of its claims.
 
-    The secret signs each payload (HMAC-SHA256); it must be usable to sign, so it is
-    stored, but the API shows it only once, at creation and at each rotation.
+    The secret signs each payload (HMAC-SHA256); it must be usable to sign, so it is stored,
+    sealed with a key derived from SECRET_KEY (operators.secret_box), and the API shows it only
+    once, at creation and at each rotation.
     """
 
     operator = models.ForeignKey(Operator, verbose_name="opérateur", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField("adresse https", max_length=500)
-    secret = models.CharField("secret de signature", max_length=64, editable=False)
+    sealed_secret = models.CharField("secret de signature (chiffré)", max_length=255, editable=False)
     is_active = models.BooleanField("actif", default=True)
     consecutive_failures = models.PositiveIntegerField("échecs consécutifs", default=0, editable=False)
     disabled_at = models.DateTimeField("désactivé le", null=True, blank=True, editable=False)

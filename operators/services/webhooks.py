@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from common.exceptions import InvalidInput, NotAllowed, StateConflict
 from common.roles import operator_id_of
-from operators import notifications, webhooks
+from operators import notifications, secret_box, webhooks
 from operators.enums import (
     WebhookDeliveryStatus,
 )
@@ -72,7 +72,9 @@ def webhook_create(*, operator, url, actor):
     if Webhook.objects.filter(operator=operator).count() >= settings.WEBHOOKS_PER_OPERATOR:
         raise StateConflict(f"{settings.WEBHOOKS_PER_OPERATOR} webhooks au plus par opérateur.")
     secret = _new_secret()
-    webhook = Webhook.objects.create(operator=operator, url=url, secret=secret, created_by=actor)
+    webhook = Webhook.objects.create(
+        operator=operator, url=url, sealed_secret=secret_box.seal(secret), created_by=actor
+    )
     return webhook, secret
 
 
@@ -95,7 +97,9 @@ def webhook_rotate_secret(*, webhook, actor, at=None):
     """Replace the signing secret at once; returns (webhook, new secret) — shown once."""
     _require_member(actor, webhook.operator_id)
     secret = _new_secret()
-    Webhook.objects.filter(pk=webhook.pk).update(secret=secret, secret_rotated_at=at or timezone.now())
+    Webhook.objects.filter(pk=webhook.pk).update(
+        sealed_secret=secret_box.seal(secret), secret_rotated_at=at or timezone.now()
+    )
     return Webhook.objects.get(pk=webhook.pk), secret
 
 
@@ -133,13 +137,18 @@ def schedule_webhook_delivery(delivery_id):
 
 
 def webhook_request(delivery, *, at):
-    """(body, headers) of one attempt: the stored payload, signed with the hook's current secret."""
+    """(body, headers) of one attempt: the stored payload, signed with the hook's current secret.
+    Raises webhooks.DeliveryError when the secret cannot be unsealed (SECRET_KEY changed)."""
+    try:
+        secret = secret_box.unseal(delivery.webhook.sealed_secret)
+    except secret_box.SecretUnavailable as error:
+        raise webhooks.DeliveryError(str(error)) from None
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
     timestamp = str(int(at.timestamp()))
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         webhooks.TIMESTAMP_HEADER: timestamp,
-        webhooks.SIGNATURE_HEADER: webhooks.sign(delivery.webhook.secret, timestamp, body),
+        webhooks.SIGNATURE_HEADER: webhooks.sign(secret, timestamp, body),
         webhooks.DELIVERY_HEADER: str(delivery.pk),
         webhooks.EVENT_HEADER: delivery.event_type,
     }
@@ -162,9 +171,9 @@ def webhook_attempt(*, delivery_id, at=None):
             status=WebhookDeliveryStatus.FAILED, last_error="Webhook désactivé : livraison abandonnée."
         )
         return ATTEMPT_SKIPPED, delivery.attempts
-    body, headers = webhook_request(delivery, at=at)
     status, error = None, ""
     try:
+        body, headers = webhook_request(delivery, at=at)
         status = webhooks.post(delivery.webhook.url, body, headers)
         if not 200 <= status < 300:
             error = f"Réponse HTTP {status}."

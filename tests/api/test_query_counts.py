@@ -18,6 +18,7 @@ from claims import services
 from claims.enums import UPLOADABLE_KINDS, ClaimKind, ClaimState
 from claims.models import Claim, Document
 from funding.models import Campaign, FundingSchedule
+from operators import secret_box
 from operators.enums import EnrolmentDocumentKind, EnrolmentState, OperatorKind, WebhookDeliveryStatus
 from operators.models import Enrolment, EnrolmentDocument, EnrolmentEvent, Invitation, Webhook, WebhookDelivery
 from tests.api.conftest import token_client
@@ -33,7 +34,7 @@ def ctx():
     """An operator's user and a colleague, a draft advance (its proofs and history), a webhook, an API client."""
     claim, user = ready_advance()
     webhook = Webhook.objects.create(
-        operator=claim.operator, url="https://hooks.example.fr/a", secret="s", created_by=user
+        operator=claim.operator, url="https://hooks.example.fr/a", sealed_secret=secret_box.seal("s"), created_by=user
     )
     colleague = operator_user(claim.operator, username="colleague")
     return {
@@ -98,7 +99,7 @@ def fill_webhooks(ctx, n):
         Webhook.objects.create(
             operator=operator,
             url=f"https://hooks.example.fr/{index}",
-            secret="s",
+            sealed_secret=secret_box.seal("s"),
             is_active=bool(index % 2),
             created_by=ctx["user"] if index % 2 else None,
         )

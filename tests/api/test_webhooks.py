@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from claims import services as claim_services
-from operators import services, tasks, webhooks
+from operators import secret_box, services, tasks, webhooks
 from operators.enums import WebhookDeliveryStatus
 from operators.models import Webhook, WebhookDelivery
 from tests.api.conftest import token_client
@@ -196,12 +196,14 @@ def test_api_registers_lists_rotates_and_deletes_hooks(draft):
     assert response.status_code == 201
     created = response.json()
     assert created["secret"].startswith("whsec_")
-    assert Webhook.objects.get().secret == created["secret"]
+    stored = Webhook.objects.get().sealed_secret
+    assert created["secret"] not in stored and secret_box.unseal(stored) == created["secret"]  # sealed at rest
     listing = client.get("/api/v1/webhooks/").json()
     assert listing["count"] == 1 and "secret" not in listing["results"][0]
     assert "secret" not in client.get(f"/api/v1/webhooks/{created['id']}").json()
     rotated = client.post(f"/api/v1/webhooks/{created['id']}/rotate-secret").json()
-    assert rotated["secret"] != created["secret"] and Webhook.objects.get().secret == rotated["secret"]
+    assert rotated["secret"] != created["secret"]
+    assert secret_box.unseal(Webhook.objects.get().sealed_secret) == rotated["secret"]
     assert client.get(f"/api/v1/webhooks/{created['id']}/deliveries").json()["count"] == 0
     assert client.delete(f"/api/v1/webhooks/{created['id']}/").status_code == 204
     assert not Webhook.objects.exists()
@@ -341,3 +343,31 @@ def test_a_pinned_delivery_is_real_https_to_the_checked_address_with_the_name_ve
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_secrets_survive_a_secret_key_rotation_kept_in_fallbacks(
+    draft, receiver, settings, django_capture_on_commit_callbacks
+):
+    claim, user = draft
+    _webhook, secret = hook_for(claim, user)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-after-rotation-0123456789"
+    with django_capture_on_commit_callbacks(execute=True):
+        claim_services.claim_submit(claim=claim, actor=user)
+    (call,) = receiver.calls
+    headers = call["headers"]
+    assert webhooks.verify(secret, headers["X-Segur-Timestamp"], call["body"], headers["X-Segur-Signature"])
+
+
+def test_a_secret_no_key_opens_fails_the_attempt_with_a_clear_error(
+    draft, receiver, settings, django_capture_on_commit_callbacks
+):
+    claim, user = draft
+    hook_for(claim, user)
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "an-unrelated-key-0123456789-abcdefghijkl", []
+    with django_capture_on_commit_callbacks(execute=True):
+        claim_services.claim_submit(claim=claim, actor=user)
+    assert receiver.calls == []  # nothing unsigned or wrongly signed leaves
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed" and delivery.attempts >= 1  # retried (inline here), then given up
+    assert "SECRET_KEY_FALLBACKS" in delivery.last_error
