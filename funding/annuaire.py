@@ -306,8 +306,9 @@ def _lines_frame(chunk, line_count):
     exactly as Python does (a unit separator, a count of lines that differs).
 
     The reader drops one carriage return before each newline and keeps any other as text, where
-    Python strips them all from the end of a line: such a line is never taken as clean (its last
-    separator or its fields no longer match), so it goes to the line-by-line rules either way.
+    Python strips them all from the end of a line. That only matters to the test of a trailing
+    `|`, which then fails: the line goes to the line-by-line rules, which take it as Python always
+    did (the type and address, at the start of the line, are read the same either way).
     """
     import polars as pl
 
