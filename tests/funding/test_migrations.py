@@ -44,3 +44,36 @@ def test_mailboxes_survive_the_move_to_the_snapshot_line_key():
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
         # The migration renamed the model's content type back and forth: drop the stale cache.
         ContentType.objects.clear_cache()
+
+
+def test_counted_addresses_from_before_the_domain_summary_get_it():
+    before = [("funding", "0008_annuaire_mailbox_natural_key")]
+    after = [("funding", "0009_backfill_counted_domains")]
+    try:
+        old_apps = migrate(before)
+        Campaign = old_apps.get_model("funding", "Campaign")
+        Operator = old_apps.get_model("operators", "Operator")
+        Counted = old_apps.get_model("funding", "CountedMailbox")
+        Summary = old_apps.get_model("funding", "CountedDomain")
+        campaign = Campaign.objects.get(code="segur-mss-2023")
+        old = Operator.objects.create(legal_name="Ancien", siren="123456782", kind="developer")
+        recent = Operator.objects.create(legal_name="Récent", siren="987654324", kind="developer")
+        for address in ("a@park.fr", "b@park.fr", "c@other.fr"):
+            Counted.objects.create(campaign=campaign, operator=old, address=address, mailbox_type="PER", domain="")
+        Counted.objects.create(campaign=campaign, operator=recent, address="d@x.fr", mailbox_type="PER", domain="x.fr")
+        Summary.objects.create(campaign=campaign, operator=recent, domain="x.fr", count=1)
+
+        new_apps = migrate(after)
+        Counted = new_apps.get_model("funding", "CountedMailbox")
+        Summary = new_apps.get_model("funding", "CountedDomain")
+        assert sorted(Counted.objects.filter(operator_id=old.pk).values_list("address", "domain")) == [
+            ("a@park.fr", "park.fr"),
+            ("b@park.fr", "park.fr"),
+            ("c@other.fr", "other.fr"),
+        ]
+        assert sorted(Summary.objects.values_list("operator_id", "domain", "count")) == sorted(
+            [(old.pk, "park.fr", 2), (old.pk, "other.fr", 1), (recent.pk, "x.fr", 1)]
+        )
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        ContentType.objects.clear_cache()
