@@ -59,6 +59,10 @@ FILE_NAME_RE = re.compile(r"Extraction_Correspondance_MSSante_(\d{4})(\d{2})(\d{
 # Beyond this many bad rows the file is not the one we expect: the import is cancelled.
 MAX_ERRORS = 1000
 CHUNK_BYTES = 4 * 1024 * 1024  # read and parsed at once, whole lines
+# A real line is a few hundred bytes; beyond this one is reported and skipped, never held.
+MAX_LINE_BYTES = 64 * 1024
+# What stands for such a line in its chunk: no separator, so never taken as a clean line.
+TOO_LONG = b"\x00ligne trop longue\n"
 BATCH_ROWS = 50_000
 BLOOM_BYTES = 16 * 1024 * 1024  # a power of two
 HELD = "funding_annuaire_held"
@@ -236,10 +240,21 @@ def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS, v
 
 
 def _chunks(raw):
-    """The stream in pieces of whole lines, each ending with a newline (one is added at the end)."""
+    """The stream in pieces of whole lines, each ending with a newline (one is added at the end).
+
+    Memory stays bounded whatever the bytes: the end of a line is read MAX_LINE_BYTES at most;
+    beyond, the line is skipped to its end and stands in the chunk as TOO_LONG. Whether a line is
+    too long is decided by `_parse_line`, whatever the chunk boundaries.
+    """
     while data := raw.read(CHUNK_BYTES):
         if not data.endswith(b"\n"):
-            data += raw.readline()  # the rest of the last line
+            rest = raw.readline(MAX_LINE_BYTES)  # the rest of the last line
+            if len(rest) == MAX_LINE_BYTES and not rest.endswith(b"\n"):  # and more beyond: too long
+                while (more := raw.readline(MAX_LINE_BYTES)) and not more.endswith(b"\n"):
+                    pass
+                data = data[: data.rfind(b"\n") + 1] + TOO_LONG
+            else:
+                data += rest
             if not data.endswith(b"\n"):
                 data += b"\n"  # the end of a file without a final newline
         yield data
@@ -264,12 +279,14 @@ def _parse_chunk(chunk, first_line, line_count, report, rows_before, *, vectoris
         fields = text.str.extract_groups(CLEAN_LINE_PATTERN)
         lines = lines.select(
             line=pl.int_range(first_line, first_line + lines.height, dtype=pl.Int64),
+            short=text.str.len_bytes() < MAX_LINE_BYTES - 1,  # longer ones: `_parse_line` decides
             columns_ok=(pipes == COLUMN_COUNT - 1) | ((pipes == COLUMN_COUNT) & text.str.ends_with("|")),
             mailbox_type=fields.struct.field("1"),
             address=fields.struct.field("2"),
         )
         is_clean = (
-            pl.col("columns_ok")
+            pl.col("short")
+            & pl.col("columns_ok")
             & pl.col("mailbox_type").is_not_null()
             & (pl.col("address").str.len_bytes() <= MAX_ADDRESS_LENGTH)
         )
@@ -341,6 +358,9 @@ _BLANK = object()
 def _parse_line(line, line_no, report):
     """(line, address, type, domain) of one line (bytes, quotes removed), tolerating spaces and case;
     `_BLANK` for a blank line; None after reporting what is wrong with it."""
+    if len(line) > MAX_LINE_BYTES or line == TOO_LONG.rstrip(b"\n"):
+        report.add_error(line_no, f"ligne trop longue (plus de {MAX_LINE_BYTES // 1024} Kio) : ignorée")
+        return None
     line = line.rstrip(b"\r\n")
     pipes = line.count(b"|")
     if pipes != COLUMN_COUNT - 1 and not (pipes == COLUMN_COUNT and line.endswith(b"|")):

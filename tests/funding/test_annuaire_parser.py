@@ -47,12 +47,14 @@ LINES = st.one_of(
     st.just(encoded(row("PER", "t@x.fr") + "|") + b"\r\r"),  # trailing separator, two carriage returns
     st.just(encoded(row("PER\r", "u@x.fr"))),  # carriage return inside a field
     st.just(b"\r\r"),
+    st.integers(250, 700).map(lambda n: encoded(row("PER", "long@x.fr") + "|" + "y" * n)),  # around MAX_LINE_BYTES
     st.just(encoded(row("PER", "K@x.fr".replace("K", "\u212a")))),  # Kelvin sign: not an ASCII letter
 )
 
 
-def parse(data, *, vectorised, chunk_bytes, bloom_bytes, monkeypatch):
+def parse(data, *, vectorised, chunk_bytes, bloom_bytes, monkeypatch, max_line_bytes=512):
     monkeypatch.setattr(annuaire, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(annuaire, "MAX_LINE_BYTES", max_line_bytes)
     monkeypatch.setattr(annuaire, "BLOOM_BYTES", bloom_bytes)
     report = annuaire.ParseReport()
     extraction = annuaire.Extraction(name="x.txt", size=len(data), raw=io.BytesIO(data))
@@ -99,3 +101,57 @@ def test_rows_are_numbered_by_file_line_and_duplicates_held_after_their_first_li
     assert result["errors"] == [{"line": 6, "error": "adresse BAL invalide : « bad »"}]
     assert result["read"] == 4  # the blank line is not a row
     assert result["domain_counts"]["PER"] == {"x.fr": 2}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chunk_bytes=st.sampled_from([64, 300, 1000, 1 << 20]), vectorised=st.booleans())
+def test_a_line_too_long_is_reported_and_skipped_whatever_the_chunks(monkeypatch, chunk_bytes, vectorised):
+    lines = [row("PER", "a@x.fr"), row("PER", "b@x.fr") + "|" + "z" * 5000, row("ORG", "c@x.fr")]
+    data = ("\n".join([annuaire.HEADER, *lines]) + "\n").encode()
+    result = parse(data, vectorised=vectorised, chunk_bytes=chunk_bytes, bloom_bytes=1 << 16, monkeypatch=monkeypatch)
+    assert result["rows"] == [(2, "a@x.fr", "PER", "x.fr"), (4, "c@x.fr", "ORG", "x.fr")]
+    assert result["errors"] == [{"line": 3, "error": "ligne trop longue (plus de 0 Kio) : ignorée"}]
+    assert result["read"] == 3
+
+
+def test_a_huge_line_is_never_held_in_memory(monkeypatch):
+    """The end of a line is read MAX_LINE_BYTES at a time and dropped: a 50 MB line costs nothing."""
+
+    class Stream(io.RawIOBase):
+        """Header, one valid row, a 50 MB line, one valid row, served in pieces."""
+
+        def __init__(self):
+            self.parts = [
+                (annuaire.HEADER + "\n" + row("PER", "a@x.fr") + "\n").encode(),
+                *([b"z" * (1 << 20)] * 50),
+                ("\n" + row("ORG", "c@x.fr") + "\n").encode(),
+            ]
+            self.buffer = b""
+
+        def readable(self):
+            return True
+
+        def readinto(self, target):
+            while not self.buffer and self.parts:
+                self.buffer = self.parts.pop(0)
+            size = min(len(target), len(self.buffer))
+            target[:size], self.buffer = self.buffer[:size], self.buffer[size:]
+            return size
+
+    raw = Stream()
+    buffered = io.BufferedReader(raw, buffer_size=64 * 1024)
+    monkeypatch.setattr(annuaire, "CHUNK_BYTES", 1 << 20)
+    report = annuaire.ParseReport()
+    extraction = annuaire.Extraction(name="x.txt", size=0, raw=buffered)
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        rows = [r for batch in annuaire.parse_batches(extraction, report) for r in batch.rows()]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20  # Python objects at the peak: a chunk or two, never the 50 MB line
+    assert rows == [(2, "a@x.fr", "PER", "x.fr"), (4, "c@x.fr", "ORG", "x.fr")]
+    assert [e["line"] for e in report.errors] == [3]
+    assert "ligne trop longue (plus de 64 Kio)" in report.errors[0]["error"]
