@@ -193,16 +193,11 @@ class AnnuaireSnapshotAdmin(BaseAdmin):
 
     @admin.display(description="BAL par type")
     def types(self, obj):
-        notes = {"CAB": " (non financées)"}
         return format_html_join(
             "",
             "<div>{} : {}{}</div>",
             (
-                (
-                    kind,
-                    f"{count:,}".replace(",", "\u202f"),
-                    notes.get(kind, "" if kind in annuaire.KNOWN_TYPES else " (type inconnu, lignes rejetées)"),
-                )
+                (kind, f"{count:,}".replace(",", "\u202f"), annuaire.type_note(kind))
                 for kind, count in obj.by_type.items()
             ),
         )

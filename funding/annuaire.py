@@ -44,6 +44,15 @@ KNOWN_TYPES = ("PER", "ORG", "APP", "CAB")
 FUNDED_TYPES = ("APP", "ORG", "PER")
 KNOWN_TYPE_BYTES = frozenset(kind.encode() for kind in KNOWN_TYPES)
 
+
+def type_note(kind):
+    """What to say after a type's count in a summary (command and admin): CAB is never funded,
+    an unknown type's lines were rejected."""
+    if kind == "CAB":
+        return " (non financées)"
+    return "" if kind in KNOWN_TYPES else " (type inconnu, lignes rejetées)"
+
+
 # Lower-cased before matching. No whitespace, quote, backslash or `|` can pass, which is also
 # what makes the COPY text stream below safe without escaping.
 ADDRESS_BYTES_RE = re.compile(rb"[a-z0-9!#$%&'*+/=?^_`{}~.-]{1,64}@[a-z0-9-]+(?:\.[a-z0-9-]+)+\Z")

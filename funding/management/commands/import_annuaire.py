@@ -6,7 +6,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from funding import services
+from funding import annuaire, services
 from funding.annuaire import ExtractionError, open_extraction
 from funding.management.progress import ProgressBar
 
@@ -108,10 +108,7 @@ class Command(BaseCommand):
         write(f"Lignes lues : {french_int(summary['rows'])}")
         write(f"BAL distinctes : {french_int(summary['mailboxes'])}")
         for kind, count in summary["by_type"].items():
-            note = {"CAB": " (non financées)"}.get(
-                kind, "" if kind in ("PER", "ORG", "APP") else " (type inconnu, lignes rejetées)"
-            )
-            write(f"  {kind} : {french_int(count)}{note}")
+            write(f"  {kind} : {french_int(count)}{annuaire.type_note(kind)}")
         unknown = summary["unknown_domains"]
         write(
             f"Domaines inconnus : {french_int(len(unknown))} ({french_int(sum(unknown.values()))} BAL non attribuées)"
