@@ -71,7 +71,7 @@ CHUNK_BYTES = 4 * 1024 * 1024  # read and parsed at once, whole lines
 # A real line is a few hundred bytes; beyond this one is reported and skipped, never held.
 MAX_LINE_BYTES = 64 * 1024
 # What stands for such a line in its chunk: no separator, so never taken as a clean line.
-TOO_LONG = b"\x00ligne trop longue\n"
+TOO_LONG = b"\x00ligne trop longue"
 BATCH_ROWS = 50_000
 BLOOM_BYTES = 16 * 1024 * 1024  # a power of two
 HELD = "funding_annuaire_held"
@@ -261,7 +261,7 @@ def _chunks(raw):
             if len(rest) == MAX_LINE_BYTES and not rest.endswith(b"\n"):  # and more beyond: too long
                 while (more := raw.readline(MAX_LINE_BYTES)) and not more.endswith(b"\n"):
                     pass
-                data = data[: data.rfind(b"\n") + 1] + TOO_LONG
+                data = data[: data.rfind(b"\n") + 1] + TOO_LONG + b"\n"
             else:
                 data += rest
             if not data.endswith(b"\n"):
@@ -367,7 +367,7 @@ _BLANK = object()
 def _parse_line(line, line_no, report):
     """(line, address, type, domain) of one line (bytes, quotes removed), tolerating spaces and case;
     `_BLANK` for a blank line; None after reporting what is wrong with it."""
-    if len(line) > MAX_LINE_BYTES or line == TOO_LONG.rstrip(b"\n"):
+    if len(line) > MAX_LINE_BYTES or line == TOO_LONG:
         report.add_error(line_no, f"ligne trop longue (plus de {MAX_LINE_BYTES // 1024} Kio) : ignorée")
         return None
     line = line.rstrip(b"\r\n")
