@@ -40,3 +40,22 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def migrate_to():
+    """`migrate_to([(app, migration)])` moves the test database there and returns that state's apps;
+    afterwards the database is put back on the latest migrations. Needs a transactional test."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate(targets):
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    yield migrate
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    # The migrations may have renamed content types back and forth: drop the stale cache.
+    ContentType.objects.clear_cache()

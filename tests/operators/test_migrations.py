@@ -1,9 +1,6 @@
 """Sealing the webhook secrets at rest keeps every hook able to sign, forwards and back."""
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from operators import secret_box
 
@@ -13,28 +10,17 @@ BEFORE = [("operators", "0004_enrolment_audit_trigger_and_permissions")]
 AFTER = [("operators", "0005_webhook_sealed_secret")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
+def test_existing_secrets_are_sealed_and_unsealed_back(migrate_to):
+    old_apps = migrate_to(BEFORE)
+    Operator = old_apps.get_model("operators", "Operator")
+    Webhook = old_apps.get_model("operators", "Webhook")
+    operator = Operator.objects.create(legal_name="Alpha", siren="123456782", kind="developer")
+    Webhook.objects.create(operator=operator, url="https://hooks.example.fr/a", secret="whsec_abc")
 
+    new_apps = migrate_to(AFTER)
+    sealed = new_apps.get_model("operators", "Webhook").objects.get().sealed_secret
+    assert "whsec_abc" not in sealed
+    assert secret_box.unseal(sealed) == "whsec_abc"  # what the running code reads
 
-def test_existing_secrets_are_sealed_and_unsealed_back():
-    try:
-        old_apps = migrate(BEFORE)
-        Operator = old_apps.get_model("operators", "Operator")
-        Webhook = old_apps.get_model("operators", "Webhook")
-        operator = Operator.objects.create(legal_name="Alpha", siren="123456782", kind="developer")
-        Webhook.objects.create(operator=operator, url="https://hooks.example.fr/a", secret="whsec_abc")
-
-        new_apps = migrate(AFTER)
-        sealed = new_apps.get_model("operators", "Webhook").objects.get().sealed_secret
-        assert "whsec_abc" not in sealed
-        assert secret_box.unseal(sealed) == "whsec_abc"  # what the running code reads
-
-        old_apps = migrate(BEFORE)
-        assert old_apps.get_model("operators", "Webhook").objects.get().secret == "whsec_abc"
-    finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
-        ContentType.objects.clear_cache()
+    old_apps = migrate_to(BEFORE)
+    assert old_apps.get_model("operators", "Webhook").objects.get().secret == "whsec_abc"
