@@ -234,6 +234,8 @@ def _campaigns(count, today):
             code=f"{CAMPAIGN_PREFIX}{n:03d}",
             label=f"Campagne de mesure n° {n:03d}",
             schedule=schedules[n % len(schedules)],
+            developer_schedule=schedules[n % len(schedules)],
+            opening_date=first_closure + timedelta(days=7 * n - 180),
             closure_date=first_closure + timedelta(days=7 * n),
             advance_deadline=first_closure + timedelta(days=7 * n + 84),
             balance_deadline=first_closure + timedelta(days=7 * n + 114),

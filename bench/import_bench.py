@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,6 +204,8 @@ def main():
         defaults={
             "label": "Banc d'essai import",
             "schedule": FundingSchedule.objects.get(code="segur-2023"),
+            "developer_schedule": FundingSchedule.objects.get(code="segur-2023"),
+            "opening_date": CLOSURE - timedelta(days=180),
             "closure_date": CLOSURE,
             "advance_deadline": date(2023, 9, 22),
             "balance_deadline": date(2023, 10, 22),

@@ -58,10 +58,54 @@ class Campaign(models.Model):
 
     code = models.SlugField("code", max_length=64, unique=True)
     label = models.CharField("libellé", max_length=255)
+    # `schedule` keeps its name (API field `schedule`, SPEC §6): it is the buyers' schedule, the
+    # published final formula; developers have theirs (the agency's decision, same by default).
     schedule = models.ForeignKey(
-        FundingSchedule, verbose_name="barème", on_delete=models.PROTECT, related_name="campaigns"
+        FundingSchedule,
+        verbose_name="barème des opérateurs acheteurs",
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+    )
+    developer_schedule = models.ForeignKey(
+        FundingSchedule,
+        verbose_name="barème des opérateurs développeurs",
+        on_delete=models.PROTECT,
+        related_name="developer_campaigns",
+        help_text="À fixer avant la première demande : une demande garde le barème appliqué à son dépôt.",
+    )
+    opening_date = models.DateField(
+        "date d'ouverture", help_text="Premier jour où les demandes d'avance peuvent être déposées."
     )
     closure_date = models.DateField("date de clôture", help_text="Jour où les BAL sont comptées dans l'Annuaire Santé.")
+    closure_snapshot = models.ForeignKey(
+        "AnnuaireSnapshot",
+        verbose_name="extraction de clôture",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Extraction de l'Annuaire qui donne les BAL à la clôture (solde). Vide : la première "
+        "extraction générée après la fin du jour de clôture (heure de Paris).",
+    )
+    count_max_age_days = models.PositiveIntegerField(
+        "ancienneté maximale d'un comptage (jours)",
+        default=90,
+        help_text="Une avance est calculée sur le dernier comptage de chaque type datant au plus de ce nombre "
+        "de jours avant son dépôt.",
+    )
+    vat_rate = models.DecimalField(
+        "taux de TVA",
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.2000"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Appliqué au montant HT des opérateurs assujettis (0,2000 pour 20 %).",
+    )
+    pays_vat = models.BooleanField(
+        "verse la TVA",
+        default=True,
+        help_text="Décoché : l'agence ne verse que le montant HT, quel que soit l'assujettissement de l'opérateur.",
+    )
     advance_deadline = models.DateField("date limite des demandes d'avance")
     balance_deadline = models.DateField("date limite des demandes de solde")
     reference_date = models.DateField(
@@ -80,11 +124,19 @@ class Campaign(models.Model):
             models.CheckConstraint(
                 name="campaign_balance_after_advance",
                 condition=models.Q(balance_deadline__gte=models.F("advance_deadline")),
-            )
+            ),
+            models.CheckConstraint(
+                name="campaign_opens_before_closure",
+                condition=models.Q(opening_date__lte=models.F("closure_date")),
+            ),
         ]
 
     def __str__(self):
         return self.label
+
+    def schedule_for(self, operator_kind):
+        """The schedule that prices an operator of `operator_kind` (OperatorKind value) in this campaign."""
+        return self.developer_schedule if operator_kind == "developer" else self.schedule
 
 
 def count_proof_storage_name(instance, filename):
@@ -141,6 +193,9 @@ class AnnuaireSnapshot(models.Model):
 
     as_of = models.DateField("date de l'extraction")
     file_name = models.CharField("nom du fichier", max_length=255)
+    # Read from the file name (…_AAAAMMJJhhmm, Paris time) when it carries one: a nightly extraction
+    # generated at 04:00 reflects the day before, which matters for the closure snapshot.
+    generated_at = models.DateTimeField("générée le", null=True, blank=True)
     sha256 = models.CharField("empreinte SHA-256", max_length=64, unique=True)
     rows = models.PositiveIntegerField("lignes lues", default=0)
     mailbox_total = models.PositiveIntegerField("BAL distinctes", default=0)

@@ -105,6 +105,8 @@ def segur_campaign(code="test-campaign", *, today=None, closure=None, advance_in
         defaults={
             "label": f"Campagne {code}",
             "schedule": FundingSchedule.objects.get(code="segur-2023"),
+            "developer_schedule": FundingSchedule.objects.get(code="segur-2023"),
+            "opening_date": (closure or today - timedelta(days=10)) - timedelta(days=180),
             "closure_date": closure or today - timedelta(days=10),
             "advance_deadline": today + timedelta(days=advance_in),
             "balance_deadline": today + timedelta(days=balance_in),

@@ -39,6 +39,8 @@ def make_claims(total):
             defaults={
                 "label": f"Perf {n}",
                 "schedule": schedule,
+                "developer_schedule": schedule,
+                "opening_date": date(2023, 7, 1),
                 "closure_date": date(2024, 1, 1),
                 "advance_deadline": today + timedelta(days=n),
                 "balance_deadline": today + timedelta(days=n + 30),

@@ -48,6 +48,8 @@ class Command(BaseCommand):
             defaults={
                 "label": "Campagne de démonstration",
                 "schedule": FundingSchedule.objects.get(code="segur-2023"),
+                "developer_schedule": FundingSchedule.objects.get(code="segur-2023"),
+                "opening_date": today - timedelta(days=210),
                 "closure_date": today - timedelta(days=30),
                 "advance_deadline": today + timedelta(days=30),
                 "balance_deadline": today + timedelta(days=90),
