@@ -23,7 +23,6 @@ from common.admin import BaseAdmin
 from common.exceptions import DomainError
 from common.roles import Role, is_agent
 from funding.calendar import paris_today
-from funding.formula import with_vat
 from funding.models import GrowthCheck
 from operators.models import Operator
 
@@ -318,33 +317,47 @@ class ClaimAdmin(BaseAdmin):
         data = obj.breakdown
         if not data:
             return "Calculé au dépôt de la demande."
+        sources = data.get("count_sources") or {}
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td style='text-align:right'>{}</td><td style='text-align:right'>{}</td>"
-            "<td style='text-align:right'>{}</td></tr>",
+            "<td style='text-align:right'>{}</td><td>{}</td></tr>",
             (
-                (line["type"], line["count"], euros(_dec(line["rate"])), euros(_dec(line["amount"])))
+                (
+                    line["type"],
+                    line["count"],
+                    euros(_dec(line["rate"])),
+                    euros(_dec(line["amount"])),
+                    _source_text(sources.get(line["type"])),
+                )
                 for line in data["lines"]
             ),
         )
-        total = _dec(data["total"])
         extra = [
             ("Forfait", euros(_dec(data["base"]))),
             ("Sous-total", euros(_dec(data["subtotal"]))),
             ("Plafond", euros(_dec(data["cap"])) + (" (appliqué)" if data["capped"] else "")),
-            ("Financement total", f"{euros(total)} HT — {euros(with_vat(total))} TTC"),
+            ("Financement total HT", euros(_dec(data["total"]))),
         ]
-        if "advance_paid" in data:
-            extra.append(("Avance versée", euros(_dec(data["advance_paid"]))))
-        extra.append(("Montant de la demande", euros(_dec(data["amount"]))))
-        tail = format_html_join("", "<tr><th colspan='3'>{}</th><td style='text-align:right'>{}</td></tr>", extra)
+        granted = data.get("advance_granted", data.get("advance_paid"))
+        if granted is not None:
+            extra.append(("Avance accordée, déduite", euros(_dec(granted))))
+        extra.append(("Montant de la demande HT", euros(_dec(data["amount"]))))
+        if "amount_to_pay" in data:
+            rate = _dec(data["vat_rate"])
+            extra.append((f"TVA ({rate * 100:.2f} %)".replace(".", ",") if rate else "TVA (non applicable)",
+                          euros(_dec(data["vat"]))))  # fmt: skip
+            extra.append(("Montant à verser", euros(_dec(data["amount_to_pay"]))))
+        tail = format_html_join(
+            "", "<tr><th colspan='3'>{}</th><td style='text-align:right'>{}</td><td></td></tr>", extra
+        )
         return format_html(
-            "<table><thead><tr><th>Type</th><th>BAL au {}</th><th>Tarif HT</th><th>Montant HT</th></tr></thead>"
-            "<tbody>{}{}</tbody></table><p>Barème {}</p>",
-            data.get("counts_as_of", ""),
+            "<table><thead><tr><th>Type</th><th>BAL</th><th>Tarif HT</th><th>Montant HT</th><th>Source</th></tr>"
+            "</thead><tbody>{}{}</tbody></table><p>Barème {} — BAL comptées {}</p>",
             rows,
             tail,
             data["schedule"],
+            data.get("counts_basis") or f"au {data.get('counts_as_of', '')}",
         )
 
     @admin.display(description="date limite applicable")
@@ -357,7 +370,10 @@ class ClaimAdmin(BaseAdmin):
         payment = Payment.objects.filter(claim=obj).first()
         if payment is None:
             return "—"
-        return f"{euros(payment.amount)} le {payment.paid_on:%d/%m/%Y}, virement {payment.reference}"
+        return (
+            f"{euros(payment.amount)} versés (dont {euros(payment.amount_excl_vat)} HT et {euros(payment.vat)} de TVA) "
+            f"le {payment.paid_on:%d/%m/%Y}, virement {payment.reference}"
+        )
 
     @admin.display(description="contrôle de croissance des BAL")
     def growth_info(self, obj):
@@ -552,6 +568,20 @@ def report_error(modeladmin, request, error):
     """A domain error as one French admin message (with what is missing, when listed)."""
     details = [str(m) for messages_ in error.errors.values() for m in messages_ if str(m) not in error.message]
     modeladmin.message_user(request, " ".join([error.message, *details]), level=messages.ERROR)
+
+
+def _source_text(source):
+    """Which source gave a count, its date, and what it prevailed over (agents must see why)."""
+    if not source:
+        return "—"
+    text = source.get("label", "")
+    if source.get("as_of"):
+        text += f" au {date.fromisoformat(source['as_of']):%d/%m/%Y}"
+    if source.get("detail"):
+        text += f" — {source['detail']}"
+    for other in source.get("overridden", []):
+        text += f" ; prévaut sur : {other['label']} ({other['count']})"
+    return text
 
 
 def _dec(value):

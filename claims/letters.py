@@ -5,8 +5,6 @@ from pathlib import Path
 from django.utils import timezone
 from fpdf import FPDF
 
-from funding.formula import with_vat
-
 # DejaVu covers €, «», œ and the narrow no-break space; without it we fall back to a core font
 # and spell the few characters it lacks.
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -60,7 +58,8 @@ def decision_letter(*, claim, title, paragraphs, signed_by, at=None):
     if breakdown:
         pdf.ln(2)
         pdf.para(
-            f"Calcul du financement (barème {breakdown['schedule']}, BAL au {breakdown.get('counts_as_of', '')})",
+            f"Calcul du financement (barème {breakdown['schedule']}, BAL comptées "
+            f"{breakdown.get('counts_basis') or 'au ' + breakdown.get('counts_as_of', '')})",
             bold=True,
         )
         pdf.set_font(pdf.family, "", 9)
@@ -73,15 +72,20 @@ def decision_letter(*, claim, title, paragraphs, signed_by, at=None):
                 pdf.cell(width, 6, pdf.text(cell), border=1)
             pdf.ln(6)
         pdf.ln(2)
-        total = _d(breakdown["total"])
         rows = [
             ("Forfait", _euros(_d(breakdown["base"]))),
             ("Plafond", _euros(_d(breakdown["cap"])) + (" (appliqué)" if breakdown["capped"] else "")),
-            ("Financement total HT", f"{_euros(total)} (TTC {_euros(with_vat(total))})"),
+            ("Financement total HT", _euros(_d(breakdown["total"]))),
         ]
-        if "advance_paid" in breakdown:
-            rows.append(("Avance déjà versée HT", _euros(_d(breakdown["advance_paid"]))))
+        granted = breakdown.get("advance_granted", breakdown.get("advance_paid"))
+        if granted is not None:
+            rows.append(("Avance accordée, déduite HT", _euros(_d(granted))))
         rows.append(("Montant de la demande HT", _euros(_d(breakdown["amount"]))))
+        if "amount_to_pay" in breakdown:
+            rate = _d(breakdown["vat_rate"])
+            label = f"TVA ({rate * 100:.2f} %)".replace(".", ",") if rate else "TVA (non applicable)"
+            rows.append((label, _euros(_d(breakdown["vat"]))))
+            rows.append(("Montant à verser", _euros(_d(breakdown["amount_to_pay"]))))
         for label, value in rows:
             pdf.cell(70, 6, pdf.text(label), border=1)
             pdf.cell(90, 6, pdf.text(value), border=1)

@@ -38,8 +38,24 @@ class Claim(models.Model):
     amount = models.DecimalField(
         "montant demandé (HT)", max_digits=12, decimal_places=2, null=True, blank=True, editable=False
     )
+    # VAT frozen with the amount (claims.pricing): none for an operator not liable to VAT.
+    vat_rate = models.DecimalField("taux de TVA", max_digits=5, decimal_places=4, null=True, blank=True, editable=False)
+    vat = models.DecimalField("TVA", max_digits=12, decimal_places=2, null=True, blank=True, editable=False)
+    amount_to_pay = models.DecimalField(
+        "montant à verser", max_digits=12, decimal_places=2, null=True, blank=True, editable=False
+    )
 
     technical_doc_url = models.URLField("lien vers la documentation technique", max_length=500, blank=True)
+    # Balance only: what the workshop asks beside the documentation ("point de contact a minima").
+    deployment_date = models.DateField("date de déploiement du connecteur", null=True, blank=True)
+    technical_contact_name = models.CharField("contact technique (nom)", max_length=200, blank=True)
+    technical_contact_email = models.EmailField("contact technique (e-mail)", blank=True)
+    installation_date = models.DateField(
+        "date d'installation figurant sur la facture",
+        null=True,
+        blank=True,
+        help_text="Opérateur acheteur : date d'installation du connecteur acheté, au plus tard la date de clôture.",
+    )
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="agent en charge",
@@ -159,12 +175,17 @@ class DeadlineExtension(models.Model):
 
 
 class Payment(models.Model):
-    """The one payment of a claim (four-eyes: recorded by someone other than the approver)."""
+    """The one payment of a claim (four-eyes: recorded by someone other than the approver).
+
+    `amount` is what was transferred: the claim's amount to pay, VAT included where it is due.
+    """
 
     claim = models.OneToOneField(Claim, verbose_name="demande", on_delete=models.PROTECT, related_name="payment")
     amount = models.DecimalField(
-        "montant (HT)", max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+        "montant versé", max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
+    amount_excl_vat = models.DecimalField("dont montant HT", max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    vat = models.DecimalField("dont TVA", max_digits=12, decimal_places=2, default=Decimal("0.00"))
     paid_on = models.DateField("payé le")
     reference = models.CharField("référence du virement", max_length=64)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="enregistré par", on_delete=models.PROTECT)

@@ -47,6 +47,13 @@ def latest_documents(*, claim):
     return latest
 
 
+def approved_advance(*, operator, campaign):
+    """The operator's advance once approved (paid or not): what a balance deducts and waits for."""
+    return Claim.objects.filter(
+        operator=operator, campaign=campaign, kind=ClaimKind.ADVANCE, state__in=(ClaimState.APPROVED, ClaimState.PAID)
+    ).first()
+
+
 def paid_advance(*, operator, campaign):
     return Payment.objects.filter(
         claim__operator=operator, claim__campaign=campaign, claim__kind=ClaimKind.ADVANCE, claim__state=ClaimState.PAID
@@ -54,9 +61,17 @@ def paid_advance(*, operator, campaign):
 
 
 def total_paid(*, operator, campaign):
+    """What was transferred to the operator in the campaign (VAT included where it was paid)."""
     return Payment.objects.filter(claim__operator=operator, claim__campaign=campaign).aggregate(total=Sum("amount"))[
         "total"
     ] or Decimal("0")
+
+
+def total_paid_excl_vat(*, operator, campaign):
+    """The excl.-VAT part of what was paid: compared with the funded total, itself excl. VAT."""
+    return Payment.objects.filter(claim__operator=operator, claim__campaign=campaign).aggregate(
+        total=Sum("amount_excl_vat")
+    )["total"] or Decimal("0")
 
 
 def live_claim(*, operator, campaign, kind):

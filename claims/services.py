@@ -12,17 +12,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from claims import notifications, selectors
+from claims import notifications, pricing, selectors
 from claims.enums import EDITABLE_STATES, UPLOADABLE_KINDS, ClaimKind, ClaimState, DocumentKind
 from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment, SentNotification
 from claims.uploads import inspect_upload
-from claims.workflow import TRANSITIONS, correction_due_default, failed_guards, filing_deadline_open
+from claims.workflow import TRANSITIONS, correction_due_default, failed_guards, may_open
 from common.audit import append_event
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
 from common.roles import Role, actor_label, has_role, is_agent, operator_id_of
 from funding import services as funding_services
 from funding.calendar import paris_today
-from funding.formula import compute_breakdown
 from operators.models import Operator
 
 logger = logging.getLogger(__name__)
@@ -109,45 +108,34 @@ def _transition(*, claim, name, actor, comment="", at=None, prepare=None, after=
     return Claim.objects.select_related("operator", "campaign").get(pk=claim.pk)
 
 
-def _frozen_computation(claim):
-    """The amount and its inputs, frozen on the claim at (re)submission.
+def _frozen_computation(claim, *, at):
+    """The amount and its inputs, frozen on the claim at (re)submission (claims.pricing).
 
     Mailboxes already counted in another operator's approved or paid claim of the campaign (a
-    transferred park) are left out by funding, which records the addresses counted here.
+    transferred park) are left out by funding, which records the addresses counted here. The
+    filing guard has checked that every type is established.
     """
     funded_elsewhere = (
         Claim.objects.filter(campaign=claim.campaign, state__in=(ClaimState.APPROVED, ClaimState.PAID))
         .exclude(operator=claim.operator)
         .values_list("operator_id", flat=True)
     )
+    basis = pricing.counting_basis(claim, at=at)
     frozen_counts = funding_services.claim_counts_freeze(
-        campaign=claim.campaign, operator=claim.operator, funded_operator_ids=set(funded_elsewhere)
+        campaign=claim.campaign, operator=claim.operator, basis=basis, funded_operator_ids=set(funded_elsewhere)
     )
-    schedule = claim.campaign.schedule
-    breakdown = compute_breakdown(schedule=schedule, counts=frozen_counts.counts)
-    frozen = breakdown.as_dict()
-    frozen["counts_as_of"] = claim.campaign.closure_date.isoformat()
-    frozen["count_sources"] = frozen_counts.sources
-    if claim.kind == ClaimKind.ADVANCE:
-        amount = breakdown.advance
-    else:
-        advance = selectors.paid_advance(operator=claim.operator, campaign=claim.campaign)
-        frozen["advance_paid"] = f"{advance.amount:.2f}"
-        amount = breakdown.total - advance.amount
-    frozen["amount"] = f"{amount:.2f}"
-    return {
-        "counts": {line.type: line.count for line in breakdown.lines},
-        "schedule_code": schedule.code,
-        "breakdown": frozen,
-        "funded_total": breakdown.total,
-        "amount": amount,
-    }
+    priced = pricing.price(claim, counts=frozen_counts.counts, sources=frozen_counts.sources, basis=basis)
+    return priced.as_fields()
 
 
 def claim_submit(*, claim, actor, at=None):
     at = at or timezone.now()
     return _transition(
-        claim=claim, name="submit", actor=actor, at=at, prepare=lambda c: {**_frozen_computation(c), "submitted_at": at}
+        claim=claim,
+        name="submit",
+        actor=actor,
+        at=at,
+        prepare=lambda c: {**_frozen_computation(c, at=at), "submitted_at": at},
     )
 
 
@@ -159,7 +147,7 @@ def claim_resubmit(*, claim, actor, comment="", at=None):
         actor=actor,
         comment=comment,
         at=at,
-        prepare=lambda c: {**_frozen_computation(c), "submitted_at": at},
+        prepare=lambda c: {**_frozen_computation(c, at=at), "submitted_at": at},
     )
 
 
@@ -189,7 +177,8 @@ def claim_approve(*, claim, actor, comment="", at=None):
 
     def letter_and_recovery(approved):
         paragraphs = [
-            f"Après instruction, votre demande est approuvée pour un montant de {_euros(approved.amount)} HT."
+            f"Après instruction, votre demande est approuvée pour un montant de {_euros(approved.amount)} HT, "
+            f"soit {_euros(approved.amount_to_pay)} à verser ({_vat_words(approved)})."
             if approved.amount >= 0
             else "Après instruction, le solde définitif de votre financement est inférieur à l'avance versée.",
         ]
@@ -204,12 +193,15 @@ def claim_approve(*, claim, actor, comment="", at=None):
             from claims import recoveries
 
             advance = selectors.paid_advance(operator=approved.operator, campaign=approved.campaign)
+            # Stated and collected in the terms paid: VAT included where the advance carried VAT.
             recoveries.recovery_open(
                 claim=approved,
-                amount=-approved.amount,
+                amount=-approved.amount_to_pay,
                 grounds=(
                     f"Le financement définitif ({_euros(approved.funded_total)} HT) est inférieur à l'avance "
-                    f"versée ({_euros(advance.amount)} HT) : la différence a été perçue à tort."
+                    f"versée ({_euros(advance.amount_excl_vat)} HT, {_euros(advance.amount)} versés) : "
+                    f"la différence ({_euros(-approved.amount)} HT, {_euros(-approved.amount_to_pay)} "
+                    f"{_vat_words(approved)}) a été perçue à tort."
                 ),
                 payments=[advance],
                 actor=actor,
@@ -257,6 +249,12 @@ def claim_reject(*, claim, actor, comment, at=None):
 
 def _euros(amount):
     return f"{amount:,.2f} €".replace(",", "\u202f").replace(".", ",")
+
+
+def _vat_words(claim):
+    if not claim.vat:
+        return "sans TVA"
+    return f"dont TVA {claim.vat_rate * 100:.2f} % : {_euros(abs(claim.vat))}".replace(".", ",")
 
 
 def attach_decision_letter(*, claim, actor, title, paragraphs, at=None):
@@ -310,7 +308,9 @@ def claim_mark_paid(*, claim, actor, reference, paid_on=None, at=None):
             with transaction.atomic():
                 Payment.objects.create(
                     claim=locked,
-                    amount=locked.amount,
+                    amount=locked.amount_to_pay,
+                    amount_excl_vat=locked.amount,
+                    vat=locked.vat,
                     paid_on=paid_on or paris_today(at=at),
                     reference=reference,
                     recorded_by=actor,
@@ -341,7 +341,7 @@ def claim_create(*, operator, campaign, kind, actor, technical_doc_url="", at=No
     if not (has_role(actor, Role.OPERATOR, operator_id=operator.pk) or is_agent(actor, Role.INSTRUCTOR)):
         raise NotAllowed()
     claim = Claim(operator=operator, campaign=campaign, kind=ClaimKind(kind), technical_doc_url=technical_doc_url)
-    missing = filing_deadline_open(claim, actor=actor, at=at)
+    missing = may_open(claim, actor=actor, at=at)
     if missing:
         raise GuardFailed(" ".join(missing), errors={"guards": missing})
     try:
@@ -363,24 +363,48 @@ def claim_create(*, operator, campaign, kind, actor, technical_doc_url="", at=No
     return claim
 
 
-def claim_update_details(*, claim, actor, technical_doc_url, at=None):
+# What a balance declares beside its proofs, with how the history writes each change.
+DETAIL_FIELDS = {
+    "technical_doc_url": "Lien de documentation technique",
+    "deployment_date": "Date de déploiement du connecteur",
+    "technical_contact_name": "Contact technique (nom)",
+    "technical_contact_email": "Contact technique (e-mail)",
+    "installation_date": "Date d'installation figurant sur la facture",
+}
+
+
+def _detail_text(value):
+    if value in (None, ""):
+        return "(vide)"
+    return f"{value:%d/%m/%Y}" if hasattr(value, "strftime") else str(value)
+
+
+def claim_update_details(*, claim, actor, at=None, **details):
+    """The operator fills in what a claim declares (DETAIL_FIELDS) while it is editable; only the
+    fields given change, each change written in the history."""
     at = at or timezone.now()
+    unknown = set(details) - set(DETAIL_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Champs inconnus : {', '.join(sorted(unknown))}.")
+    details = {name: value.strip() if isinstance(value, str) else value for name, value in details.items()}
     with transaction.atomic():
         locked = _lock(claim)
         if not has_role(actor, Role.OPERATOR, operator_id=locked.operator_id):
             raise NotAllowed()
         if locked.state not in EDITABLE_STATES:
             raise StateConflict("La demande ne peut plus être modifiée dans son état actuel.")
-        Claim.objects.filter(pk=locked.pk).update(technical_doc_url=technical_doc_url.strip(), updated_at=at)
-        _append_event(
-            claim=locked,
-            actor=actor,
-            action="update",
-            from_state=locked.state,
-            to_state=locked.state,
-            comment=f"Lien de documentation technique : {technical_doc_url.strip() or '(vide)'}",
-            at=at,
-        )
+        changed = {name: value for name, value in details.items() if getattr(locked, name) != value}
+        if changed:
+            Claim.objects.filter(pk=locked.pk).update(**changed, updated_at=at)
+            _append_event(
+                claim=locked,
+                actor=actor,
+                action="update",
+                from_state=locked.state,
+                to_state=locked.state,
+                comment=" ; ".join(f"{DETAIL_FIELDS[name]} : {_detail_text(value)}" for name, value in changed.items()),
+                at=at,
+            )
     return Claim.objects.get(pk=claim.pk)
 
 

@@ -15,29 +15,75 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from claims import selectors
+from claims import pricing, selectors
 from claims.enums import ClaimKind, ClaimState, DocumentKind
+from common.formatting import euros
 from common.roles import Role
 from funding import selectors as funding_selectors
-from funding.calendar import is_open
-from operators.enums import ContractStatus
+from funding.calendar import is_open, paris_today
+from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
 
 S = ClaimState
 
 
 # --- Guards -------------------------------------------------------------------------------
+#
+# A filing guard carries the label the portal's checklist shows (`@filing_condition`): the
+# checklist is `filing_guards(claim)`, never a list of its own.
 
 
+def filing_condition(label):
+    def mark(guard):
+        guard.label = label
+        return guard
+
+    return mark
+
+
+def filing_day(at):
+    return paris_today(at=at)
+
+
+@filing_condition("Contrat opérateur MSSanté v2 contresigné par l'ANS")
 def contract_countersigned(claim, *, actor, at):
-    if claim.operator.contracts.filter(status=ContractStatus.COUNTERSIGNED).exists():
+    contracts = claim.operator.contracts.all()
+    if any(c.status == ContractStatus.COUNTERSIGNED for c in contracts):
         return []
-    return ["Le contrat opérateur MSSanté v2 contresigné par l'ANS est manquant."]
+    waiting = [c for c in contracts if c.status == ContractStatus.SIGNED_BY_OPERATOR]
+    if waiting:
+        return [
+            f"Le contrat opérateur MSSanté v2 signé le {waiting[0].signed_on:%d/%m/%Y} attend la contresignature "
+            "de l'ANS."
+        ]
+    return ["Le contrat opérateur MSSanté v2 signé n'a pas été déposé (pièce « Contrat opérateur MSSanté v2 »)."]
 
 
+@filing_condition("Numéro de référencement ANS valide")
 def referencing_valid(claim, *, actor, at):
     if claim.operator.referencing_number:
         return []
     return ["L'opérateur n'a pas de numéro de référencement ANS valide."]
+
+
+@filing_condition("Opérateur prestataire développeur et référencé Ségur")
+def provider_referenced(claim, *, actor, at):
+    """A buyer buys the connector from a developer operator referenced on the filing day."""
+    operator = claim.operator
+    if not operator.is_buyer:
+        return []
+    provider = operator.provider
+    if provider is None:
+        return ["L'opérateur acheteur n'a pas d'opérateur prestataire."]
+    day = filing_day(at)
+    if (
+        provider.kind != OperatorKind.DEVELOPER
+        or not provider.referencings.filter(status=ReferencingStatus.VALID, granted_on__lte=day).exists()
+    ):
+        return [
+            f"L'opérateur prestataire {provider.legal_name} n'est pas un opérateur développeur référencé Ségur "
+            f"au {day:%d/%m/%Y} : le connecteur doit être acheté à un opérateur développeur référencé."
+        ]
+    return []
 
 
 def _missing_documents(claim, kinds):
@@ -55,16 +101,29 @@ def required_proof_kinds(claim):
     return [DocumentKind.CONFORMITY_REPORT]
 
 
+@filing_condition("Pièces justificatives déposées")
 def required_proofs_present(claim, *, actor, at):
     return _missing_documents(claim, required_proof_kinds(claim))
 
 
-def advance_paid(claim, *, actor, at):
-    if selectors.paid_advance(operator=claim.operator, campaign=claim.campaign):
+@filing_condition("Avance approuvée")
+def advance_approved(claim, *, actor, at):
+    if selectors.approved_advance(operator=claim.operator, campaign=claim.campaign):
         return []
-    return ["L'avance doit avoir été payée avant de demander le solde."]
+    return [
+        "Le solde se demande une fois l'avance approuvée : déposez d'abord la demande d'avance et attendez "
+        "son approbation."
+    ]
 
 
+def advance_paid_first(claim, *, actor, at):
+    """A balance is paid only after the advance: its amount deducts the advance granted."""
+    if claim.kind != ClaimKind.BALANCE or selectors.paid_advance(operator=claim.operator, campaign=claim.campaign):
+        return []
+    return ["Le solde ne peut être payé qu'après le paiement de l'avance."]
+
+
+@filing_condition("Lien https vers la documentation technique")
 def technical_doc_https(claim, *, actor, at):
     url = (claim.technical_doc_url or "").strip()
     if url.lower().startswith("https://") and len(url) > len("https://"):
@@ -72,11 +131,43 @@ def technical_doc_https(claim, *, actor, at):
     return ["Le lien vers la documentation technique pour les éditeurs doit être une adresse https."]
 
 
-def counts_recorded(claim, *, actor, at):
-    if funding_selectors.counts_at(operator=claim.operator, day=claim.campaign.closure_date) is not None:
-        return []
+@filing_condition("Déploiement avant la clôture et contact technique")
+def deployment_declared(claim, *, actor, at):
     closure = claim.campaign.closure_date
-    return [f"Les nombres de BAL au {closure:%d/%m/%Y} (date de clôture) ne sont pas encore établis."]
+    missing = []
+    if claim.deployment_date is None:
+        missing.append("Indiquez la date de déploiement du connecteur.")
+    elif claim.deployment_date > closure:
+        missing.append(
+            f"Le connecteur doit être déployé au plus tard le {closure:%d/%m/%Y} (date de clôture) ; "
+            f"date déclarée : {claim.deployment_date:%d/%m/%Y}."
+        )
+    if not claim.technical_contact_name.strip() or not claim.technical_contact_email.strip():
+        missing.append("Indiquez le contact technique (nom et e-mail) pour les éditeurs.")
+    if claim.operator.is_buyer:
+        if claim.installation_date is None:
+            missing.append("Indiquez la date d'installation figurant sur la facture du connecteur.")
+        elif claim.installation_date > closure:
+            missing.append(
+                f"La facture doit attester une installation au plus tard le {closure:%d/%m/%Y} (date de clôture) ; "
+                f"date déclarée : {claim.installation_date:%d/%m/%Y}."
+            )
+    return missing
+
+
+@filing_condition("Nombres de BAL APP, ORG et PER établis")
+def counts_established(claim, *, actor, at):
+    basis = pricing.counting_basis(claim, at=at)
+    lines = funding_selectors.count_lines_at(operator=claim.operator, basis=basis)
+    missing = funding_selectors.missing_types(lines)
+    if not missing:
+        return []
+    when = "à la date de clôture" if claim.kind == ClaimKind.BALANCE else "le jour du dépôt"
+    return [
+        f"Nombres de BAL non établis {when} ({basis.label}) pour : {', '.join(missing)}. "
+        "Une saisie d'un agent, le fichier de comptage de l'ANS ou une extraction de l'Annuaire qui compte ce type "
+        "est nécessaire (un zéro explicite compte)."
+    ]
 
 
 def filing_deadline_open(claim, *, actor, at):
@@ -90,13 +181,56 @@ def filing_deadline_passed(claim, *, actor, at):
     return [] if filing_deadline_open(claim, actor=actor, at=at) else ["La date limite n'est pas encore passée."]
 
 
+@filing_condition("Période de dépôt ouverte")
+def filing_window_open(claim, *, actor, at):
+    """An advance from the campaign's opening day, a balance after its closure day; both until the
+    operator's effective deadline."""
+    campaign, today = claim.campaign, filing_day(at)
+    if claim.kind == ClaimKind.ADVANCE and today < campaign.opening_date:
+        return [f"Les demandes d'avance s'ouvrent le {campaign.opening_date:%d/%m/%Y}."]
+    if claim.kind == ClaimKind.BALANCE and today <= campaign.closure_date:
+        return [
+            f"Le solde se demande après la date de clôture ({campaign.closure_date:%d/%m/%Y}), sur les BAL "
+            "comptées à cette date."
+        ]
+    return filing_deadline_open(claim, actor=actor, at=at)
+
+
+FILING_GUARDS = {
+    ClaimKind.ADVANCE: (
+        contract_countersigned,
+        referencing_valid,
+        provider_referenced,
+        required_proofs_present,
+        counts_established,
+    ),
+    ClaimKind.BALANCE: (
+        advance_approved,
+        required_proofs_present,
+        technical_doc_https,
+        deployment_declared,
+        counts_established,
+    ),
+}
+
+
+def filing_guards(claim):
+    """What a claim of this kind must satisfy when it is submitted: the guards of `submit`, in the
+    order the portal's checklist shows them."""
+    return (*FILING_GUARDS[ClaimKind(claim.kind)], filing_window_open)
+
+
 def filing_requirements(claim, *, actor, at):
-    """Everything a claim must hold when it is (re)submitted, by kind."""
+    """Everything a claim must hold when it is (re)submitted, by kind (the window excepted: a
+    correction may be answered after the deadline)."""
+    return [message for guard in FILING_GUARDS[ClaimKind(claim.kind)] for message in guard(claim, actor=actor, at=at)]
+
+
+def may_open(claim, *, actor, at):
+    """Creating a draft: an advance within its window; a balance once the advance is approved."""
     if claim.kind == ClaimKind.ADVANCE:
-        guards = (contract_countersigned, referencing_valid, required_proofs_present, counts_recorded)
-    else:
-        guards = (advance_paid, required_proofs_present, technical_doc_https, counts_recorded)
-    return [message for guard in guards for message in guard(claim, actor=actor, at=at)]
+        return filing_window_open(claim, actor=actor, at=at)
+    return advance_approved(claim, actor=actor, at=at) or filing_deadline_open(claim, actor=actor, at=at)
 
 
 def no_mailbox_funded_twice(claim, *, actor, at):
@@ -119,6 +253,19 @@ def no_mailbox_funded_twice(claim, *, actor, at):
     ]
 
 
+def negative_balance_after_paid_advance(claim, *, actor, at):
+    """A balance below the advance is an undue payment, recovered from the advance actually paid:
+    approve it once the advance is paid."""
+    if claim.kind != ClaimKind.BALANCE or claim.amount is None or claim.amount >= 0:
+        return []
+    if selectors.paid_advance(operator=claim.operator, campaign=claim.campaign):
+        return []
+    return [
+        "Le solde est négatif et l'avance n'est pas encore payée : enregistrez d'abord le paiement de l'avance, "
+        "le trop-versé sera alors recouvré par une procédure d'indu."
+    ]
+
+
 def not_the_approver(claim, *, actor, at):
     if actor is not None and claim.approved_by_id == actor.pk:
         return ["Contrôle à quatre yeux : la personne qui a approuvé la demande ne peut pas la payer."]
@@ -126,15 +273,15 @@ def not_the_approver(claim, *, actor, at):
 
 
 def amount_payable(claim, *, actor, at):
-    if claim.amount is None:
+    if claim.amount is None or claim.amount_to_pay is None:
         return ["La demande n'a pas de montant calculé."]
     if claim.amount < 0:
         return ["Le montant est négatif : le trop-perçu relève d'une procédure d'indu, pas d'un paiement."]
-    paid = selectors.total_paid(operator=claim.operator, campaign=claim.campaign)
+    paid = selectors.total_paid_excl_vat(operator=claim.operator, campaign=claim.campaign)
     if paid + claim.amount > claim.funded_total:
         return [
-            f"Paiement refusé : {paid + claim.amount} € dépasserait le financement total de l'opérateur "
-            f"({claim.funded_total} €)."
+            f"Paiement refusé : {euros(paid + claim.amount)} HT dépasserait le financement total de l'opérateur "
+            f"({euros(claim.funded_total)} HT)."
         ]
     return []
 
@@ -157,17 +304,17 @@ TRANSITIONS = {
     t.name: t
     for t in [
         Transition("submit", "Déposer la demande", (S.DRAFT,), S.SUBMITTED, Role.OPERATOR,
-                   guards=(filing_requirements, filing_deadline_open)),
+                   guards=(filing_requirements, filing_window_open)),
         Transition("take", "Prendre en charge", (S.SUBMITTED,), S.IN_REVIEW, Role.INSTRUCTOR),
         Transition("request_changes", "Demander des compléments", (S.IN_REVIEW,), S.CHANGES_REQUESTED,
                    Role.INSTRUCTOR, comment_required=True),
         Transition("resubmit", "Renvoyer la demande complétée", (S.CHANGES_REQUESTED,), S.SUBMITTED, Role.OPERATOR,
                    guards=(filing_requirements,)),
         Transition("approve", "Approuver", (S.IN_REVIEW,), S.APPROVED, Role.INSTRUCTOR,
-                   guards=(no_mailbox_funded_twice,)),
+                   guards=(no_mailbox_funded_twice, negative_balance_after_paid_advance)),
         Transition("reject", "Rejeter", (S.IN_REVIEW,), S.REJECTED, Role.INSTRUCTOR, comment_required=True),
         Transition("mark_paid", "Marquer comme payée", (S.APPROVED,), S.PAID, Role.VALIDATOR,
-                   guards=(not_the_approver, amount_payable)),
+                   guards=(not_the_approver, advance_paid_first, amount_payable)),
         Transition("reopen", "Rouvrir l'instruction", (S.REJECTED,), S.IN_REVIEW, Role.VALIDATOR,
                    comment_required=True),
         Transition("withdraw", "Retirer la demande", (S.DRAFT, S.SUBMITTED, S.CHANGES_REQUESTED), S.WITHDRAWN,

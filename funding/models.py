@@ -175,8 +175,10 @@ class MailboxCount(models.Model):
         verbose_name_plural = "nombres de BAL"
         ordering = ["operator", "as_of", "mailbox_type"]
         constraints = [
+            # One figure per source and day: an agent's entry sits beside the count file's figure
+            # (which a later import refreshes) and prevails over it (funding.selectors.SOURCE_PRECEDENCE).
             models.UniqueConstraint(
-                fields=["operator", "mailbox_type", "as_of"], name="mailboxcount_one_per_type_and_day"
+                fields=["operator", "mailbox_type", "as_of", "source"], name="mailboxcount_one_per_source_and_day"
             )
         ]
 

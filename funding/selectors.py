@@ -1,9 +1,11 @@
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from funding import annuaire
+from funding.calendar import end_of_day
 from funding.enums import CountSource, MailboxType
 from funding.formula import compute_breakdown
 from funding.models import (
@@ -33,13 +35,21 @@ def campaigns():
 # --- Mailbox counts -------------------------------------------------------------------------
 
 
+# Which source wins when several give a figure for the same type on the same day (highest first):
+# an agent who checked the proofs over ANS's per-operator count file over the public Annuaire.
+SOURCE_PRECEDENCE = {CountSource.AGENT_ENTRY: 3, CountSource.COUNT_FILE: 2, CountSource.ANNUAIRE: 1}
+
+
 @dataclass(frozen=True)
 class CountLine:
-    """One count with where it comes from (`source` is a CountSource value)."""
+    """One established count: the figure, where it comes from (a CountSource value), its date, and the
+    figures of other sources it prevailed over (why it won is SOURCE_PRECEDENCE or a later date)."""
 
     count: int
     source: str
     detail: str
+    as_of: date | None = None
+    overridden: tuple = ()
 
     def as_dict(self):
         return {
@@ -47,12 +57,73 @@ class CountLine:
             "source": self.source,
             "label": CountSource(self.source).label,
             "detail": self.detail,
-        }
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "overridden": [
+                {"count": other.count, "source": other.source, "label": CountSource(other.source).label,
+                 "as_of": other.as_of.isoformat() if other.as_of else None}
+                for other in self.overridden
+            ],
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CountBasis:
+    """Where the counts of a claim are read.
+
+    `day`: the day counted; a figure dated from `earliest` to `day` may be used, the latest date
+    winning. `snapshot`: the Annuaire extraction read (or None), its figures dated `snapshot_day`
+    (also the day the operators' domains are looked up).
+    """
+
+    day: date
+    earliest: date
+    snapshot: AnnuaireSnapshot | None
+    snapshot_day: date | None
+
+    @property
+    def label(self):
+        if self.earliest == self.day:
+            return f"au {self.day:%d/%m/%Y}"
+        return f"au {self.day:%d/%m/%Y} (comptages datant du {self.earliest:%d/%m/%Y} au plus tôt)"
 
 
 def snapshot_at(day):
     """The Annuaire snapshot of `day` (the newest import when several files share the day), or None."""
     return AnnuaireSnapshot.objects.filter(as_of=day).order_by("-imported_at", "-pk").first()
+
+
+def basis_on(day, *, max_age_days):
+    """Counts established on `day` (an advance's filing day): figures up to `max_age_days` old, the
+    newest extraction of that window."""
+    earliest = day - timedelta(days=max_age_days)
+    snapshot = (
+        AnnuaireSnapshot.objects.filter(as_of__gte=earliest, as_of__lte=day).order_by("-as_of", "-imported_at", "-pk")
+    ).first()
+    return CountBasis(day=day, earliest=earliest, snapshot=snapshot, snapshot_day=snapshot.as_of if snapshot else None)
+
+
+def closure_snapshot(campaign):
+    """The extraction that gives the mailboxes at the campaign's closure (a balance's counts).
+
+    The agent's explicit choice when recorded; else the first extraction generated after the closure
+    day ended in Paris (a nightly file generated at 04:00 on the closure day reflects the day before).
+    An extraction whose generation time is unknown is taken for the day it was imported as.
+    """
+    if campaign.closure_snapshot_id:
+        return campaign.closure_snapshot
+    closure_end = end_of_day(campaign.closure_date)
+    return (
+        AnnuaireSnapshot.objects.filter(as_of__gte=campaign.closure_date)
+        .filter(Q(generated_at__isnull=True) | Q(generated_at__gt=closure_end))
+        .order_by("as_of", F("generated_at").asc(nulls_last=True), "imported_at", "pk")
+        .first()
+    )
+
+
+def closure_basis(campaign):
+    """Counts at the campaign's closure: figures dated the closure day and the closure snapshot."""
+    day = campaign.closure_date
+    return CountBasis(day=day, earliest=day, snapshot=closure_snapshot(campaign), snapshot_day=day)
 
 
 def domains_held_on(day):
@@ -62,52 +133,73 @@ def domains_held_on(day):
     )
 
 
-def count_lines_by_operator(*, day, operator_ids=None):
-    """{operator_id: {type: CountLine}} for `day` from the best source, in schedule order.
+def snapshot_covers(snapshot, mailbox_type):
+    """An extraction establishes a type only when it has lines of that type: the public file carries no
+    APP line, which says nothing about an operator's APP mailboxes (never an implicit zero)."""
+    return bool(snapshot.by_type.get(mailbox_type))
 
-    PER and ORG come from the Annuaire snapshot of `day` when there is one and the operator held
-    a domain that day; APP (absent from the public file), and every type otherwise, come from
-    the recorded MailboxCount rows (count file or agent entry). Operators with nothing
-    established are absent. `operator_ids` limits the operators read (None: all).
+
+def count_lines_by_operator(*, basis, operator_ids=None):
+    """{operator_id: {type: CountLine}}: for each type, the figure of the latest date in the basis'
+    window and, on that date, the best source (SOURCE_PRECEDENCE). A type with no figure is absent
+    (never zero); operators with nothing established are absent. `operator_ids` limits the operators
+    read (None: all).
+
+    Sources: MailboxCount rows (agent entries, count file) dated in the window; the basis' snapshot
+    for the types it covers, through the domains each operator held on the snapshot's day.
     """
-    rows = MailboxCount.objects.filter(as_of=day)
-    holders = domains_held_on(day)
+    rows = MailboxCount.objects.filter(as_of__gte=basis.earliest, as_of__lte=basis.day)
     if operator_ids is not None:
         rows = rows.filter(operator_id__in=operator_ids)
-        holders = holders.filter(operator_id__in=operator_ids)
-    recorded = {}
+    candidates = {}  # {operator_id: {type: [CountLine]}}
     for row in rows:
-        recorded.setdefault(row.operator_id, {})[row.mailbox_type] = row
-    snapshot = snapshot_at(day)
-    from_annuaire = set(holders.values_list("operator_id", flat=True)) if snapshot is not None else set()
-    counts = {}
-    if from_annuaire:
-        only = next(iter(operator_ids)) if operator_ids is not None and len(operator_ids) == 1 else None
-        counts = annuaire.operator_type_counts(snapshot.pk, day, operator_id=only)
-        detail = f"{snapshot.file_name} (extraction au {snapshot.as_of:%d/%m/%Y}, SHA-256 {snapshot.sha256[:12]}…)"
+        line = CountLine(row.count, row.source, row.source_note, row.as_of)
+        candidates.setdefault(row.operator_id, {}).setdefault(row.mailbox_type, []).append(line)
+    snapshot = basis.snapshot
+    if snapshot is not None:
+        covered = [kind for kind in MailboxType.values if snapshot_covers(snapshot, kind)]
+        holders = domains_held_on(basis.snapshot_day)
+        if operator_ids is not None:
+            holders = holders.filter(operator_id__in=operator_ids)
+        holder_ids = set(holders.values_list("operator_id", flat=True))
+        if covered and holder_ids:
+            only = next(iter(operator_ids)) if operator_ids is not None and len(operator_ids) == 1 else None
+            counts = annuaire.operator_type_counts(snapshot.pk, basis.snapshot_day, operator_id=only)
+            detail = f"{snapshot.file_name} (extraction au {snapshot.as_of:%d/%m/%Y}, SHA-256 {snapshot.sha256[:12]}…)"
+            for operator_id in holder_ids:
+                for kind in covered:
+                    line = CountLine(
+                        counts.get((operator_id, kind), 0), CountSource.ANNUAIRE, detail, basis.snapshot_day
+                    )
+                    candidates.setdefault(operator_id, {}).setdefault(kind, []).append(line)
     result = {}
-    for operator_id in sorted(from_annuaire | set(recorded)):
+    for operator_id in sorted(candidates):
         lines = {}
         for kind in MailboxType.values:
-            if operator_id in from_annuaire and kind != MailboxType.APP:
-                lines[kind] = CountLine(counts.get((operator_id, kind), 0), CountSource.ANNUAIRE, detail)
-            elif kind in recorded.get(operator_id, {}):
-                row = recorded[operator_id][kind]
-                lines[kind] = CountLine(row.count, row.source, row.source_note)
-        if lines:
-            result[operator_id] = lines
+            found = candidates[operator_id].get(kind)
+            if not found:
+                continue
+            found.sort(key=lambda line: (line.as_of, SOURCE_PRECEDENCE[line.source]), reverse=True)
+            best, others = found[0], tuple(found[1:])
+            lines[kind] = CountLine(best.count, best.source, best.detail, best.as_of, others)
+        result[operator_id] = lines
     return result
 
 
-def count_lines_at(*, operator, day):
-    """{type: CountLine} of one operator for `day` (see count_lines_by_operator); {} when nothing is established."""
-    return count_lines_by_operator(day=day, operator_ids=[operator.pk]).get(operator.pk, {})
+def count_lines_at(*, operator, basis):
+    """{type: CountLine} of one operator (see count_lines_by_operator); {} when nothing is established."""
+    return count_lines_by_operator(basis=basis, operator_ids=[operator.pk]).get(operator.pk, {})
 
 
-def counts_at(*, operator, day):
-    """{type: count} for `day` from the best source (see count_lines_at), or None when nothing is established."""
-    lines = count_lines_at(operator=operator, day=day)
+def counts_at(*, operator, basis):
+    """{type: count} established for the basis (see count_lines_at), or None when nothing is."""
+    lines = count_lines_at(operator=operator, basis=basis)
     return {kind: line.count for kind, line in lines.items()} or None
+
+
+def missing_types(lines):
+    """The mailbox types without an established figure, in schedule order."""
+    return [kind for kind in MailboxType.values if kind not in lines]
 
 
 # --- Anomalies and budget -------------------------------------------------------------------
@@ -135,7 +227,7 @@ def campaign_report(*, campaign, schedules=None):
     others = list(schedules) if schedules is not None else list(FundingSchedule.objects.exclude(pk=main.pk))
     priced = [main, *[schedule for schedule in others if schedule.pk != main.pk]]
     flagged = set(GrowthCheck.objects.filter(campaign=campaign, flagged=True).values_list("operator_id", flat=True))
-    by_operator = count_lines_by_operator(day=campaign.closure_date)
+    by_operator = count_lines_by_operator(basis=closure_basis(campaign))
     rows = []
     totals = {"counts": dict.fromkeys(MailboxType.values, 0), "amounts": {s.code: Decimal("0.00") for s in priced}}
     for operator in Operator.objects.filter(pk__in=by_operator).order_by("legal_name", "pk"):

@@ -1,5 +1,6 @@
 """Writes on funding data: mailbox counts (the inputs of the formula) and where they come from."""
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,7 +23,8 @@ def mailbox_count_record(
     """An agent records a count with its justification and, ideally, a proof (PDF, PNG or JPEG).
 
     The proof is checked by content before anything is written and stored with its SHA-256;
-    a later entry for the same operator, type and day replaces the figure and keeps its own proof.
+    a later entry for the same operator, type, day and source replaces the figure and keeps its own
+    proof. An agent's entry prevails over the count file's and the Annuaire's figures of that day.
     """
     if not is_agent(actor, Role.INSTRUCTOR):
         raise NotAllowed()
@@ -34,13 +36,13 @@ def mailbox_count_record(
     if not (source_note or "").strip():
         message = "Indiquez la source du comptage (fichier, pièce justificative…)."
         raise InvalidInput(message, errors={"source_note": [message]})
-    defaults = {"count": count, "source": source, "source_note": source_note.strip(), "entered_by": actor}
+    defaults = {"count": count, "source_note": source_note.strip(), "entered_by": actor}
     if proof is not None:
         _, _, sha256, display_name = inspect_upload(proof)
         defaults["proof_sha256"] = sha256
     with transaction.atomic():
         row, _ = MailboxCount.objects.update_or_create(
-            operator=operator, mailbox_type=mailbox_type, as_of=as_of, defaults=defaults
+            operator=operator, mailbox_type=mailbox_type, as_of=as_of, source=source, defaults=defaults
         )
         if proof is not None:
             row.proof.save(display_name, proof, save=False)
@@ -138,8 +140,9 @@ class FrozenCounts:
     excluded: dict
 
 
-def claim_counts_freeze(*, campaign, operator, funded_operator_ids=()):
-    """The counts at `campaign`'s closure that a claim of `operator` freezes, with their sources.
+def claim_counts_freeze(*, campaign, operator, basis, funded_operator_ids=()):
+    """The counts a claim of `operator` freezes, read on `basis` (see selectors.CountBasis), with
+    their sources.
 
     `funded_operator_ids`: the other operators holding an approved or paid claim in `campaign`
     (the claims app knows them; funding never reads claims). Addresses already counted for one
@@ -147,15 +150,13 @@ def claim_counts_freeze(*, campaign, operator, funded_operator_ids=()):
     addresses counted here are recorded for (campaign, operator), replacing an earlier set.
     Runs inside the caller's transaction, so a refused submission records nothing.
     """
-    day = campaign.closure_date
-    lines = selectors.count_lines_at(operator=operator, day=day)
+    lines = selectors.count_lines_at(operator=operator, basis=basis)
     excluded = {}
     funded_operator_ids = {int(pk) for pk in funded_operator_ids} - {operator.pk}
     if any(line.source == CountSource.ANNUAIRE for line in lines.values()):
-        snapshot = selectors.snapshot_at(day)
         scope = {
-            "snapshot_id": snapshot.pk,
-            "day": day,
+            "snapshot_id": basis.snapshot.pk,
+            "day": basis.snapshot_day,
             "operator_id": operator.pk,
             "campaign_id": campaign.pk,
             "excluded_operator_ids": funded_operator_ids,
@@ -168,7 +169,7 @@ def claim_counts_freeze(*, campaign, operator, funded_operator_ids=()):
             if count != line.count:
                 excluded[kind] = line.count - count
                 detail = f"{line.detail} ; {line.count - count} BAL déjà financées pour un autre opérateur exclues"
-                lines[kind] = selectors.CountLine(count, line.source, detail)
+                lines[kind] = dataclasses.replace(line, count=count, detail=detail)
         annuaire.record_counted_mailboxes(**scope)
     else:
         annuaire.forget_counted_mailboxes(campaign_id=campaign.pk, operator_id=operator.pk)
@@ -210,9 +211,9 @@ def count_file_import(*, path, actor=None):
                 operator=row.operator,
                 mailbox_type=row.mailbox_type,
                 as_of=row.as_of,
+                source=CountSource.COUNT_FILE,
                 defaults={
                     "count": row.count,
-                    "source": CountSource.COUNT_FILE,
                     "source_note": f"Fichier {path.name[:200]} (SHA-256 {sha256[:12]}…), ligne {row.line}",
                     "entered_by": actor,
                     "proof": "",
@@ -232,9 +233,11 @@ def growth_checks_refresh(*, campaign):
     least ANOMALY_MIN_INCREASE mailboxes (an operator absent from the reference grows infinitely).
     Counted types: the funded ones the directory publishes (PER, ORG). Replaces the campaign's checks.
     """
-    closure = selectors.snapshot_at(campaign.closure_date)
+    closure = selectors.closure_snapshot(campaign)
     if closure is None:
-        raise InvalidInput(f"Aucune extraction de l'Annuaire au {campaign.closure_date:%d/%m/%Y} (date de clôture).")
+        raise InvalidInput(
+            f"Aucune extraction de l'Annuaire générée après la clôture du {campaign.closure_date:%d/%m/%Y}."
+        )
     reference = selectors.reference_snapshot(campaign)
     if reference is None or reference.pk == closure.pk:
         raise InvalidInput("Aucune extraction de référence antérieure à la clôture : importez-en une.")

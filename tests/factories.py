@@ -143,6 +143,42 @@ def ready_advance(*, operator=None, campaign=None, user=None, at=None):
     return claim, user
 
 
+def declare_deployment(balance, user, *, deployed=None, installed=None):
+    """Fill in what a balance declares: documentation link, deployment date, technical contact (and, for
+    a buyer, the invoice's installation date), all on or before the closure."""
+    closure = balance.campaign.closure_date
+    details = {
+        "technical_doc_url": balance.technical_doc_url or "https://docs.example.fr/api-lps",
+        "deployment_date": deployed or closure - timedelta(days=5),
+        "technical_contact_name": "Camille Martin",
+        "technical_contact_email": "support@example.fr",
+    }
+    if balance.operator.is_buyer:
+        details["installation_date"] = installed or closure - timedelta(days=20)
+    return services.claim_update_details(claim=balance, actor=user, **details)
+
+
+def ready_balance(advance, user, *, declared=True, commitment=True, at=None):
+    """A draft balance next to an approved advance, with its commitment and declarations."""
+    balance = services.claim_create(
+        operator=advance.operator, campaign=advance.campaign, kind=ClaimKind.BALANCE, actor=user, at=at
+    )
+    if commitment:
+        services.document_upload(
+            claim=balance, actor=user, kind=DocumentKind.CONFORMITY_COMMITMENT, uploaded_file=pdf("annexe2.pdf"), at=at
+        )
+    if declared:
+        balance = declare_deployment(balance, user)
+    return balance
+
+
+def approved(claim, *, instructor=None):
+    """Walk a submitted claim through review to approval."""
+    instructor = instructor or agent()
+    claim = services.claim_take(claim=claim, actor=instructor)
+    return services.claim_approve(claim=claim, actor=instructor, comment="Conforme.")
+
+
 def paid(claim, *, instructor=None, payer=None):
     """Walk a submitted claim through review, approval and payment."""
     instructor = instructor or agent()

@@ -21,6 +21,9 @@ CLAIM_EXAMPLE = {
     "state": "submitted",
     "state_label": "Déposée",
     "amount": "12345.60",
+    "vat_rate": "0.2000",
+    "vat": "2469.12",
+    "amount_to_pay": "14814.72",
     "created_at": "2026-11-20T09:00:00+01:00",
     "updated_at": "2026-11-21T10:00:00+01:00",
     "submitted_at": "2026-11-21T10:00:00+01:00",
@@ -97,8 +100,25 @@ class ClaimCreateSerializer(serializers.Serializer):
 
 
 class ClaimUpdateSerializer(serializers.Serializer):
+    """What a balance declares (each field optional: only those sent change)."""
+
     technical_doc_url = serializers.URLField(
-        max_length=500, allow_blank=True, help_text="Lien https vers la documentation technique (solde)."
+        max_length=500,
+        allow_blank=True,
+        required=False,
+        help_text="Lien https vers la documentation technique (solde).",
+    )
+    deployment_date = serializers.DateField(
+        required=False, allow_null=True, help_text="Date de déploiement du connecteur, au plus tard la clôture (solde)."
+    )
+    technical_contact_name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Contact technique pour les éditeurs (solde)."
+    )
+    technical_contact_email = serializers.EmailField(required=False, allow_blank=True)
+    installation_date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="Opérateur acheteur : date d'installation figurant sur la facture, au plus tard la clôture.",
     )
 
 
@@ -134,6 +154,9 @@ class ClaimSerializer(serializers.ModelSerializer):
             "state",
             "state_label",
             "amount",
+            "vat_rate",
+            "vat",
+            "amount_to_pay",
             "created_at",
             "updated_at",
             "submitted_at",
@@ -179,9 +202,29 @@ BREAKDOWN_SCHEMA = {
         "total": {"type": "string"},
         "advance": {"type": "string"},
         "balance": {"type": "string"},
-        "counts_as_of": {"type": "string", "format": "date"},
-        "advance_paid": {"type": "string"},
-        "amount": {"type": "string"},
+        "counts_as_of": {"type": "string", "format": "date", "description": "Jour compté."},
+        "counts_basis": {"type": "string", "description": "Jour compté et ancienneté admise, en clair."},
+        "count_sources": {
+            "type": "object",
+            "description": "Par type : nombre retenu, source, date, et les nombres d'autres sources écartés.",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "count": {"type": "integer"},
+                    "source": {"type": "string", "enum": ["agent_entry", "count_file", "annuaire"]},
+                    "label": {"type": "string"},
+                    "detail": {"type": "string"},
+                    "as_of": {"type": "string", "format": "date", "nullable": True},
+                    "overridden": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        },
+        "snapshot": {"type": "object", "nullable": True, "description": "Extraction de l'Annuaire lue."},
+        "advance_granted": {"type": "string", "description": "Solde : avance approuvée déduite (€ HT)."},
+        "amount": {"type": "string", "description": "Montant de la demande (€ HT)."},
+        "vat_rate": {"type": "string"},
+        "vat": {"type": "string"},
+        "amount_to_pay": {"type": "string", "description": "Montant à verser, TVA comprise si due."},
     },
 }
 
@@ -204,6 +247,10 @@ class ClaimDetailSerializer(ClaimSerializer):
             "breakdown",
             "counts",
             "technical_doc_url",
+            "deployment_date",
+            "technical_contact_name",
+            "technical_contact_email",
+            "installation_date",
             "correction_message",
             "correction_due",
             "decision_reason",

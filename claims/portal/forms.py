@@ -88,6 +88,8 @@ class DocumentUploadForm(DsfrFormMixin, forms.Form):
 
 
 class TechnicalDocForm(DsfrFormMixin, forms.Form):
+    """What a balance declares beside its proofs (the workshop: documentation "et point de contact a minima")."""
+
     technical_doc_url = forms.URLField(
         label="Lien vers la documentation technique pour les éditeurs",
         max_length=500,
@@ -95,6 +97,25 @@ class TechnicalDocForm(DsfrFormMixin, forms.Form):
         assume_scheme="https",
         help_text="Adresse https, exigée pour la demande de solde.",
     )
+    technical_contact_name = forms.CharField(label="Contact technique : nom", max_length=200, required=False)
+    technical_contact_email = forms.EmailField(label="Contact technique : e-mail", required=False)
+    deployment_date = forms.DateField(
+        label="Date de déploiement du connecteur",
+        required=False,
+        help_text="Au plus tard la date de clôture. Format : JJ/MM/AAAA.",
+        input_formats=["%d/%m/%Y", "%Y-%m-%d"],
+    )
+    installation_date = forms.DateField(
+        label="Date d'installation figurant sur la facture du connecteur (opérateur acheteur)",
+        required=False,
+        help_text="Au plus tard la date de clôture. Format : JJ/MM/AAAA.",
+        input_formats=["%d/%m/%Y", "%Y-%m-%d"],
+    )
+
+    def __init__(self, *args, buyer=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not buyer:
+            del self.fields["installation_date"]
 
 
 class CommentForm(DsfrFormMixin, forms.Form):

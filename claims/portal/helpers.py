@@ -7,87 +7,93 @@ from decimal import Decimal
 from django.http import FileResponse, Http404
 from django.utils import timezone
 
-from claims import selectors, workflow
+from claims import pricing, selectors, workflow
 from claims.enums import EDITABLE_STATES, ENDED_STATES, ClaimKind, ClaimState, DocumentKind
 from claims.services import claim_abilities
 from common.roles import operator_id_of
 from funding import selectors as funding_selectors
 from funding.calendar import is_open, paris_today
-from funding.formula import compute_breakdown, with_vat
 from operators.models import Operator
-
-# The other filing conditions, each a guard of `claims.workflow` with the label the checklist shows.
-CONDITIONS = {
-    ClaimKind.ADVANCE: (
-        ("Contrat opérateur MSSanté v2 contresigné par l'ANS", workflow.contract_countersigned),
-        ("Numéro de référencement ANS valide", workflow.referencing_valid),
-        ("Nombres de BAL établis à la date de clôture", workflow.counts_recorded),
-        ("Date limite de dépôt non dépassée", workflow.filing_deadline_open),
-    ),
-    ClaimKind.BALANCE: (
-        ("Avance payée", workflow.advance_paid),
-        ("Lien https vers la documentation technique", workflow.technical_doc_https),
-        ("Nombres de BAL établis à la date de clôture", workflow.counts_recorded),
-        ("Date limite de dépôt non dépassée", workflow.filing_deadline_open),
-    ),
-}
 
 # The transitions an operator fires from the portal, in the order their buttons appear.
 OPERATOR_ACTIONS = ("submit", "resubmit", "withdraw")
 
 
-def money(amount):
-    """{"ht", "ttc"} for an excl.-VAT amount (None stays None)."""
-    if amount is None:
-        return None
-    amount = Decimal(amount)
-    return {"ht": amount, "ttc": with_vat(amount)}
+def _dec(value):
+    return Decimal(value) if value not in (None, "") else None
 
 
 @dataclass
 class BreakdownView:
-    """A breakdown as the claim page and the simulator show it (Decimal amounts, VAT beside)."""
+    """A breakdown as the claim page and the simulator show it (Decimal amounts, excl. VAT; a claim's
+    VAT and amount to pay beside)."""
 
     schedule: str
     lines: list
-    base: dict
-    subtotal: dict
-    cap: dict
+    base: Decimal
+    subtotal: Decimal
+    cap: Decimal
     capped: bool
-    total: dict
-    advance: dict
-    balance: dict
+    total: Decimal
+    advance: Decimal
+    balance: Decimal
     counts_as_of: str = ""
-    advance_paid: dict | None = None
-    amount: dict | None = None
+    counts_basis: str = ""
+    advance_granted: Decimal | None = None
+    amount: Decimal | None = None
+    vat_rate: Decimal | None = None
+    vat: Decimal | None = None
+    amount_to_pay: Decimal | None = None
+    snapshot: dict | None = None
     frozen: bool = True
 
     @classmethod
     def from_dict(cls, data, *, frozen):
+        sources = data.get("count_sources") or {}
         lines = [
             {
                 "type": line["type"],
                 "count": line["count"],
-                "rate": money(line["rate"]),
-                "amount": money(line["amount"]),
+                "rate": _dec(line["rate"]),
+                "amount": _dec(line["amount"]),
+                "source": _source_view(sources.get(line["type"])),
             }
             for line in data["lines"]
         ]
         return cls(
             schedule=data["schedule"],
             lines=lines,
-            base=money(data["base"]),
-            subtotal=money(data["subtotal"]),
-            cap=money(data["cap"]),
+            base=_dec(data["base"]),
+            subtotal=_dec(data["subtotal"]),
+            cap=_dec(data["cap"]),
             capped=data["capped"],
-            total=money(data["total"]),
-            advance=money(data["advance"]),
-            balance=money(data["balance"]),
+            total=_dec(data["total"]),
+            advance=_dec(data["advance"]),
+            balance=_dec(data["balance"]),
             counts_as_of=_french_date(data.get("counts_as_of", "")),
-            advance_paid=money(data["advance_paid"]) if data.get("advance_paid") is not None else None,
-            amount=money(data["amount"]) if data.get("amount") is not None else None,
+            counts_basis=data.get("counts_basis", ""),
+            advance_granted=_dec(data.get("advance_granted", data.get("advance_paid"))),
+            amount=_dec(data.get("amount")),
+            vat_rate=_dec(data.get("vat_rate")),
+            vat=_dec(data.get("vat")),
+            amount_to_pay=_dec(data.get("amount_to_pay")),
+            snapshot=data.get("snapshot"),
             frozen=frozen,
         )
+
+
+def _source_view(source):
+    """A count's source as the page shows it: label, date, detail, and the figures it prevailed over."""
+    if not source:
+        return None
+    return {
+        "label": source.get("label", ""),
+        "as_of": _french_date(source.get("as_of") or ""),
+        "detail": source.get("detail", ""),
+        "overridden": [
+            {**other, "as_of": _french_date(other.get("as_of") or "")} for other in source.get("overridden", [])
+        ],
+    }
 
 
 def _french_date(iso):
@@ -97,34 +103,26 @@ def _french_date(iso):
         return iso or ""
 
 
-def claim_breakdown(claim):
-    """The frozen breakdown of a filed claim, or an estimate for a draft (None without counts)."""
+def claim_breakdown(claim, *, at=None):
+    """The frozen breakdown of a filed claim, or the estimate of a draft (None while a type has no
+    figure): both from claims.pricing, the one home of the amount."""
     if claim.breakdown:
         return BreakdownView.from_dict(claim.breakdown, frozen=True)
-    closure = claim.campaign.closure_date
-    counts = funding_selectors.counts_at(operator=claim.operator, day=closure)
-    if counts is None:
+    priced = pricing.estimate(claim, at=at)
+    if priced is None:
         return None
-    data = compute_breakdown(schedule=claim.campaign.schedule, counts=counts).as_dict()
-    data["counts_as_of"] = closure.isoformat()
-    if claim.kind == ClaimKind.ADVANCE:
-        data["amount"] = data["advance"]
-    else:
-        advance = selectors.paid_advance(operator=claim.operator, campaign=claim.campaign)
-        paid = advance.amount if advance else Decimal("0")
-        data["advance_paid"] = f"{paid:.2f}"
-        data["amount"] = f"{Decimal(data['total']) - paid:.2f}"
-    return BreakdownView.from_dict(data, frozen=False)
+    return BreakdownView.from_dict(priced.breakdown, frozen=False)
 
 
 def claim_amount(claim, breakdown=None):
-    """(amount {"ht", "ttc"} or None, is_estimate)."""
+    """({"ht", "vat", "vat_rate", "to_pay"} or None, is_estimate)."""
     if claim.amount is not None:
-        return money(claim.amount), False
+        return {"ht": claim.amount, "vat": claim.vat, "vat_rate": claim.vat_rate, "to_pay": claim.amount_to_pay}, False
     breakdown = breakdown if breakdown is not None else claim_breakdown(claim)
     if breakdown is None or breakdown.amount is None:
         return None, False
-    return breakdown.amount, True
+    amount = {"ht": breakdown.amount, "vat": breakdown.vat, "vat_rate": breakdown.vat_rate}
+    return {**amount, "to_pay": breakdown.amount_to_pay}, True
 
 
 def missing_for(*, claim, user, at):
@@ -233,7 +231,8 @@ class ChecklistItem:
 
 
 def claim_checklist(*, claim, user, at=None):
-    """(required proofs, other conditions) for the claim page."""
+    """(required proofs, other conditions) for the claim page: the submit guards of the workflow, each
+    with its own label (a condition is never listed apart from the guard that checks it)."""
     at = at or timezone.now()
     latest = selectors.latest_documents(claim=claim)
     proofs = [
@@ -241,9 +240,11 @@ def claim_checklist(*, claim, user, at=None):
         for kind in workflow.required_proof_kinds(claim)
     ]
     conditions = []
-    for label, guard in CONDITIONS[ClaimKind(claim.kind)]:
+    for guard in workflow.filing_guards(claim):
+        if guard is workflow.required_proofs_present:
+            continue  # listed proof by proof above
         messages = guard(claim, actor=user, at=at)
-        conditions.append(ChecklistItem(label=label, ok=not messages, detail=" ".join(messages)))
+        conditions.append(ChecklistItem(label=guard.label, ok=not messages, detail=" ".join(messages)))
     return proofs, conditions
 
 

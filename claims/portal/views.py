@@ -63,7 +63,7 @@ def _render_claim(request, claim, *, status=200, **forms):
     context = helpers.claim_page_context(claim=claim, user=request.user)
     context["upload_form"] = forms.get("upload_form") or DocumentUploadForm()
     context["details_form"] = forms.get("details_form") or TechnicalDocForm(
-        initial={"technical_doc_url": claim.technical_doc_url}
+        initial={name: getattr(claim, name) for name in services.DETAIL_FIELDS}, buyer=claim.operator.is_buyer
     )
     context["comment_form"] = CommentForm()
     return render(request, "portail/claim_detail.html", context, status=status)
@@ -125,16 +125,16 @@ def claim_upload(request, pk):
 @login_required
 def claim_update_details(request, pk):
     claim = _claim_for(request, pk)
-    form = TechnicalDocForm(request.POST)
+    form = TechnicalDocForm(request.POST, buyer=claim.operator.is_buyer)
     if form.is_valid():
+        # Only the fields the page sent: a form posting the link alone leaves the others as they are.
+        sent = {name: value for name, value in form.cleaned_data.items() if name in request.POST}
         try:
-            services.claim_update_details(
-                claim=claim, actor=request.user, technical_doc_url=form.cleaned_data["technical_doc_url"]
-            )
+            services.claim_update_details(claim=claim, actor=request.user, **sent)
         except DomainError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, "Lien vers la documentation technique enregistré.")
+            messages.success(request, "Informations de la demande enregistrées.")
         return redirect("portal:claim", pk=claim.pk)
     return _render_claim(request, claim, status=400, details_form=form)
 

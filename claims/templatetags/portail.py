@@ -41,6 +41,15 @@ def euros(amount):
 
 
 @register.filter
+def percent(rate):
+    """0.2 → « 20 % » (a VAT rate held as a fraction)."""
+    if rate in (None, ""):
+        return "—"
+    text = f"{Decimal(rate) * 100:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    return f"{text}{NBSP}%"
+
+
+@register.filter
 def count(value):
     """12345 → « 12 345 »."""
     if value in (None, ""):

@@ -15,6 +15,7 @@ from tests.factories import (
     paid,
     pdf,
     ready_advance,
+    ready_balance,
     record_counts,
     segur_campaign,
     validator,
@@ -35,28 +36,26 @@ def walk_both_claims(operator):
     assert advance.funded_total == Decimal("14332.97")
     assert advance.amount == Decimal("4299.89")
     assert advance.breakdown["lines"][0] == {"type": "APP", "count": 10, "rate": "58.33", "amount": "583.30"}
+    # VAT at the campaign's 20 % on each claim's excl.-VAT amount: 859.978 → 859.98.
+    assert (advance.vat_rate, advance.vat, advance.amount_to_pay) == (
+        Decimal("0.2000"), Decimal("859.98"), Decimal("5159.87")
+    )  # fmt: skip
     advance = paid(advance, instructor=instructor, payer=payer)
     assert advance.state == ClaimState.PAID
-    assert advance.payment.amount == Decimal("4299.89")
+    assert (advance.payment.amount, advance.payment.amount_excl_vat) == (Decimal("5159.87"), Decimal("4299.89"))
 
-    balance = services.claim_create(
-        operator=operator,
-        campaign=campaign,
-        kind=ClaimKind.BALANCE,
-        actor=user,
-        technical_doc_url="https://docs.example.fr/api-lps",
-    )
-    services.document_upload(
-        claim=balance, actor=user, kind=DocumentKind.CONFORMITY_COMMITMENT, uploaded_file=pdf("annexe2.pdf")
-    )
+    balance = ready_balance(advance, user)
     balance = services.claim_submit(claim=balance, actor=user)
     assert balance.amount == Decimal("10033.08")  # 14332.97 − 4299.89
-    assert balance.breakdown["advance_paid"] == "4299.89"
+    assert balance.breakdown["advance_granted"] == "4299.89"
+    assert (balance.vat, balance.amount_to_pay) == (Decimal("2006.62"), Decimal("12039.70"))  # 2006.616 → 2006.62
     balance = paid(balance, instructor=instructor, payer=payer)
     assert balance.state == ClaimState.PAID
 
-    total = sum(Payment.objects.filter(claim__operator=operator).values_list("amount", flat=True))
-    assert total == Decimal("14332.97")
+    payments = Payment.objects.filter(claim__operator=operator)
+    assert sum(p.amount_excl_vat for p in payments) == Decimal("14332.97")
+    # VAT is rounded per claim: 859.98 + 2006.62 = 2866.60 (on the total it would be 2866.59).
+    assert sum(p.amount for p in payments) == Decimal("17199.57")
     return advance, balance
 
 
@@ -83,6 +82,7 @@ def test_operator_walks_advance_and_balance_from_draft_to_paid(kind):
     assert [e.action for e in balance.events.order_by("seq")] == [
         "create",
         "document",
+        "update",
         "submit",
         "take",
         "approve",
