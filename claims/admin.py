@@ -7,8 +7,7 @@ what a button may do is asked of `claim_transition_options`, never decided here.
 from datetime import date, timedelta
 
 from django.contrib import admin, messages
-from django.db.models import Case, DateField, Exists, F, Max, OuterRef, Q, Subquery, When
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Exists, OuterRef, Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -17,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 
 from claims import exports, recoveries, selectors, services
 from claims.dashboard import campaign_dashboard
-from claims.enums import ClaimKind, ClaimState, RecoveryDecision, RecoveryState
+from claims.enums import ClaimState, RecoveryDecision, RecoveryState
 from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment, Recovery
 from common.admin import BaseAdmin
 from common.exceptions import DomainError
@@ -57,26 +56,6 @@ def euros(amount):
     return f"{amount:,.2f} €".replace(",", "\u202f").replace(".", ",")
 
 
-def with_effective_deadline(queryset):
-    """Annotate `deadline`: the campaign's deadline for the claim's kind, or a later extension."""
-    extension = (
-        DeadlineExtension.objects.filter(
-            operator=OuterRef("operator"), campaign=OuterRef("campaign"), kind=OuterRef("kind")
-        )
-        .values("operator")
-        .annotate(latest=Max("new_deadline"))
-        .values("latest")
-    )
-    campaign_deadline = Case(
-        When(kind=ClaimKind.ADVANCE, then=F("campaign__advance_deadline")),
-        default=F("campaign__balance_deadline"),
-        output_field=DateField(),
-    )
-    return queryset.annotate(
-        deadline=Greatest(campaign_deadline, Coalesce(Subquery(extension, output_field=DateField()), campaign_deadline))
-    )
-
-
 class OverdueFilter(admin.SimpleListFilter):
     title = "retard"
     parameter_name = "overdue"
@@ -86,14 +65,14 @@ class OverdueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         today = paris_today()
-        overdue = Q(state=ClaimState.DRAFT, deadline__lt=today) | Q(
+        overdue = Q(state=ClaimState.DRAFT, effective_deadline__lt=today) | Q(
             state=ClaimState.CHANGES_REQUESTED, correction_due__lt=today
         )
         if self.value() == "yes":
             return queryset.filter(overdue)
         if self.value() == "soon":
             return queryset.filter(
-                Q(state=ClaimState.DRAFT, deadline__range=(today, today + timedelta(days=7)))
+                Q(state=ClaimState.DRAFT, effective_deadline__range=(today, today + timedelta(days=7)))
                 | Q(state=ClaimState.CHANGES_REQUESTED, correction_due__range=(today, today + timedelta(days=7)))
             )
         return queryset
@@ -209,7 +188,7 @@ class ClaimAdmin(BaseAdmin):
             {
                 "fields": [
                     "technical_doc_url",
-                    "effective_deadline",
+                    "filing_deadline",
                     "correction_message",
                     "correction_due",
                     "approved_by",
@@ -232,7 +211,7 @@ class ClaimAdmin(BaseAdmin):
         "funded_total",
         "amount",
         "technical_doc_url",
-        "effective_deadline",
+        "filing_deadline",
         "correction_message",
         "correction_due",
         "approved_by",
@@ -262,7 +241,7 @@ class ClaimAdmin(BaseAdmin):
 
     def get_queryset(self, request):
         flagged = GrowthCheck.objects.filter(campaign=OuterRef("campaign"), operator=OuterRef("operator"), flagged=True)
-        return with_effective_deadline(super().get_queryset(request)).annotate(flagged=Exists(flagged))
+        return selectors.with_effective_deadline(super().get_queryset(request)).annotate(flagged=Exists(flagged))
 
     @admin.display(description="anomalie", boolean=False, ordering="flagged")
     def flag(self, obj):
@@ -300,11 +279,11 @@ class ClaimAdmin(BaseAdmin):
     def amount_display(self, obj):
         return euros(obj.amount)
 
-    @admin.display(description="échéance", ordering="deadline")
+    @admin.display(description="échéance", ordering="effective_deadline")
     def deadline_display(self, obj):
-        deadline = obj.correction_due if obj.state == ClaimState.CHANGES_REQUESTED else obj.deadline
+        deadline = obj.correction_due if obj.state == ClaimState.CHANGES_REQUESTED else obj.effective_deadline
         if deadline is None or obj.state not in (ClaimState.DRAFT, ClaimState.CHANGES_REQUESTED):
-            return f"{obj.deadline:%d/%m/%Y}" if getattr(obj, "deadline", None) else "—"
+            return f"{obj.effective_deadline:%d/%m/%Y}" if getattr(obj, "effective_deadline", None) else "—"
         days = (deadline - paris_today()).days
         colour = "#ce0500" if days < 0 else "#b34000" if days <= 7 else "inherit"
         left = f"dépassée de {-days} j" if days < 0 else f"J-{days}"
@@ -361,9 +340,8 @@ class ClaimAdmin(BaseAdmin):
         )
 
     @admin.display(description="date limite applicable")
-    def effective_deadline(self, obj):
-        deadline = selectors.effective_deadline(operator=obj.operator, campaign=obj.campaign, kind=obj.kind)
-        return f"{deadline:%d/%m/%Y} à 23 h 59 (heure de Paris)"
+    def filing_deadline(self, obj):
+        return f"{obj.effective_deadline:%d/%m/%Y} à 23 h 59 (heure de Paris)"  # annotated by get_queryset
 
     @admin.display(description="paiement")
     def payment_info(self, obj):

@@ -2,11 +2,14 @@
 
 from decimal import Decimal
 
-from django.db.models import Max, Sum
+from django.db.models import Case, DateField, F, OuterRef, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest
+from django.db.models.lookups import Exact
 
 from claims.enums import ENDED_STATES, ClaimKind, ClaimState
 from claims.models import Claim, DeadlineExtension, Document, Payment
 from common.roles import Role, is_agent, operator_id_of
+from funding.models import Campaign
 
 
 def claims_visible_to(*, user):
@@ -30,13 +33,36 @@ def documents_visible_to(*, user):
     return queryset.filter(operator_id=operator_id)
 
 
+def _effective_deadline_sql(*, kind, campaign_path, extensions):
+    """The filing-deadline rule as one SQL expression, on a row that reaches its campaign by
+    `campaign_path`: the campaign's deadline for `kind` (an expression on that row), or the latest
+    `new_deadline` among `extensions` when it is later (an earlier extension changes nothing)."""
+    campaign_deadline = Case(
+        When(Exact(kind, Value(ClaimKind.ADVANCE)), then=F(f"{campaign_path}advance_deadline")),
+        default=F(f"{campaign_path}balance_deadline"),
+        output_field=DateField(),
+    )
+    latest = Subquery(extensions.order_by("-new_deadline").values("new_deadline")[:1], output_field=DateField())
+    return Greatest(campaign_deadline, Coalesce(latest, campaign_deadline))
+
+
+def with_effective_deadline(queryset):
+    """Annotate each claim with `effective_deadline`, its filing deadline (see `effective_deadline`),
+    in the same query: for the admin column and filter and the daily jobs."""
+    extensions = DeadlineExtension.objects.filter(
+        operator=OuterRef("operator"), campaign=OuterRef("campaign"), kind=OuterRef("kind")
+    )
+    return queryset.annotate(
+        effective_deadline=_effective_deadline_sql(kind=F("kind"), campaign_path="campaign__", extensions=extensions)
+    )
+
+
 def effective_deadline(*, operator, campaign, kind):
-    """The campaign's filing deadline for `kind`, or a later one granted to this operator."""
-    deadline = campaign.advance_deadline if kind == ClaimKind.ADVANCE else campaign.balance_deadline
-    extended = DeadlineExtension.objects.filter(operator=operator, campaign=campaign, kind=kind).aggregate(
-        latest=Max("new_deadline")
-    )["latest"]
-    return max(deadline, extended) if extended else deadline
+    """The campaign's filing deadline for `kind`, or a later one granted to this operator (one query,
+    the same SQL as `with_effective_deadline`)."""
+    extensions = DeadlineExtension.objects.filter(operator=operator, campaign=campaign, kind=kind)
+    rule = _effective_deadline_sql(kind=Value(str(kind)), campaign_path="", extensions=extensions)
+    return Campaign.objects.filter(pk=campaign.pk).annotate(deadline=rule).values_list("deadline", flat=True).get()
 
 
 def latest_documents(*, claim):

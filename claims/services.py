@@ -6,6 +6,7 @@ audit event in the same transaction and schedules notifications with `on_commit`
 
 import hashlib
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -531,10 +532,8 @@ def lapse_overdue_drafts(*, at=None):
     """Lapse every draft whose operator's effective deadline has passed. Returns how many."""
     at = at or timezone.now()
     lapsed = 0
-    for claim in Claim.objects.filter(state=ClaimState.DRAFT).select_related("operator", "campaign"):
-        deadline = selectors.effective_deadline(operator=claim.operator, campaign=claim.campaign, kind=claim.kind)
-        if deadline >= paris_today(at=at):
-            continue
+    drafts = selectors.with_effective_deadline(Claim.objects.filter(state=ClaimState.DRAFT))
+    for claim in drafts.filter(effective_deadline__lt=paris_today(at=at)).select_related("operator", "campaign"):
         try:
             claim_lapse(claim=claim, at=at)
             lapsed += 1
@@ -546,13 +545,12 @@ def lapse_overdue_drafts(*, at=None):
 def send_deadline_reminders(*, today, thresholds):
     """Remind operators of drafts N days before their deadline, once per claim and threshold."""
     sent = 0
-    for claim in Claim.objects.filter(state=ClaimState.DRAFT).select_related("operator", "campaign"):
-        deadline = selectors.effective_deadline(operator=claim.operator, campaign=claim.campaign, kind=claim.kind)
+    horizon = today + timedelta(days=max(thresholds, default=-1))
+    drafts = selectors.with_effective_deadline(Claim.objects.filter(state=ClaimState.DRAFT))
+    for claim in drafts.filter(effective_deadline__range=(today, horizon)):
+        deadline = claim.effective_deadline
         days_left = (deadline - today).days
-        due = [n for n in sorted(thresholds) if days_left <= n]
-        if days_left < 0 or not due:
-            continue
-        threshold = due[0]  # the closest threshold reached; a missed day still sends it once
+        threshold = min(n for n in thresholds if days_left <= n)  # the closest reached; a missed day still sends it
         with transaction.atomic():
             if _once(f"deadline:{claim.pk}:{deadline.isoformat()}:{threshold}"):
                 transaction.on_commit(
