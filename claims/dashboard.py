@@ -1,11 +1,11 @@
-"""Figures for the agents' dashboard: per campaign, by state, funded vs paid vs remaining."""
+"""Figures for the agents' dashboard: per campaign, by state, granted vs paid vs remaining (amounts to pay)."""
 
 from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
-from claims.enums import ENDED_STATES, OPEN_RECOVERY_STATES, ClaimState
+from claims.enums import OPEN_RECOVERY_STATES, ClaimState
 from claims.models import Claim, Payment, Recovery
 from funding.calendar import paris_today
 from funding.models import Campaign
@@ -18,25 +18,20 @@ def campaign_dashboard(*, user):
     for row in Claim.objects.values("campaign_id", "state").annotate(n=Count("id"), total=Sum("amount")):
         by_state[row["campaign_id"]][row["state"]] = (row["n"], row["total"] or Decimal("0"))
 
-    # Funded total: per operator, the latest frozen total among its claims still standing.
-    funded = defaultdict(lambda: Decimal("0"))
-    latest = {}
-    standing = (
-        Claim.objects.exclude(state__in=(*ENDED_STATES, ClaimState.REJECTED))
-        .exclude(funded_total__isnull=True)
-        .values("campaign_id", "operator_id", "funded_total", "submitted_at")
-        .order_by("submitted_at")
-    )
-    for row in standing:
-        latest[(row["campaign_id"], row["operator_id"])] = row["funded_total"]
-    for (campaign_id, _), total in latest.items():
-        funded[campaign_id] += total
-
-    paid = dict(
-        Payment.objects.values_list("claim__campaign_id")
-        .annotate(total=Sum("amount"))
-        .values_list("claim__campaign_id", "total")
-    )
+    # Granted ("accordé", SPEC §1): claims approved or paid, excl. VAT and to pay. A negative balance
+    # is not granted money: its undue part shows under the recoveries.
+    granted = {
+        row["campaign_id"]: row
+        for row in Claim.objects.filter(state__in=(ClaimState.APPROVED, ClaimState.PAID), amount__gte=0)
+        .values("campaign_id")
+        .annotate(excl_vat=Sum("amount"), to_pay=Sum("amount_to_pay"))
+    }
+    paid = {
+        row["claim__campaign_id"]: row
+        for row in Payment.objects.values("claim__campaign_id").annotate(
+            to_pay=Sum("amount"), excl_vat=Sum("amount_excl_vat")
+        )
+    }
     recovering = dict(
         Recovery.objects.filter(state__in=OPEN_RECOVERY_STATES)
         .values_list("claim__campaign_id")
@@ -63,7 +58,8 @@ def campaign_dashboard(*, user):
     result = []
     for campaign in Campaign.objects.select_related("schedule").order_by("-closure_date"):
         states = by_state.get(campaign.pk, {})
-        paid_total = paid.get(campaign.pk) or Decimal("0")
+        zero = {"excl_vat": Decimal("0"), "to_pay": Decimal("0")}
+        granted_row, paid_row = granted.get(campaign.pk) or zero, paid.get(campaign.pk) or zero
         result.append(
             {
                 "campaign": campaign,
@@ -76,9 +72,11 @@ def campaign_dashboard(*, user):
                     }
                     for state in ClaimState
                 ],
-                "funded": funded[campaign.pk],
-                "paid": paid_total,
-                "remaining": funded[campaign.pk] - paid_total,
+                "granted": granted_row["excl_vat"] or Decimal("0"),
+                "granted_to_pay": granted_row["to_pay"] or Decimal("0"),
+                "paid": paid_row["to_pay"] or Decimal("0"),
+                "paid_excl_vat": paid_row["excl_vat"] or Decimal("0"),
+                "remaining": (granted_row["to_pay"] or Decimal("0")) - (paid_row["to_pay"] or Decimal("0")),
                 "recovering": recovering.get(campaign.pk) or Decimal("0"),
                 "due_for_action": action.get(campaign.pk, 0),
                 "overdue": overdue.get(campaign.pk, 0),

@@ -18,11 +18,12 @@ import zipfile
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from django.db import connection
 
+from funding.calendar import PARIS
 from funding.models import AnnuaireDomainCount, AnnuaireMailbox, CountedDomain, CountedMailbox
 from operators.models import MailDomain
 
@@ -134,6 +135,18 @@ def open_extraction(path):
         return
     with open(path, "rb") as raw:
         yield Extraction(name=path.name, size=path.stat().st_size, raw=raw)
+
+
+def generated_at_from_name(*names):
+    """The generation time in `Extraction_Correspondance_MSSante_AAAAMMJJhhmm` (Paris time), or None."""
+    for name in names:
+        match = FILE_NAME_RE.search(name or "")
+        if match:
+            try:
+                return datetime(*(int(part) for part in match.groups()), tzinfo=PARIS)
+            except ValueError:
+                return None
+    return None
 
 
 def as_of_from_name(*names):

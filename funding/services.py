@@ -100,6 +100,7 @@ def annuaire_import(*, path, as_of=None, actor=None, actor_label="", progress=No
         with transaction.atomic():
             snapshot = AnnuaireSnapshot.objects.create(
                 as_of=as_of,
+                generated_at=annuaire.generated_at_from_name(Path(path).name, extraction.name),
                 file_name=Path(path).name[:255],
                 sha256=sha256,
                 imported_by=actor,

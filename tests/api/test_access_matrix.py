@@ -37,6 +37,7 @@ def world(monkeypatch):
 
     monkeypatch.setattr(webhooks, "post", lambda *a, **k: 200)
     campaign = segur_campaign()
+    segur_campaign("second-campaign")  # where a new advance may be opened
     manager_a, enrolment_a = enrolled("manager-a", "732829320", "REF-A")
     manager_b, _ = enrolled("manager-b", "552100554", "REF-B")
     claim, _ = ready_advance(operator=enrolment_a.operator, user=manager_a, campaign=campaign)
@@ -111,7 +112,7 @@ M = [
     ("POST", "/api/v1/webhooks/{webhook}/rotate-secret", "manager", 200, None, None, 404, False),
     ("GET", "/api/v1/webhooks/{webhook}/deliveries", "manager", 200, None, None, 404, False),
     ("GET", "/api/v1/claims", "manager", 200, None, None, "scoped", False),
-    ("POST", "/api/v1/claims", "manager", 201, {"campaign": "test-campaign", "kind": "balance"}, "json", "scoped",
+    ("POST", "/api/v1/claims", "manager", 201, {"campaign": "second-campaign", "kind": "advance"}, "json", "scoped",
      False),
     ("GET", "/api/v1/claims/{claim}", "manager", 200, None, None, 404, False),
     ("PATCH", "/api/v1/claims/{claim}", "manager", 200, {"technical_doc_url": "https://d.example.fr"}, "json", 404,

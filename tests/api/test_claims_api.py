@@ -5,9 +5,19 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from claims import selectors, services, workflow
 from claims.enums import ClaimKind, ClaimState, DocumentKind
+from claims.models import Claim
 from operators.enums import OperatorKind
 from tests.api.conftest import token_client
-from tests.factories import PDF, PNG, OperatorFactory, claim_in_state, operator_user, ready_advance, segur_campaign
+from tests.factories import (
+    PDF,
+    PNG,
+    OperatorFactory,
+    approved,
+    claim_in_state,
+    operator_user,
+    ready_advance,
+    segur_campaign,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +85,9 @@ def test_required_proofs_checklist_matches_the_workflow_guards(kind, buyer):
         operator.save()
     campaign = segur_campaign()
     user = operator_user(operator)
+    if kind == "balance":
+        advance, _ = ready_advance(operator=operator, campaign=campaign, user=user)
+        approved(services.claim_submit(claim=advance, actor=user))
     claim = services.claim_create(operator=operator, campaign=campaign, kind=kind, actor=user)
     guard = workflow.required_proofs_present
     required = selectors.required_proof_kinds(claim=claim)
@@ -92,18 +105,36 @@ def test_required_proofs_checklist_matches_the_workflow_guards(kind, buyer):
     assert guard(claim, actor=user, at=None) == []
 
 
-def test_create_draft_then_patch_the_documentation_link(owner):
-    _claim, client = owner
+def test_a_balance_is_refused_until_the_advance_is_approved_then_declared_through_patch(owner):
+    claim, client = owner
+    response = client.post("/api/v1/claims", {"campaign": "test-campaign", "kind": "balance"}, format="json")
+    assert response.status_code == 409
+    assert "une fois l'avance approuvée" in response.json()["detail"]
+    client.post(url(claim, "/submit"))
+    approved(Claim.objects.get(pk=claim.pk))
     response = client.post("/api/v1/claims", {"campaign": "test-campaign", "kind": "balance"}, format="json")
     assert response.status_code == 201, response.json()
     created = response.json()
     assert (created["kind"], created["state"]) == ("balance", "draft")
-    response = client.patch(
-        f"/api/v1/claims/{created['id']}/", {"technical_doc_url": "https://docs.example.fr"}, format="json"
-    )
+    declared = {
+        "technical_doc_url": "https://docs.example.fr",
+        "deployment_date": "2023-06-15",
+        "technical_contact_name": "Camille Martin",
+        "technical_contact_email": "support@example.fr",
+    }
+    response = client.patch(f"/api/v1/claims/{created['id']}/", declared, format="json")
     assert response.status_code == 200
-    assert response.json()["technical_doc_url"] == "https://docs.example.fr"
-    assert client.get(f"/api/v1/claims/{created['id']}/events").json()["results"][-1]["action"] == "update"
+    assert {name: response.json()[name] for name in declared} == declared
+    events = client.get(f"/api/v1/claims/{created['id']}/events").json()["results"]
+    assert (
+        events[-1]["action"] == "update" and "Date de déploiement du connecteur : 15/06/2023" in events[-1]["comment"]
+    )
+    # Only the fields sent change.
+    response = client.patch(f"/api/v1/claims/{created['id']}/", {"technical_contact_name": "Dominique"}, format="json")
+    assert (response.json()["technical_contact_name"], response.json()["deployment_date"]) == (
+        "Dominique",
+        "2023-06-15",
+    )
 
 
 def test_create_refuses_an_unknown_campaign_and_a_second_live_claim(owner):

@@ -194,9 +194,15 @@ def test_dashboard_sums_by_state_and_funded_vs_paid(client):
     campaign = next(c for c in response.context["campaigns"] if c["campaign"] == paid_claim.campaign)
     counts = {s["value"]: s["count"] for s in campaign["states"]}
     assert counts["paid"] == 1 and counts["submitted"] == 1
-    assert campaign["paid"] == paid_claim.amount
-    assert campaign["funded"] == paid_claim.funded_total * 2
-    assert campaign["remaining"] == campaign["funded"] - paid_claim.amount
+    approved_claim, _ = claim_in_state("approved")
+    response = client.get(reverse("admin:claims_dashboard"))
+    campaign = next(c for c in response.context["campaigns"] if c["campaign"] == paid_claim.campaign)
+    # Granted = approved or paid only (the submitted claim is not granted yet), in amounts to pay.
+    assert campaign["granted"] == paid_claim.amount + approved_claim.amount
+    assert campaign["granted_to_pay"] == paid_claim.amount_to_pay + approved_claim.amount_to_pay
+    assert campaign["paid"] == paid_claim.amount_to_pay
+    assert campaign["paid_excl_vat"] == paid_claim.amount
+    assert campaign["remaining"] == approved_claim.amount_to_pay
     assert "Tableau de bord des campagnes" in client.get(reverse("admin:index")).content.decode()
 
 

@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from claims import recoveries, services
-from claims.enums import ClaimKind, ClaimState, DocumentKind, RecoveryDecision, RecoveryState
+from claims.enums import ClaimState, DocumentKind, RecoveryDecision, RecoveryState
 from claims.models import Recovery
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
-from tests.factories import agent, claim_in_state, paid, pdf, ready_advance, record_counts, validator
+from tests.factories import agent, claim_in_state, paid, ready_advance, ready_balance, record_counts, validator
 
 pytestmark = pytest.mark.django_db
 
@@ -76,8 +76,9 @@ def test_recovery_waived_after_the_observations_period(client):
 def test_recovery_never_exceeds_what_was_paid():
     claim, _ = claim_in_state("paid")
     with pytest.raises(GuardFailed):
-        recoveries.recovery_open(claim=claim, amount=claim.amount + Decimal("0.01"), grounds="x", actor=agent())
-    recoveries.recovery_open(claim=claim, amount=claim.amount - 10, grounds="x", actor=agent())
+        recoveries.recovery_open(claim=claim, amount=claim.amount_to_pay + Decimal("0.01"), grounds="x", actor=agent())
+    # In the terms paid: VAT included where the payment carried it.
+    recoveries.recovery_open(claim=claim, amount=claim.amount_to_pay - 10, grounds="x", actor=agent())
     with pytest.raises(GuardFailed):  # only 10 € left to claim back
         recoveries.recovery_open(claim=claim, amount=Decimal("10.01"), grounds="y", actor=agent())
 
@@ -100,15 +101,7 @@ def test_offset_against_a_later_payment_of_the_same_operator():
         recovery=case, decision="confirmed", reason="r", actor=agent(), at=timezone.now() + timedelta(days=31)
     )
     case = recoveries.recovery_issue_order(recovery=case, reference="OR-9", actor=validator())
-    balance = services.claim_create(
-        operator=advance.operator,
-        campaign=advance.campaign,
-        kind=ClaimKind.BALANCE,
-        actor=user,
-        technical_doc_url="https://docs.example.fr",
-    )
-    services.document_upload(claim=balance, actor=user, kind=DocumentKind.CONFORMITY_COMMITMENT, uploaded_file=pdf())
-    balance = paid(services.claim_submit(claim=balance, actor=user))
+    balance = paid(services.claim_submit(claim=ready_balance(advance, user), actor=user))
     with pytest.raises(InvalidInput):  # not the payment the case is about
         recoveries.recovery_settle(recovery=case, offset_payment=advance.payment, actor=validator())
     case = recoveries.recovery_settle(recovery=case, offset_payment=balance.payment, actor=validator())
@@ -123,33 +116,28 @@ def test_validator_cancels_a_case_opened_in_error():
     case = recoveries.recovery_cancel(recovery=case, reason="Erreur de saisie.", actor=validator())
     assert case.state == RecoveryState.CANCELLED
     # Cancelled cases no longer count against what may be claimed back.
-    recoveries.recovery_open(claim=claim, amount=claim.amount, grounds="z", actor=agent())
+    recoveries.recovery_open(claim=claim, amount=claim.amount_to_pay, grounds="z", actor=agent())
 
 
 def test_balance_below_the_advance_opens_a_recovery_on_approval():
     advance, user = ready_advance()
     record_counts(advance.operator, advance.campaign, app=1000, org=10_000, per=20_000)
     advance = paid(services.claim_submit(claim=advance, actor=user))
-    assert advance.payment.amount == Decimal("75000.00")  # 30 % of the 250 000 € cap
+    # 30 % of the 250 000 € cap, paid with 20 % VAT.
+    assert (advance.payment.amount_excl_vat, advance.payment.amount) == (Decimal("75000.00"), Decimal("90000.00"))
     # Counts at closure are corrected downwards: the final total is below the advance paid.
     record_counts(advance.operator, advance.campaign, app=0, org=0, per=0)
-    balance = services.claim_create(
-        operator=advance.operator,
-        campaign=advance.campaign,
-        kind=ClaimKind.BALANCE,
-        actor=user,
-        technical_doc_url="https://docs.example.fr",
-    )
-    services.document_upload(claim=balance, actor=user, kind=DocumentKind.CONFORMITY_COMMITMENT, uploaded_file=pdf())
-    balance = services.claim_submit(claim=balance, actor=user)
-    assert balance.amount == Decimal("6666.67") - advance.payment.amount  # negative
+    balance = services.claim_submit(claim=ready_balance(advance, user), actor=user)
+    assert balance.amount == Decimal("6666.67") - advance.amount  # negative
     assert balance.amount < 0
     instructor = agent("instr-b")
     balance = services.claim_take(claim=balance, actor=instructor)
     balance = services.claim_approve(claim=balance, actor=instructor)
     assert balance.amount == Decimal("-68333.33")
     case = Recovery.objects.get(claim=balance)
-    assert case.amount_notified == -balance.amount
+    # Recovered in the terms paid: 90 000,00 € paid, 8 000,00 € due (6 666,67 € HT + VAT) → 82 000,00 €.
+    assert balance.amount_to_pay == Decimal("-82000.00")
+    assert case.amount_notified == Decimal("82000.00")
     assert list(case.payments.all()) == [advance.payment]
     with pytest.raises(GuardFailed):
         services.claim_mark_paid(claim=balance, actor=validator(), reference="VIR")

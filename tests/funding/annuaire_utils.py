@@ -7,6 +7,8 @@ from operators.models import MailDomain
 from tests.factories import OperatorFactory
 
 NAME = "Extraction_Correspondance_MSSante_202306300400.txt"
+# Generated the night after a 30 June closure: the closure snapshot by default.
+AFTER_CLOSURE = "Extraction_Correspondance_MSSante_202307010400.txt"
 
 
 def row(kind="PER", address="jean.dupont@medecin.mssante.fr", columns=COLUMN_COUNT):

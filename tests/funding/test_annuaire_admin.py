@@ -8,7 +8,7 @@ from django.urls import reverse
 from funding import services
 from funding.models import AnnuaireSnapshot, GrowthCheck, MailboxCount
 from tests.factories import OperatorFactory, agent, pdf, segur_campaign
-from tests.funding.annuaire_utils import extraction, operator_with_domains, row
+from tests.funding.annuaire_utils import AFTER_CLOSURE, extraction, operator_with_domains, row
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def test_growth_figures_show_on_the_operator(client, tmp_path, settings):
     before = [row("PER", f"s{n}@steady.mssante.fr") for n in range(10)] + [row("PER", "e@surge.mssante.fr")]
     services.annuaire_import(path=extraction(tmp_path / "ref", before), as_of=date(2023, 1, 1))
     after = before + [row("PER", f"e{n}@surge.mssante.fr") for n in range(9)]
-    services.annuaire_import(path=extraction(tmp_path, after), as_of=CLOSURE)
+    services.annuaire_import(path=extraction(tmp_path, after, name=AFTER_CLOSURE), as_of=CLOSURE)
     campaign = segur_campaign(closure=CLOSURE)
     client.force_login(agent())
     response = client.post(

@@ -11,7 +11,7 @@ from common.exceptions import InvalidInput
 from funding import services
 from funding.models import GrowthCheck
 from tests.factories import segur_campaign
-from tests.funding.annuaire_utils import extraction, operator_with_domains, row
+from tests.funding.annuaire_utils import AFTER_CLOSURE, extraction, operator_with_domains, row
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def parks(tmp_path, settings):
         + mailboxes("surge.mssante.fr", 20)
         + mailboxes("new.mssante.fr", 25)  # absent from the reference: infinite growth
     )
-    services.annuaire_import(path=extraction(tmp_path, after), as_of=CLOSURE)
+    services.annuaire_import(path=extraction(tmp_path, after, name=AFTER_CLOSURE), as_of=CLOSURE)
     return {"steady": steady, "small": small, "surge": surge, "newcomer": newcomer}
 
 
@@ -83,7 +83,7 @@ def test_a_reference_date_on_the_campaign_picks_the_reference_snapshot(parks):
 
 
 def test_refresh_refuses_without_the_closure_snapshot():
-    with pytest.raises(InvalidInput, match="date de clôture"):
+    with pytest.raises(InvalidInput, match="générée après la clôture"):
         services.growth_checks_refresh(campaign=segur_campaign(closure=CLOSURE))
 
 

@@ -1,16 +1,17 @@
 """Counts per operator from the Annuaire snapshot, the other sources, and the claims that freeze them."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from claims import services as claim_services
 from common.exceptions import InvalidInput, NotAllowed, UnsupportedFileType
 from funding import annuaire, selectors, services
+from funding.calendar import PARIS
 from funding.enums import CountSource
 from funding.models import MailboxCount
 from tests.factories import OperatorFactory, agent, claim_in_state, pdf, ready_advance, segur_campaign
-from tests.funding.annuaire_utils import extraction, operator_with_domains, row
+from tests.funding.annuaire_utils import AFTER_CLOSURE, extraction, operator_with_domains, row
 
 pytestmark = pytest.mark.django_db
 
@@ -51,30 +52,83 @@ def test_counts_per_operator_follow_the_domains_valid_on_the_snapshot_date(tmp_p
     assert (beta.pk, "PER") not in earlier
 
 
-def test_counts_at_takes_per_org_from_the_snapshot_and_app_from_the_count_file(tmp_path):
+def on(day):
+    """Counts established on `day` exactly (no older figure)."""
+    return selectors.basis_on(day, max_age_days=0)
+
+
+def test_each_type_takes_the_best_source_of_the_day_and_says_what_it_prevailed_over(tmp_path):
     operator = operator_with_domains("alpha.mssante.fr")
     snapshot_with(tmp_path, [row("PER", "a1@alpha.mssante.fr"), row("ORG", "a2@alpha.mssante.fr")])
     MailboxCount.objects.create(
         operator=operator, mailbox_type="APP", as_of=CLOSURE, count=7, source=CountSource.COUNT_FILE, source_note="f"
     )
-    # A recorded PER figure does not override the directory's.
+    # An agent who checked the proofs may lower or raise the directory's figure.
     MailboxCount.objects.create(operator=operator, mailbox_type="PER", as_of=CLOSURE, count=999, source_note="saisie")
-    assert selectors.counts_at(operator=operator, day=CLOSURE) == {"APP": 7, "ORG": 1, "PER": 1}
-    lines = selectors.count_lines_at(operator=operator, day=CLOSURE)
+    assert selectors.counts_at(operator=operator, basis=on(CLOSURE)) == {"APP": 7, "ORG": 1, "PER": 999}
+    lines = selectors.count_lines_at(operator=operator, basis=on(CLOSURE))
     assert lines["APP"].source == CountSource.COUNT_FILE
-    assert lines["PER"].source == CountSource.ANNUAIRE
-    assert "Extraction_Correspondance_MSSante" in lines["PER"].detail
+    assert lines["ORG"].source == CountSource.ANNUAIRE
+    assert "Extraction_Correspondance_MSSante" in lines["ORG"].detail
+    assert lines["PER"].source == CountSource.AGENT_ENTRY
+    [overridden] = lines["PER"].overridden
+    assert (overridden.source, overridden.count) == (CountSource.ANNUAIRE, 1)
+
+
+def test_the_count_file_prevails_over_the_annuaire_and_an_agent_over_the_count_file(tmp_path):
+    operator = operator_with_domains("alpha.mssante.fr")
+    snapshot_with(tmp_path, [row("PER", "a1@alpha.mssante.fr")])
+    assert selectors.count_lines_at(operator=operator, basis=on(CLOSURE))["PER"].source == CountSource.ANNUAIRE
+    MailboxCount.objects.create(
+        operator=operator, mailbox_type="PER", as_of=CLOSURE, count=5, source=CountSource.COUNT_FILE, source_note="f"
+    )
+    assert selectors.counts_at(operator=operator, basis=on(CLOSURE))["PER"] == 5
+    MailboxCount.objects.create(operator=operator, mailbox_type="PER", as_of=CLOSURE, count=4, source_note="agent")
+    assert selectors.counts_at(operator=operator, basis=on(CLOSURE))["PER"] == 4
+
+
+def test_a_snapshot_without_app_lines_establishes_no_app_but_its_app_lines_count(tmp_path):
+    operator = operator_with_domains("alpha.mssante.fr")
+    snapshot_with(tmp_path, [row("PER", "a1@alpha.mssante.fr"), row("ORG", "o@alpha.mssante.fr")])
+    lines = selectors.count_lines_at(operator=operator, basis=on(CLOSURE))
+    assert "APP" not in lines and selectors.missing_types(lines) == ["APP"]
+    (tmp_path / "with-app").mkdir()
+    snapshot_with(
+        tmp_path / "with-app",
+        [row("PER", "a1@alpha.mssante.fr"), row("ORG", "o@alpha.mssante.fr"), row("APP", "lps@alpha.mssante.fr")],
+    )
+    assert selectors.counts_at(operator=operator, basis=on(CLOSURE)) == {"APP": 1, "ORG": 1, "PER": 1}
+    # The file has APP lines: an operator without any gets an established zero.
+    other = operator_with_domains("beta.mssante.fr")
+    assert selectors.counts_at(operator=other, basis=on(CLOSURE)) == {"APP": 0, "ORG": 0, "PER": 0}
+
+
+def test_the_latest_figure_within_the_maximum_age_wins_whatever_its_source(tmp_path):
+    operator = operator_with_domains("alpha.mssante.fr")
+    snapshot_with(tmp_path, [row("PER", "a1@alpha.mssante.fr")])
+    later = CLOSURE + timedelta(days=10)
+    MailboxCount.objects.create(
+        operator=operator, mailbox_type="PER", as_of=later, count=8, source=CountSource.COUNT_FILE, source_note="f"
+    )
+    basis = selectors.basis_on(later + timedelta(days=5), max_age_days=30)
+    line = selectors.count_lines_at(operator=operator, basis=basis)["PER"]
+    assert (line.count, line.as_of, line.source) == (8, later, CountSource.COUNT_FILE)
+    # Too old: nothing established.
+    assert (
+        selectors.counts_at(operator=operator, basis=selectors.basis_on(later + timedelta(days=40), max_age_days=30))
+        is None
+    )
 
 
 def test_counts_at_falls_back_to_recorded_rows_without_a_snapshot_or_a_domain(tmp_path):
     operator = OperatorFactory()
-    assert selectors.counts_at(operator=operator, day=CLOSURE) is None
+    assert selectors.counts_at(operator=operator, basis=on(CLOSURE)) is None
     MailboxCount.objects.create(operator=operator, mailbox_type="ORG", as_of=CLOSURE, count=4, source_note="saisie")
-    assert selectors.counts_at(operator=operator, day=CLOSURE) == {"ORG": 4}
+    assert selectors.counts_at(operator=operator, basis=on(CLOSURE)) == {"ORG": 4}
     # A snapshot exists, but this operator held no domain that day: the recorded rows still apply.
     snapshot_with(tmp_path, [row("PER", "a1@alpha.mssante.fr")])
-    assert selectors.counts_at(operator=operator, day=CLOSURE) == {"ORG": 4}
-    assert selectors.counts_at(operator=operator, day=CLOSURE + timedelta(days=1)) is None
+    assert selectors.counts_at(operator=operator, basis=on(CLOSURE)) == {"ORG": 4}
+    assert selectors.counts_at(operator=operator, basis=on(CLOSURE + timedelta(days=1))) is None
 
 
 def test_newest_snapshot_of_a_day_wins(tmp_path):
@@ -82,7 +136,27 @@ def test_newest_snapshot_of_a_day_wins(tmp_path):
     snapshot_with(tmp_path, [row("PER", "a1@alpha.mssante.fr")])
     (tmp_path / "second").mkdir()
     snapshot_with(tmp_path / "second", [row("PER", "a1@alpha.mssante.fr"), row("PER", "a2@alpha.mssante.fr")])
-    assert selectors.counts_at(operator=operator, day=CLOSURE)["PER"] == 2
+    assert selectors.counts_at(operator=operator, basis=on(CLOSURE))["PER"] == 2
+
+
+def test_the_closure_snapshot_is_the_first_generated_after_the_closure_day_or_the_agents_choice(tmp_path):
+    campaign = segur_campaign(closure=CLOSURE)
+    same_night = services.annuaire_import(path=extraction(tmp_path, [row("PER")]), as_of=CLOSURE).snapshot
+    assert same_night.generated_at.isoformat() == "2023-06-30T04:00:00+02:00"
+    # Generated at 04:00 on the closure day, it reflects the day before.
+    assert selectors.closure_snapshot(campaign) is None
+    (tmp_path / "after").mkdir()
+    after = services.annuaire_import(
+        path=extraction(tmp_path / "after", [row("PER"), row("ORG")], name=AFTER_CLOSURE), as_of=CLOSURE
+    ).snapshot
+    (tmp_path / "later").mkdir()
+    services.annuaire_import(
+        path=extraction(tmp_path / "later", [row("PER")], name="Extraction_Correspondance_MSSante_202307020400.txt")
+    )
+    assert selectors.closure_snapshot(campaign) == after
+    campaign.closure_snapshot = same_night  # an agent's explicit choice wins
+    campaign.save()
+    assert selectors.closure_basis(campaign).snapshot == same_night
 
 
 def test_a_submitted_claim_freezes_snapshot_counts_with_their_sources(tmp_path):
@@ -94,13 +168,16 @@ def test_a_submitted_claim_freezes_snapshot_counts_with_their_sources(tmp_path):
     snapshot_with(
         tmp_path, [row("PER", f"p{n}@alpha.mssante.fr") for n in range(3)] + [row("ORG", "o@alpha.mssante.fr")]
     )
-    claim, user = ready_advance(operator=operator, campaign=campaign)  # also records APP 10 / ORG 100 / PER 1000
-    claim = claim_services.claim_submit(claim=claim, actor=user)
+    filed = datetime(2023, 7, 3, 10, tzinfo=PARIS)
+    claim, user = ready_advance(operator=operator, campaign=campaign, at=filed)  # records APP 10 / ORG 100 / PER 1000
+    MailboxCount.objects.filter(operator=operator).exclude(mailbox_type="APP").delete()
+    claim = claim_services.claim_submit(claim=claim, actor=user, at=filed)
     assert claim.counts == {"APP": 10, "ORG": 1, "PER": 3}
     sources = claim.breakdown["count_sources"]
     assert sources["PER"]["source"] == "annuaire"
     assert sources["APP"]["source"] == "agent_entry"
     assert sources["PER"]["label"] == "Extraction de l'Annuaire Santé"
+    assert claim.breakdown["counts_as_of"] == "2023-07-03"
 
 
 def test_agent_entry_keeps_its_proof_checked_by_content(settings, tmp_path):
@@ -146,15 +223,18 @@ def test_only_an_instructor_records_a_count_with_a_known_type():
         )
 
 
-def test_guard_passes_once_the_snapshot_establishes_the_counts(tmp_path):
+def test_guard_passes_once_every_type_is_established(tmp_path):
     campaign = segur_campaign(closure=CLOSURE)
-    claim, user = claim_in_state("draft", campaign=campaign)
+    filed = datetime(2023, 7, 3, 10, tzinfo=PARIS)
+    claim, user = claim_in_state("draft", campaign=campaign, at=filed)
     MailboxCount.objects.filter(operator=claim.operator).delete()
-    from claims.workflow import counts_recorded
+    from claims.workflow import counts_established
 
-    assert counts_recorded(claim, actor=user, at=None)
+    assert "APP, ORG, PER" in counts_established(claim, actor=user, at=filed)[0]
     from operators.models import MailDomain
 
     MailDomain.objects.create(operator=claim.operator, name="gamma.mssante.fr")
-    snapshot_with(tmp_path, [row("PER", "g@gamma.mssante.fr")])
-    assert counts_recorded(claim, actor=user, at=None) == []
+    snapshot_with(tmp_path, [row("PER", "g@gamma.mssante.fr"), row("ORG", "o@autre.mssante.fr")])
+    assert "pour : APP." in counts_established(claim, actor=user, at=filed)[0]
+    MailboxCount.objects.create(operator=claim.operator, mailbox_type="APP", as_of=CLOSURE, count=0, source_note="0")
+    assert counts_established(claim, actor=user, at=filed) == []

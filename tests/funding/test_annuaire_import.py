@@ -130,9 +130,10 @@ def test_cab_mailboxes_are_counted_apart_and_never_funded(tmp_path):
     assert snapshot.by_type["CAB"] == 1
     counts = annuaire.operator_type_counts(snapshot.pk, snapshot.as_of, operator_id=operator.pk)
     assert counts == {(operator.pk, "PER"): 2, (operator.pk, "CAB"): 1}
-    from funding.selectors import counts_at
+    from funding.selectors import basis_on, counts_at
 
-    assert counts_at(operator=operator, day=snapshot.as_of) == {"ORG": 0, "PER": 2}
+    # The file has PER and ORG lines (none here for this operator: an established zero), no APP line.
+    assert counts_at(operator=operator, basis=basis_on(snapshot.as_of, max_age_days=0)) == {"ORG": 0, "PER": 2}
 
 
 def test_unknown_domains_are_listed_with_their_mailboxes(tmp_path):

@@ -1,19 +1,21 @@
 """A park transferred between two operators is funded once per campaign (set difference on addresses)."""
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
 from claims import services as claim_services
-from funding import services
-from funding.models import CountedMailbox
+from funding import selectors, services
+from funding.calendar import PARIS
+from funding.models import CountedMailbox, MailboxCount
 from operators.models import MailDomain
 from tests.factories import OperatorFactory, agent, paid, ready_advance, segur_campaign
-from tests.funding.annuaire_utils import extraction, row
+from tests.funding.annuaire_utils import AFTER_CLOSURE, extraction, row
 
 pytestmark = pytest.mark.django_db
 
 CLOSURE = date(2023, 6, 30)
+FILED = datetime(2023, 7, 3, 10, tzinfo=PARIS)
 PARK = [row("PER", f"medecin{n}@parc.mssante.fr") for n in range(5)] + [row("ORG", "accueil@parc.mssante.fr")]
 
 
@@ -26,7 +28,7 @@ def setting(tmp_path):
     MailDomain.objects.create(operator=seller, name="parc.mssante.fr")
     MailDomain.objects.create(operator=buyer, name="repreneur.mssante.fr")
     rows = [*PARK, row("PER", "a@cedant.mssante.fr"), row("PER", "b@repreneur.mssante.fr")]
-    services.annuaire_import(path=extraction(tmp_path, rows), as_of=CLOSURE)
+    services.annuaire_import(path=extraction(tmp_path, rows, name=AFTER_CLOSURE), as_of=CLOSURE)
     return campaign, seller, buyer
 
 
@@ -37,8 +39,10 @@ def transfer_park(seller, buyer):
 
 
 def submitted(operator, campaign):
-    claim, user = ready_advance(operator=operator, campaign=campaign)
-    return claim_services.claim_submit(claim=claim, actor=user)
+    """An advance filed just after the closure: APP from an agent's entry, ORG and PER from the directory."""
+    claim, user = ready_advance(operator=operator, campaign=campaign, at=FILED)
+    MailboxCount.objects.filter(operator=operator).exclude(mailbox_type="APP").delete()
+    return claim_services.claim_submit(claim=claim, actor=user, at=FILED)
 
 
 def test_a_park_funded_for_one_operator_is_not_counted_again_for_the_other(setting):
@@ -93,26 +97,35 @@ def test_another_campaign_counts_the_park_again(setting):
 
 def test_the_funding_side_only_uses_the_operators_it_is_given(setting):
     campaign, seller, buyer = setting
-    services.claim_counts_freeze(campaign=campaign, operator=seller)
+    services.claim_counts_freeze(campaign=campaign, operator=seller, basis=selectors.closure_basis(campaign))
     transfer_park(seller, buyer)
-    assert services.claim_counts_freeze(campaign=campaign, operator=buyer).counts["PER"] == 6
-    kept = services.claim_counts_freeze(campaign=campaign, operator=buyer, funded_operator_ids={seller.pk})
+    assert (
+        services.claim_counts_freeze(campaign=campaign, operator=buyer, basis=selectors.closure_basis(campaign)).counts[
+            "PER"
+        ]
+        == 6
+    )
+    kept = services.claim_counts_freeze(
+        campaign=campaign, operator=buyer, basis=selectors.closure_basis(campaign), funded_operator_ids={seller.pk}
+    )
     assert kept.counts["PER"] == 1
     assert kept.excluded == {"PER": 5, "ORG": 1}
 
 
 def test_the_all_operators_statement_agrees_with_each_claim_freeze(setting):
-    from funding import annuaire, selectors
+    from funding import annuaire
 
     campaign, seller, buyer = setting
-    services.claim_counts_freeze(campaign=campaign, operator=seller)
+    services.claim_counts_freeze(campaign=campaign, operator=seller, basis=selectors.closure_basis(campaign))
     transfer_park(seller, buyer)
-    snapshot = selectors.snapshot_at(CLOSURE)
+    snapshot = selectors.closure_snapshot(campaign)
     counts = annuaire.funded_counts_by_operator(
         snapshot_id=snapshot.pk, day=CLOSURE, campaign_id=campaign.pk, funded_operator_ids={seller.pk}
     )
     assert counts == {(seller.pk, "PER"): 1, (buyer.pk, "PER"): 1}
-    frozen = services.claim_counts_freeze(campaign=campaign, operator=buyer, funded_operator_ids={seller.pk})
+    frozen = services.claim_counts_freeze(
+        campaign=campaign, operator=buyer, basis=selectors.closure_basis(campaign), funded_operator_ids={seller.pk}
+    )
     assert frozen.counts["PER"] == counts[(buyer.pk, "PER")]
     unprotected = annuaire.funded_counts_by_operator(
         snapshot_id=snapshot.pk, day=CLOSURE, campaign_id=campaign.pk, funded_operator_ids=()

@@ -43,7 +43,8 @@ def test_counts_are_recorded_with_their_source(tmp_path):
     assert entry.source == CountSource.COUNT_FILE
     assert entry.source_note.startswith("Fichier comptages.csv (SHA-256 ")
     assert entry.source_note.endswith("ligne 2")
-    assert selectors.counts_at(operator=alpha, day=date(2023, 6, 30)) == {"APP": 120, "PER": 5}
+    basis = selectors.basis_on(date(2023, 6, 30), max_age_days=0)
+    assert selectors.counts_at(operator=alpha, basis=basis) == {"APP": 120, "PER": 5}
 
 
 def test_comma_separated_files_are_accepted(tmp_path):
