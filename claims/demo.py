@@ -37,16 +37,17 @@ def seed_claims(*, campaign, operators, stdout):
     users = get_user_model().objects
     agent, supervisor = users.get(username="agent"), users.get(username="supervisor")
     by_name = {op.legal_name.split()[0].lower(): op for op in operators}
-    for name, (app, org, per) in DEMO_COUNTS.items():
-        for mailbox_type, count in zip(MailboxType, (app, org, per), strict=True):
-            funding_services.mailbox_count_record(
-                operator=by_name[name],
-                mailbox_type=mailbox_type,
-                as_of=campaign.closure_date,
-                count=count,
-                source_note="Démonstration : comptage saisi par l'instructeur",
-                actor=agent,
-            )
+    # APP is not in the public file: an instructor's entry establishes it; ORG and PER come from the
+    # demo extraction of the closure day.
+    for name, (app, _org, _per) in DEMO_COUNTS.items():
+        funding_services.mailbox_count_record(
+            operator=by_name[name],
+            mailbox_type=MailboxType.APP,
+            as_of=campaign.closure_date,
+            count=app,
+            source_note="Démonstration : comptage saisi par l'instructeur",
+            actor=agent,
+        )
 
     def member(operator):
         membership = operator.memberships.select_related("user").order_by("pk").first()
@@ -102,6 +103,13 @@ def seed_claims(*, campaign, operators, stdout):
     )
     services.document_upload(
         claim=balance, actor=member(alpha), kind=DocumentKind.CONFORMITY_COMMITMENT, uploaded_file=_pdf("annexe2.pdf")
+    )
+    services.claim_update_details(
+        claim=balance,
+        actor=member(alpha),
+        deployment_date=campaign.closure_date - timedelta(days=10),
+        technical_contact_name="Équipe intégration Alpha",
+        technical_contact_email="integration@alpha-sante.example",
     )
     balance = services.claim_submit(claim=balance, actor=member(alpha))
     services.claim_take(claim=balance, actor=agent)

@@ -32,6 +32,16 @@ def campaigns():
     return Campaign.objects.select_related("schedule").order_by("-closure_date", "code")
 
 
+def current_vat_rate():
+    """The VAT rate of the newest campaign paying VAT (what the public simulator shows), or None."""
+    return (
+        Campaign.objects.filter(pays_vat=True)
+        .order_by("-closure_date", "code")
+        .values_list("vat_rate", flat=True)
+        .first()
+    )
+
+
 # --- Mailbox counts -------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from claims.portal.forms import (
     TechnicalDocForm,
     apply_domain_error,
 )
+from claims.pricing import vat_on
 from common.exceptions import DomainError, NotAllowed, StateConflict
 from common.roles import Role, is_agent
 from funding import selectors as funding_selectors
@@ -183,12 +184,19 @@ def simulator(request):
     submitted = any(key in request.GET for key in ("APP", "ORG", "PER"))
     form = SimulatorForm(request.GET if submitted else None)
     results = []
+    # VAT shown beside, at the rate of the newest campaign (data), for an operator liable to it.
+    vat_rate = funding_selectors.current_vat_rate()
     if submitted and form.is_valid():
         counts = form.counts()
         for schedule in funding_selectors.published_schedules():
-            breakdown = compute_breakdown(schedule=schedule, counts=counts).as_dict()
+            breakdown = compute_breakdown(schedule=schedule, counts=counts)
             results.append(
-                {"schedule": schedule, "breakdown": helpers.BreakdownView.from_dict(breakdown, frozen=False)}
+                {
+                    "schedule": schedule,
+                    "breakdown": helpers.BreakdownView.from_dict(breakdown.as_dict(), frozen=False),
+                    "total_with_vat": breakdown.total + vat_on(breakdown.total, vat_rate) if vat_rate else None,
+                }
             )
     status = 400 if submitted and not form.is_valid() else 200
-    return render(request, "portail/simulator.html", {"form": form, "results": results}, status=status)
+    context = {"form": form, "results": results, "vat_rate": vat_rate}
+    return render(request, "portail/simulator.html", context, status=status)

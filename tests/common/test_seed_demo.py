@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from claims.models import Claim
 from funding import annuaire, selectors
+from funding.calendar import paris_today
 from funding.models import AnnuaireSnapshot, Campaign, GrowthCheck
 
 pytestmark = pytest.mark.django_db
@@ -45,3 +46,42 @@ def test_seed_demo_imports_two_extractions_flags_growth_and_freezes_annuaire_cou
     call_command("seed_demo", stdout=again)
     assert "déjà présentes : inchangées" in again.getvalue()
     assert AnnuaireSnapshot.objects.count() == 2
+
+
+def test_right_after_seed_demo_op_alpha_files_an_advance_on_demo_open_through_the_api():
+    from decimal import Decimal
+
+    from rest_framework.test import APIClient
+
+    from tests.factories import PDF
+
+    call_command("seed_demo", stdout=StringIO())
+    client = APIClient()
+    token = client.post("/api/v1/auth/token", {"username": "op-alpha", "password": "demo-password"}, format="json")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
+    campaign = client.get("/api/v1/campaigns/demo-open/").json()
+    assert campaign["closure_date"] > paris_today().isoformat()  # the closure is still ahead
+
+    created = client.post("/api/v1/claims", {"campaign": "demo-open", "kind": "advance"}, format="json")
+    assert created.status_code == 201, created.json()
+    claim_url = f"/api/v1/claims/{created.json()['id']}"
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = client.post(
+        f"{claim_url}/documents",
+        {"kind": "conformity_report", "file": SimpleUploadedFile("rapport.pdf", PDF, "application/pdf")},
+        format="multipart",
+    )
+    assert upload.status_code == 201, upload.json()
+    submitted = client.post(f"{claim_url}/submit")
+    assert submitted.status_code == 200, submitted.json()
+    claim = client.get(claim_url).json()
+    breakdown = claim["breakdown"]
+    assert {line["type"]: line["count"] for line in breakdown["lines"]} == {"APP": 120, "ORG": 2400, "PER": 31000}
+    assert {source["source"] for source in breakdown["count_sources"].values()} == {"count_file"}
+    # 120 × 58,33 + 2 400 × 20,83 + 31 000 × 5 + 6 666,67 = 218 658,27 € HT; 30 % = 65 597,481 → 65 597,48.
+    assert breakdown["total"] == "218658.27"
+    assert Decimal(claim["amount"]) == (Decimal(breakdown["total"]) * Decimal("0.3")).quantize(Decimal("0.01"))
+    assert (claim["amount"], claim["vat_rate"], claim["vat"], claim["amount_to_pay"]) == (
+        "65597.48", "0.2000", "13119.50", "78716.98"
+    )  # fmt: skip

@@ -17,6 +17,7 @@ from tests.factories import (
     PNG,
     OperatorFactory,
     agent,
+    approved,
     claim_in_state,
     operator_user,
     paid,
@@ -51,7 +52,9 @@ def test_draft_page_shows_estimate_with_vat_checklist_and_what_is_missing(client
     # Counts 10 / 100 / 1000 under segur-2023: 583.30 + 2 083.00 + 5 000.00 + 6 666.67 = 14 332.97; advance 30 %.
     assert "14\u202f332,97\u00a0€" in page
     assert "4\u202f299,89\u00a0€ HT" in page  # the advance, estimated
-    assert "5\u202f159,87\u00a0€ TTC" in page  # with 20 % VAT beside
+    assert "5\u202f159,87\u00a0€ à verser (TVA 20\u00a0%)" in page  # with the campaign's 20 % VAT
+    # Which source gave each count, and its date, on the same page.
+    assert "Saisie d'un agent au" in page
     assert "Montant estimé" in page
     assert "Brouillon" in page
     assert "Rapport de conformité" in page
@@ -79,6 +82,8 @@ def test_required_proofs_match_the_workflow_guards(alpha, campaign):
         for kind in required:
             services.document_upload(claim=claim, actor=actor, kind=kind, uploaded_file=pdf())
         assert workflow.required_proofs_present(claim, actor=actor, at=None) == []
+    alpha_advance = Claim.objects.get(operator=alpha.operator, kind=ClaimKind.ADVANCE)
+    approved(services.claim_submit(claim=alpha_advance, actor=alpha.user))
     balance = services.claim_create(
         operator=alpha.operator, campaign=campaign, kind=ClaimKind.BALANCE, actor=alpha.user
     )
@@ -234,7 +239,8 @@ def test_balance_needs_an_https_documentation_link_edited_on_the_page(client, al
     assert response["Location"] == claim_url(balance)
     page = text(client.get(claim_url(balance)))
     assert "Le lien vers la documentation technique pour les éditeurs doit être une adresse https." in page
-    assert "Avance déjà versée" in page
+    assert "Avance accordée, déduite" in page
+    assert "Indiquez la date de déploiement du connecteur." in page
 
     response = client.post(claim_url(balance, "portal:claim_update_details"), {"technical_doc_url": "pas une adresse"})
     assert response.status_code == 400
@@ -245,6 +251,26 @@ def test_balance_needs_an_https_documentation_link_edited_on_the_page(client, al
     page = text(client.get(claim_url(balance)))
     assert "Le lien vers la documentation technique pour les éditeurs doit être une adresse https." not in page
     assert "Pièce manquante : Engagement de conformité du parc (Annexe 2)." in page
+
+    # Deployment date and technical contact on the same form; a date after the closure is named.
+    late = (campaign.closure_date + timedelta(days=1)).strftime("%d/%m/%Y")
+    client.post(
+        claim_url(balance, "portal:claim_update_details"),
+        {
+            "technical_doc_url": "https://doc.alpha.example",
+            "deployment_date": late,
+            "technical_contact_name": "Camille Martin",
+            "technical_contact_email": "support@alpha.example",
+        },
+    )
+    balance.refresh_from_db()
+    assert (balance.technical_contact_name, balance.deployment_date) == (
+        "Camille Martin",
+        campaign.closure_date + timedelta(days=1),
+    )
+    page = text(client.get(claim_url(balance)))
+    assert "Le connecteur doit être déployé au plus tard le" in page
+    assert "Indiquez le contact technique" not in page
 
 
 def test_history_lists_every_event_with_its_author(client, alpha, campaign):

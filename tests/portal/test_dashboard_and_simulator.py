@@ -26,7 +26,7 @@ def test_dashboard_lists_claims_with_state_amount_vat_deadline_and_what_is_missi
     assert campaign.label in page
     assert f"Avance n° {draft.pk}" in page
     assert "Brouillon" in page
-    assert "4\u202f299,89\u00a0€" in page and "5\u202f159,87\u00a0€ TTC" in page
+    assert "4\u202f299,89\u00a0€ HT" in page and "5\u202f159,87\u00a0€ à verser" in page
     assert "estimation, figée au dépôt" in page
     assert f"{campaign.advance_deadline:%d/%m/%Y}" in page
     assert "Pièce manquante : Rapport de conformité." in page
@@ -120,7 +120,7 @@ def test_simulator_reproduces_the_workshop_examples_with_vat(client, db, counts,
     page = text(client.get(SIMULATOR, {"APP": app, "ORG": org, "PER": per}))
     workshop = page[page.index('id="bareme-workshop-2022-03"') :]
     assert f"{total} HT" in workshop
-    assert f"({total_vat} TTC)" in workshop
+    assert f"({total_vat} TTC pour un opérateur assujetti, TVA 20\u00a0%)" in workshop
 
 
 def test_simulator_shows_every_published_schedule_with_lines_base_cap_advance_and_balance(client, db):

@@ -101,7 +101,7 @@ class Command(BaseCommand):
     def extra_seed(self, *, campaign, operators, password):
         """Hook for the Annuaire and claims parts of the demo (see funding.demo and claims.demo)."""
         from claims.demo import DEMO_COUNTS, seed_claims
-        from funding.demo import seed_annuaire
+        from funding.demo import seed_annuaire, seed_open_campaign
 
         domain_of = {name.split()[0].lower(): domain for *_, name, _, _, _, _, domain in OPERATORS}
         closure = {domain_of[name]: (org, per) for name, (_, org, per) in DEMO_COUNTS.items()}
@@ -113,6 +113,11 @@ class Command(BaseCommand):
         }
         seed_annuaire(campaign=campaign, closure_mailboxes=closure, reference_mailboxes=reference, stdout=self.stdout)
         seed_claims(campaign=campaign, operators=operators, stdout=self.stdout)
+        by_name = {operator.legal_name.split()[0].lower(): operator for operator in operators}
+        seed_open_campaign(
+            today=paris_today(),
+            counts_by_operator={by_name[name]: DEMO_COUNTS[name] for name in ("alpha", "beta")},
+        )
 
     @staticmethod
     def _enrol(user, operator, *, referencing_number):
