@@ -21,6 +21,7 @@ from claims.enums import ClaimKind, ClaimState, RecoveryDecision, RecoveryState
 from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment, Recovery
 from common.admin import BaseAdmin
 from common.exceptions import DomainError
+from common.formatting import count, euros, number, percent
 from common.roles import Role, is_agent
 from funding.calendar import paris_today
 from funding.formula import with_vat
@@ -50,12 +51,6 @@ ADMIN_TRANSITIONS = {
     "reopen": (services.claim_reopen, ()),
 }
 NO_COMMENT = {"take", "mark_paid"}
-
-
-def euros(amount):
-    if amount is None:
-        return "—"
-    return f"{amount:,.2f} €".replace(",", "\u202f").replace(".", ",")
 
 
 def with_effective_deadline(queryset):
@@ -323,7 +318,7 @@ class ClaimAdmin(BaseAdmin):
             "<tr><td>{}</td><td style='text-align:right'>{}</td><td style='text-align:right'>{}</td>"
             "<td style='text-align:right'>{}</td></tr>",
             (
-                (line["type"], line["count"], euros(_dec(line["rate"])), euros(_dec(line["amount"])))
+                (line["type"], count(line["count"]), euros(_dec(line["rate"])), euros(_dec(line["amount"])))
                 for line in data["lines"]
             ),
         )
@@ -364,11 +359,12 @@ class ClaimAdmin(BaseAdmin):
         check = GrowthCheck.objects.filter(campaign=obj.campaign_id, operator=obj.operator_id).first()
         if check is None:
             return "Pas de contrôle calculé pour cette campagne."
-        growth = "infinie" if check.growth is None else f"{check.growth:.1%}".replace(".", ",")
+        growth = "infinie" if check.growth is None else percent(check.growth)
         text = (
-            f"{check.reference_count} BAL à la référence → {check.closure_count} à la clôture "
-            f"(croissance {growth}, ensemble des opérateurs {check.overall_growth:.1%}, seuil ×{check.factor})"
-        ).replace(".", ",")
+            f"{count(check.reference_count)} BAL à la référence → {count(check.closure_count)} à la clôture "
+            f"(croissance {growth}, ensemble des opérateurs {percent(check.overall_growth)}, "
+            f"seuil ×{number(check.factor, 2)})"
+        )
         if check.flagged:
             return format_html(
                 '<strong style="color:#ce0500">Anomalie signalée</strong> — {}. Vous pouvez demander les contrats '

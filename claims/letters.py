@@ -5,16 +5,15 @@ from pathlib import Path
 from django.utils import timezone
 from fpdf import FPDF
 
+from common.formatting import count, euros
 from funding.formula import with_vat
 
 # DejaVu covers €, «», œ and the narrow no-break space; without it we fall back to a core font
 # and spell the few characters it lacks.
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-_FALLBACK = str.maketrans({"€": "EUR", "œ": "oe", "’": "'", "\u202f": " ", "…": "...", "—": "-", "–": "-"})
-
-
-def _euros(amount):
-    return f"{amount:,.2f} €".replace(",", " ").replace(".", ",")
+_FALLBACK = str.maketrans(
+    {"€": "EUR", "œ": "oe", "’": "'", "\u202f": " ", "…": "...", "—": "-", "–": "-", "\u2212": "-"}
+)
 
 
 class _Letter(FPDF):
@@ -66,7 +65,7 @@ def decision_letter(*, claim, title, paragraphs, signed_by, at=None):
         pdf.set_font(pdf.family, "", 9)
         widths = (40, 30, 40, 50)
         for cells in [("Type de BAL", "Nombre", "Tarif HT", "Montant HT")] + [
-            (line["type"], f"{line['count']:,}".replace(",", " "), _euros(_d(line["rate"])), _euros(_d(line["amount"])))
+            (line["type"], count(line["count"]), euros(_d(line["rate"])), euros(_d(line["amount"])))
             for line in breakdown["lines"]
         ]:
             for width, cell in zip(widths, cells, strict=True):
@@ -75,13 +74,13 @@ def decision_letter(*, claim, title, paragraphs, signed_by, at=None):
         pdf.ln(2)
         total = _d(breakdown["total"])
         rows = [
-            ("Forfait", _euros(_d(breakdown["base"]))),
-            ("Plafond", _euros(_d(breakdown["cap"])) + (" (appliqué)" if breakdown["capped"] else "")),
-            ("Financement total HT", f"{_euros(total)} (TTC {_euros(with_vat(total))})"),
+            ("Forfait", euros(_d(breakdown["base"]))),
+            ("Plafond", euros(_d(breakdown["cap"])) + (" (appliqué)" if breakdown["capped"] else "")),
+            ("Financement total HT", f"{euros(total)} (TTC {euros(with_vat(total))})"),
         ]
         if "advance_paid" in breakdown:
-            rows.append(("Avance déjà versée HT", _euros(_d(breakdown["advance_paid"]))))
-        rows.append(("Montant de la demande HT", _euros(_d(breakdown["amount"]))))
+            rows.append(("Avance déjà versée HT", euros(_d(breakdown["advance_paid"]))))
+        rows.append(("Montant de la demande HT", euros(_d(breakdown["amount"]))))
         for label, value in rows:
             pdf.cell(70, 6, pdf.text(label), border=1)
             pdf.cell(90, 6, pdf.text(value), border=1)

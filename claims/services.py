@@ -19,6 +19,7 @@ from claims.uploads import inspect_upload
 from claims.workflow import TRANSITIONS, correction_due_default, failed_guards, filing_deadline_open
 from common.audit import append_event
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
+from common.formatting import euros
 from common.roles import Role, actor_label, has_role, is_agent, operator_id_of
 from funding import services as funding_services
 from funding.calendar import paris_today
@@ -189,7 +190,7 @@ def claim_approve(*, claim, actor, comment="", at=None):
 
     def letter_and_recovery(approved):
         paragraphs = [
-            f"Après instruction, votre demande est approuvée pour un montant de {_euros(approved.amount)} HT."
+            f"Après instruction, votre demande est approuvée pour un montant de {euros(approved.amount)} HT."
             if approved.amount >= 0
             else "Après instruction, le solde définitif de votre financement est inférieur à l'avance versée.",
         ]
@@ -208,8 +209,8 @@ def claim_approve(*, claim, actor, comment="", at=None):
                 claim=approved,
                 amount=-approved.amount,
                 grounds=(
-                    f"Le financement définitif ({_euros(approved.funded_total)} HT) est inférieur à l'avance "
-                    f"versée ({_euros(advance.amount)} HT) : la différence a été perçue à tort."
+                    f"Le financement définitif ({euros(approved.funded_total)} HT) est inférieur à l'avance "
+                    f"versée ({euros(advance.amount)} HT) : la différence a été perçue à tort."
                 ),
                 payments=[advance],
                 actor=actor,
@@ -253,10 +254,6 @@ def claim_reject(*, claim, actor, comment, at=None):
         prepare=lambda c: {"decided_at": at, "decision_reason": comment.strip()},
         after=letter,
     )
-
-
-def _euros(amount):
-    return f"{amount:,.2f} €".replace(",", "\u202f").replace(".", ",")
 
 
 def attach_decision_letter(*, claim, actor, title, paragraphs, at=None):

@@ -17,6 +17,7 @@ from django.conf import settings
 
 from claims import selectors
 from claims.enums import ClaimKind, ClaimState, DocumentKind
+from common.formatting import euros
 from common.roles import Role
 from funding import selectors as funding_selectors
 from funding.calendar import is_open
@@ -133,8 +134,8 @@ def amount_payable(claim, *, actor, at):
     paid = selectors.total_paid(operator=claim.operator, campaign=claim.campaign)
     if paid + claim.amount > claim.funded_total:
         return [
-            f"Paiement refusé : {paid + claim.amount} € dépasserait le financement total de l'opérateur "
-            f"({claim.funded_total} €)."
+            f"Paiement refusé : {euros(paid + claim.amount)} dépasserait le financement total de l'opérateur "
+            f"({euros(claim.funded_total)})."
         ]
     return []
 

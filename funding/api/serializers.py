@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common import formatting
 from funding.calendar import end_of_day
 from funding.enums import MailboxType
 from funding.models import Campaign, FundingSchedule
@@ -15,7 +16,7 @@ class MailboxCountField(serializers.Field):
     default_error_messages = {
         "invalid": "Un nombre entier est attendu.",
         "min_value": "Le nombre de BAL ne peut pas être négatif.",
-        "max_value": f"Le nombre de BAL ne peut pas dépasser {MAX_COUNT:,}.".replace(",", " "),
+        "max_value": f"Le nombre de BAL ne peut pas dépasser {formatting.count(MAX_COUNT)}.",
     }
 
     def to_internal_value(self, data):

@@ -25,9 +25,22 @@ def test_command_prints_the_workshop_totals_as_json(app, org, per, total):
 
 def test_command_prints_a_readable_table_by_default():
     out = simulate("--schedule", "segur-2023", "--app", "700", "--org", "5000", "--per", "40000")
-    assert "Plafond" in out and "(appliqué)" in out
-    assert "250 000,00 €" in out
-    assert "TTC 300 000,00 €" in out
+    # The product's one money format (common.formatting): narrow groups, decimal comma, "\u00a0€".
+    table = out.replace("\u202f", "_").replace("\u00a0", "~")
+    assert table.splitlines() == [
+        "Barème : Financement Ségur opérateurs MSSanté 2023 (segur-2023)",
+        "",
+        "Type        Nombre        Tarif HT      Montant HT",
+        "APP            700         58,33~€     40_831,00~€",
+        "ORG          5_000         20,83~€    104_150,00~€",
+        "PER         40_000          5,00~€    200_000,00~€",
+        "Forfait                                 6_666,67~€",
+        "Sous-total                            351_647,67~€",
+        "Plafond                               250_000,00~€  (appliqué)",
+        "Total HT                              250_000,00~€   TTC 300_000,00~€",
+        "Avance HT                              75_000,00~€",
+        "Solde HT                              175_000,00~€",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.formatting import count, euros
 from funding.api.serializers import MAX_COUNT
 from funding.formula import compute_breakdown, with_vat
 from funding.selectors import schedule_by_code
@@ -45,18 +46,17 @@ class Command(BaseCommand):
 
     @staticmethod
     def _table(breakdown, schedule):
-        def euros(amount):
-            # French number format: thin groups with spaces, decimal comma.
-            return f"{amount:>14,.2f} €".replace(",", " ").replace(".", ",")
+        def money(amount):
+            return f"{euros(amount):>16}"
 
         rows = [f"Barème : {schedule.label} ({schedule.code})", ""]
         rows.append(f"{'Type':<6}{'Nombre':>12}{'Tarif HT':>16}{'Montant HT':>16}")
         for line in breakdown.lines:
-            rows.append(f"{line.type:<6}{line.count:>12,}{euros(line.rate)}{euros(line.amount)}".replace(",", " "))
-        rows.append(f"{'Forfait':<34}{euros(breakdown.base)}")
-        rows.append(f"{'Sous-total':<34}{euros(breakdown.subtotal)}")
-        rows.append(f"{'Plafond':<34}{euros(breakdown.cap)}{'  (appliqué)' if breakdown.capped else ''}")
-        rows.append(f"{'Total HT':<34}{euros(breakdown.total)}   TTC {euros(with_vat(breakdown.total)).strip()}")
-        rows.append(f"{'Avance HT':<34}{euros(breakdown.advance)}")
-        rows.append(f"{'Solde HT':<34}{euros(breakdown.balance)}")
+            rows.append(f"{line.type:<6}{count(line.count):>12}{money(line.rate)}{money(line.amount)}")
+        rows.append(f"{'Forfait':<34}{money(breakdown.base)}")
+        rows.append(f"{'Sous-total':<34}{money(breakdown.subtotal)}")
+        rows.append(f"{'Plafond':<34}{money(breakdown.cap)}{'  (appliqué)' if breakdown.capped else ''}")
+        rows.append(f"{'Total HT':<34}{money(breakdown.total)}   TTC {euros(with_vat(breakdown.total))}")
+        rows.append(f"{'Avance HT':<34}{money(breakdown.advance)}")
+        rows.append(f"{'Solde HT':<34}{money(breakdown.balance)}")
         return "\n".join(rows)
