@@ -91,14 +91,39 @@ class ScheduleSerializer(serializers.ModelSerializer):
         return {t.value: f"{obj.rate_for(t):.2f}" for t in MailboxType}
 
 
+class CampaignSchedulesSerializer(serializers.ModelSerializer):
+    developer = serializers.SlugRelatedField(
+        source="developer_schedule", slug_field="code", read_only=True, help_text="Barème des opérateurs développeurs"
+    )
+    buyer = serializers.SlugRelatedField(
+        source="schedule", slug_field="code", read_only=True, help_text="Barème des opérateurs acheteurs"
+    )
+
+    class Meta:
+        model = Campaign
+        fields = ["developer", "buyer"]
+
+
 class CampaignSerializer(serializers.ModelSerializer):
-    schedule = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    schedule = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="Barème des opérateurs acheteurs (voir `schedules`)"
+    )
+    schedules = CampaignSchedulesSerializer(source="*", read_only=True)
     advance_deadline = serializers.SerializerMethodField()
     balance_deadline = serializers.SerializerMethodField()
 
     class Meta:
         model = Campaign
-        fields = ["code", "label", "schedule", "closure_date", "advance_deadline", "balance_deadline"]
+        fields = [
+            "code",
+            "label",
+            "schedule",
+            "schedules",
+            "opening_date",
+            "closure_date",
+            "advance_deadline",
+            "balance_deadline",
+        ]
 
     def get_advance_deadline(self, obj) -> str:
         return end_of_day(obj.advance_deadline).isoformat()

@@ -97,6 +97,8 @@ def test_campaign_calendar_gives_end_of_day_paris_deadlines(api_client, path):
         "code": "segur-mss-2023",
         "label": "Ségur opérateurs MSSanté 2023",
         "schedule": "segur-2023",
+        "schedules": {"developer": "segur-2023", "buyer": "segur-2023"},
+        "opening_date": "2022-06-01",
         "closure_date": "2023-06-30",
         "advance_deadline": "2023-09-22T23:59:59.999999+02:00",
         "balance_deadline": "2023-10-22T23:59:59.999999+02:00",
@@ -115,4 +117,10 @@ def test_openapi_schema_and_docs_are_served(api_client):
     paths = schema.json()["paths"]
     assert "/api/v1/funding/simulate" in paths
     assert "/api/v1/campaigns/{code}" in paths
+    components = schema.json()["components"]["schemas"]
+    assert components["Campaign"]["properties"]["schedules"]["allOf"] == [
+        {"$ref": "#/components/schemas/CampaignSchedules"}
+    ]
+    assert set(components["CampaignSchedules"]["properties"]) == {"developer", "buyer"}
+    assert "opening_date" in components["Campaign"]["properties"]
     assert api_client.get("/api/docs/").status_code == 200
