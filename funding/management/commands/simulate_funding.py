@@ -3,9 +3,9 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from common.formatting import count, euros
-from funding.api.serializers import MAX_COUNT
+from funding.api.serializers import MAX_COUNT, ScheduleChoiceSerializer
 from funding.formula import compute_breakdown, with_vat
-from funding.selectors import schedule_by_code
+from operators.enums import OperatorKind
 
 
 def mailbox_count(value):
@@ -14,35 +14,62 @@ def mailbox_count(value):
     except ValueError:
         raise ValueError(f"nombre entier attendu, reçu « {value} »") from None
     if number < 0 or number > MAX_COUNT:
-        raise ValueError(f"doit être compris entre 0 et {MAX_COUNT}, reçu {number}")
+        raise ValueError(f"doit être compris entre 0 et {count(MAX_COUNT)}, reçu {count(number)}")
     return number
 
 
+COUNT_OPTIONS = {"app": "APP", "org": "ORG", "per": "PER"}
+FORMATS = ("table", "json")
+# The schedule comes as in the API: `--schedule`, or `--campaign` + `--operator-kind`.
+CHOICE_OPTIONS = {"schedule": "--schedule", "campaign": "--campaign", "operator_kind": "--operator-kind"}
+
+
 class Command(BaseCommand):
-    help = "Simule le financement d'un opérateur pour un barème et des nombres de BAL."
+    help = (
+        "Simule le financement d'un opérateur pour des nombres de BAL, selon un barème (--schedule) "
+        "ou le barème d'une campagne pour un type d'opérateur (--campaign et --operator-kind)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--schedule", required=True, help="code du barème (ex. segur-2023)")
-        parser.add_argument("--app", default="0", help="nombre de BAL applicatives")
-        parser.add_argument("--org", default="0", help="nombre de BAL organisationnelles")
-        parser.add_argument("--per", default="0", help="nombre de BAL personnelles")
-        parser.add_argument("--format", choices=["table", "json"], default="table")
+        # No argparse `required` or `choices`: its errors are English and take two lines; every bad
+        # input here is one French line (SPEC §6), checked in handle().
+        parser.add_argument("--schedule", help="code du barème (ex. segur-2023)")
+        parser.add_argument("--campaign", help="code de la campagne (ex. segur-mss-2023), avec --operator-kind")
+        parser.add_argument("--operator-kind", help="developer ou buyer : le barème de la campagne qui s'applique")
+        parser.add_argument("--app", help="nombre de BAL applicatives (obligatoire)")
+        parser.add_argument("--org", help="nombre de BAL organisationnelles (obligatoire)")
+        parser.add_argument("--per", help="nombre de BAL personnelles (obligatoire)")
+        parser.add_argument("--format", default="table", help="table (par défaut) ou json")
 
     def handle(self, *args, **options):
+        missing = [f"--{key}" for key in COUNT_OPTIONS if options[key] is None]
+        if missing:
+            plural = "s" if len(missing) > 1 else ""
+            raise CommandError(f"argument{plural} obligatoire{plural} manquant{plural} : {', '.join(missing)}")
+        if options["format"] not in FORMATS:
+            raise CommandError(f"--format : table ou json attendu, reçu « {options['format']} »")
         counts = {}
-        for key in ("app", "org", "per"):
+        for key, mailbox_type in COUNT_OPTIONS.items():
             try:
-                counts[key.upper()] = mailbox_count(options[key])
+                counts[mailbox_type] = mailbox_count(options[key])
             except ValueError as exc:
                 raise CommandError(f"--{key} : {exc}") from None
-        schedule = schedule_by_code(options["schedule"])
-        if schedule is None:
-            raise CommandError(f"barème inconnu : « {options['schedule']} »")
+        choice = ScheduleChoiceSerializer(
+            data={name: options[name] for name in CHOICE_OPTIONS if options[name] is not None}
+        )
+        if not choice.is_valid():
+            name, messages = next(iter(choice.errors.items()))
+            raise CommandError(f"{CHOICE_OPTIONS.get(name, name)} : {messages[0]}")
+        schedule = choice.validated_data["schedule"]
         breakdown = compute_breakdown(schedule=schedule, counts=counts)
         if options["format"] == "json":
             self.stdout.write(json.dumps(breakdown.as_dict()))
             return
-        self.stdout.write(self._table(breakdown, schedule))
+        heading = []
+        if "campaign" in choice.validated_data:
+            campaign, kind = choice.validated_data["campaign"], choice.validated_data["operator_kind"]
+            heading.append(f"Campagne : {campaign.label} ({campaign.code}) — {OperatorKind(kind).label.lower()}")
+        self.stdout.write("\n".join([*heading, self._table(breakdown, schedule)]))
 
     @staticmethod
     def _table(breakdown, schedule):
