@@ -20,6 +20,7 @@ from claims.enums import ClaimState, RecoveryDecision, RecoveryState
 from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment, Recovery
 from common.admin import BaseAdmin
 from common.exceptions import DomainError
+from common.formatting import count, euros, number, percent, vat_rate
 from common.roles import Role, is_agent
 from funding.calendar import paris_today
 from funding.models import GrowthCheck
@@ -48,12 +49,6 @@ ADMIN_TRANSITIONS = {
     "reopen": (services.claim_reopen, ()),
 }
 NO_COMMENT = {"take", "mark_paid"}
-
-
-def euros(amount):
-    if amount is None:
-        return "—"
-    return f"{amount:,.2f} €".replace(",", "\u202f").replace(".", ",")
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -304,7 +299,7 @@ class ClaimAdmin(BaseAdmin):
             (
                 (
                     line["type"],
-                    line["count"],
+                    count(line["count"]),
                     euros(_dec(line["rate"])),
                     euros(_dec(line["amount"])),
                     _source_text(sources.get(line["type"])),
@@ -324,7 +319,7 @@ class ClaimAdmin(BaseAdmin):
         extra.append(("Montant de la demande HT", euros(_dec(data["amount"]))))
         if "amount_to_pay" in data:
             rate = _dec(data["vat_rate"])
-            extra.append((f"TVA ({rate * 100:.2f} %)".replace(".", ",") if rate else "TVA (non applicable)",
+            extra.append((f"TVA ({vat_rate(rate)})" if rate else "TVA (non applicable)",
                           euros(_dec(data["vat"]))))  # fmt: skip
             extra.append(("Montant à verser", euros(_dec(data["amount_to_pay"]))))
         tail = format_html_join(
@@ -358,11 +353,12 @@ class ClaimAdmin(BaseAdmin):
         check = GrowthCheck.objects.filter(campaign=obj.campaign_id, operator=obj.operator_id).first()
         if check is None:
             return "Pas de contrôle calculé pour cette campagne."
-        growth = "infinie" if check.growth is None else f"{check.growth:.1%}".replace(".", ",")
+        growth = "infinie" if check.growth is None else percent(check.growth)
         text = (
-            f"{check.reference_count} BAL à la référence → {check.closure_count} à la clôture "
-            f"(croissance {growth}, ensemble des opérateurs {check.overall_growth:.1%}, seuil ×{check.factor})"
-        ).replace(".", ",")
+            f"{count(check.reference_count)} BAL à la référence → {count(check.closure_count)} à la clôture "
+            f"(croissance {growth}, ensemble des opérateurs {percent(check.overall_growth)}, "
+            f"seuil ×{number(check.factor, 2)})"
+        )
         if check.flagged:
             return format_html(
                 '<strong style="color:#ce0500">Anomalie signalée</strong> — {}. Vous pouvez demander les contrats '

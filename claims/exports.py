@@ -12,6 +12,7 @@ from stdnum import iban as iban_check
 
 from claims.enums import ClaimState
 from common.exceptions import InvalidInput
+from common.formatting import spreadsheet_decimal
 from funding.calendar import paris_today
 
 COLUMNS = [
@@ -64,7 +65,7 @@ def claims_csv(claims):
             if value is None:
                 row.append("")
             elif money:
-                row.append(f"{value:.2f}".replace(".", ","))
+                row.append(spreadsheet_decimal(value))
             elif hasattr(value, "strftime"):
                 row.append(value.strftime("%d/%m/%Y"))
             else:

@@ -5,14 +5,14 @@ from pathlib import Path
 from django.utils import timezone
 from fpdf import FPDF
 
+from common.formatting import count, euros, vat_rate
+
 # DejaVu covers €, «», œ and the narrow no-break space; without it we fall back to a core font
 # and spell the few characters it lacks.
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-_FALLBACK = str.maketrans({"€": "EUR", "œ": "oe", "’": "'", "\u202f": " ", "…": "...", "—": "-", "–": "-"})
-
-
-def _euros(amount):
-    return f"{amount:,.2f} €".replace(",", " ").replace(".", ",")
+_FALLBACK = str.maketrans(
+    {"€": "EUR", "œ": "oe", "’": "'", "\u202f": " ", "…": "...", "—": "-", "–": "-", "\u2212": "-"}
+)
 
 
 class _Letter(FPDF):
@@ -65,7 +65,7 @@ def decision_letter(*, claim, title, paragraphs, signed_by, at=None):
         pdf.set_font(pdf.family, "", 9)
         widths = (40, 30, 40, 50)
         for cells in [("Type de BAL", "Nombre", "Tarif HT", "Montant HT")] + [
-            (line["type"], f"{line['count']:,}".replace(",", " "), _euros(_d(line["rate"])), _euros(_d(line["amount"])))
+            (line["type"], count(line["count"]), euros(_d(line["rate"])), euros(_d(line["amount"])))
             for line in breakdown["lines"]
         ]:
             for width, cell in zip(widths, cells, strict=True):
@@ -73,19 +73,19 @@ def decision_letter(*, claim, title, paragraphs, signed_by, at=None):
             pdf.ln(6)
         pdf.ln(2)
         rows = [
-            ("Forfait", _euros(_d(breakdown["base"]))),
-            ("Plafond", _euros(_d(breakdown["cap"])) + (" (appliqué)" if breakdown["capped"] else "")),
-            ("Financement total HT", _euros(_d(breakdown["total"]))),
+            ("Forfait", euros(_d(breakdown["base"]))),
+            ("Plafond", euros(_d(breakdown["cap"])) + (" (appliqué)" if breakdown["capped"] else "")),
+            ("Financement total HT", euros(_d(breakdown["total"]))),
         ]
         granted = breakdown.get("advance_granted", breakdown.get("advance_paid"))
         if granted is not None:
-            rows.append(("Avance accordée, déduite HT", _euros(_d(granted))))
-        rows.append(("Montant de la demande HT", _euros(_d(breakdown["amount"]))))
+            rows.append(("Avance accordée, déduite HT", euros(_d(granted))))
+        rows.append(("Montant de la demande HT", euros(_d(breakdown["amount"]))))
         if "amount_to_pay" in breakdown:
             rate = _d(breakdown["vat_rate"])
-            label = f"TVA ({rate * 100:.2f} %)".replace(".", ",") if rate else "TVA (non applicable)"
-            rows.append((label, _euros(_d(breakdown["vat"]))))
-            rows.append(("Montant à verser", _euros(_d(breakdown["amount_to_pay"]))))
+            label = f"TVA ({vat_rate(rate)})" if rate else "TVA (non applicable)"
+            rows.append((label, euros(_d(breakdown["vat"]))))
+            rows.append(("Montant à verser", euros(_d(breakdown["amount_to_pay"]))))
         for label, value in rows:
             pdf.cell(70, 6, pdf.text(label), border=1)
             pdf.cell(90, 6, pdf.text(value), border=1)

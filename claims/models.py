@@ -7,6 +7,7 @@ from django.db import models
 
 from claims.enums import ENDED_STATES, ClaimKind, ClaimState, DocumentKind, RecoveryDecision, RecoveryState
 from common.audit import ChainedEvent
+from common.formatting import euros
 from common.models import StoredFile
 
 
@@ -198,7 +199,7 @@ class Payment(models.Model):
         constraints = [models.CheckConstraint(name="payment_amount_not_negative", condition=models.Q(amount__gte=0))]
 
     def __str__(self):
-        return f"{self.reference} — {self.amount} €"
+        return f"{self.reference} — {euros(self.amount)}"
 
 
 class Recovery(models.Model):
@@ -257,7 +258,7 @@ class Recovery(models.Model):
         indexes = [models.Index(fields=["state"], name="recovery_state_idx")]  # dashboard: open cases
 
     def __str__(self):
-        return f"Indu n° {self.pk} — {self.claim.operator.legal_name} ({self.amount_notified} €)"
+        return f"Indu n° {self.pk} — {self.claim.operator.legal_name} ({euros(self.amount_notified)})"
 
 
 class SentNotification(models.Model):

@@ -16,7 +16,7 @@ from claims import selectors
 from claims.enums import ClaimKind
 from funding import selectors as funding_selectors
 from funding.calendar import paris_today
-from funding.formula import compute_breakdown, to_cents
+from funding.formula import compute_breakdown, vat_on
 
 ZERO = Decimal("0")
 
@@ -35,10 +35,6 @@ def vat_rate_for(claim):
     if not campaign.pays_vat or not getattr(claim.operator, "vat_liable", True):
         return ZERO
     return campaign.vat_rate
-
-
-def vat_on(amount, rate):
-    return to_cents(Decimal(amount) * Decimal(rate))
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from claims.enums import OPEN_RECOVERY_STATES, RecoveryDecision, RecoveryState
 from claims.models import Payment, Recovery
-from claims.services import _append_event, _euros, _lock, attach_decision_letter
+from claims.services import _append_event, _lock, attach_decision_letter
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
+from common.formatting import euros
 from common.roles import Role, is_agent
 from funding.calendar import paris_today
 
@@ -84,8 +85,7 @@ def recovery_open(*, claim, amount, grounds, actor, payments=None, observation_d
         ceiling = recoverable_amount(payments=payments)
         if amount > ceiling:
             message = (
-                f"L'indu ({_euros(amount)}) ne peut dépasser ce qui a été versé et reste réclamable "
-                f"({_euros(ceiling)})."
+                f"L'indu ({euros(amount)}) ne peut dépasser ce qui a été versé et reste réclamable ({euros(ceiling)})."
             )
             raise GuardFailed(message, errors={"amount": [message]})
         days = observation_days if observation_days is not None else settings.RECOVERY_OBSERVATION_DAYS
@@ -103,7 +103,7 @@ def recovery_open(*, claim, amount, grounds, actor, payments=None, observation_d
             locked,
             actor,
             "recovery_open",
-            f"Indu n° {case.pk} notifié : {_euros(amount)} HT. Motifs : {grounds} "
+            f"Indu n° {case.pk} notifié : {euros(amount)} HT. Motifs : {grounds} "
             f"Observations attendues avant le {case.observations_due:%d/%m/%Y}.",
             at,
         )
@@ -146,7 +146,7 @@ def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
         elif decision == RecoveryDecision.REDUCED:
             due = Decimal(amount if amount is not None else "0").quantize(Decimal("0.01"))
             if not (0 < due < case.amount_notified):
-                message = f"Le montant réduit doit être compris entre 0 et {_euros(case.amount_notified)} (exclus)."
+                message = f"Le montant réduit doit être compris entre 0 et {euros(case.amount_notified)} (exclus)."
                 raise InvalidInput(message, errors={"amount": [message]})
         else:
             due = Decimal("0.00")
@@ -163,12 +163,12 @@ def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
             claim,
             actor,
             "recovery_decision",
-            f"Indu n° {case.pk} — {decision.label} : {_euros(due)} HT à reverser. Motivation : {reason}",
+            f"Indu n° {case.pk} — {decision.label} : {euros(due)} HT à reverser. Motivation : {reason}",
             at,
         )
         paragraphs = [
             f"Par courrier du {timezone.localtime(case.opened_at):%d/%m/%Y}, nous vous avons notifié un indu de "
-            f"{_euros(case.amount_notified)} HT pour le motif suivant : {case.grounds}",
+            f"{euros(case.amount_notified)} HT pour le motif suivant : {case.grounds}",
             f"Vos observations : {case.observations}"
             if case.observations
             else "Vous n'avez pas présenté d'observations.",
@@ -176,7 +176,7 @@ def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
         ]
         if due > 0:
             paragraphs.append(
-                f"Vous êtes redevable de la somme de {_euros(due)} HT. Un ordre de reversement vous sera adressé."
+                f"Vous êtes redevable de la somme de {euros(due)} HT. Un ordre de reversement vous sera adressé."
             )
         attach_decision_letter(
             claim=claim, actor=actor, title="Décision relative à un indu", paragraphs=paragraphs, at=at
@@ -198,7 +198,7 @@ def recovery_issue_order(*, recovery, reference, actor, at=None):
             claim,
             actor,
             "recovery_order",
-            f"Indu n° {case.pk} — ordre de reversement {reference} émis pour {_euros(case.amount_due)} HT.",
+            f"Indu n° {case.pk} — ordre de reversement {reference} émis pour {euros(case.amount_due)} HT.",
             at,
         )
     return case
@@ -218,7 +218,7 @@ def recovery_settle(*, recovery, actor, note="", offset_payment=None, at=None):
                 raise InvalidInput(message, errors={"offset_payment": [message]})
             if offset_payment.amount < case.amount_due:
                 message = (
-                    f"Le paiement ({_euros(offset_payment.amount)}) est inférieur à l'indu ({_euros(case.amount_due)})."
+                    f"Le paiement ({euros(offset_payment.amount)}) est inférieur à l'indu ({euros(case.amount_due)})."
                 )
                 raise InvalidInput(message, errors={"offset_payment": [message]})
             case.offset_payment = offset_payment
@@ -230,7 +230,7 @@ def recovery_settle(*, recovery, actor, note="", offset_payment=None, at=None):
         case.settled_at = at
         case.settlement_note = (note or "").strip()
         case.save(update_fields=["offset_payment", "state", "settled_at", "settlement_note"])
-        _log(claim, actor, "recovery_settled", f"Indu n° {case.pk} {text} : {_euros(case.amount_due)} HT. {note}", at)
+        _log(claim, actor, "recovery_settled", f"Indu n° {case.pk} {text} : {euros(case.amount_due)} HT. {note}", at)
     return case
 
 

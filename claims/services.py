@@ -20,6 +20,7 @@ from claims.uploads import inspect_upload
 from claims.workflow import TRANSITIONS, correction_due_default, failed_guards, may_open
 from common.audit import append_event
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
+from common.formatting import euros, vat_rate
 from common.roles import Role, actor_label, has_role, is_agent, operator_id_of
 from funding import services as funding_services
 from funding.calendar import paris_today
@@ -178,8 +179,8 @@ def claim_approve(*, claim, actor, comment="", at=None):
 
     def letter_and_recovery(approved):
         paragraphs = [
-            f"Après instruction, votre demande est approuvée pour un montant de {_euros(approved.amount)} HT, "
-            f"soit {_euros(approved.amount_to_pay)} à verser ({_vat_words(approved)})."
+            f"Après instruction, votre demande est approuvée pour un montant de {euros(approved.amount)} HT, "
+            f"soit {euros(approved.amount_to_pay)} à verser ({_vat_words(approved)})."
             if approved.amount >= 0
             else "Après instruction, le solde définitif de votre financement est inférieur à l'avance versée.",
         ]
@@ -199,9 +200,9 @@ def claim_approve(*, claim, actor, comment="", at=None):
                 claim=approved,
                 amount=-approved.amount_to_pay,
                 grounds=(
-                    f"Le financement définitif ({_euros(approved.funded_total)} HT) est inférieur à l'avance "
-                    f"versée ({_euros(advance.amount_excl_vat)} HT, {_euros(advance.amount)} versés) : "
-                    f"la différence ({_euros(-approved.amount)} HT, {_euros(-approved.amount_to_pay)} "
+                    f"Le financement définitif ({euros(approved.funded_total)} HT) est inférieur à l'avance "
+                    f"versée ({euros(advance.amount_excl_vat)} HT, {euros(advance.amount)} versés) : "
+                    f"la différence ({euros(-approved.amount)} HT, {euros(-approved.amount_to_pay)} "
                     f"{_vat_words(approved)}) a été perçue à tort."
                 ),
                 payments=[advance],
@@ -248,14 +249,10 @@ def claim_reject(*, claim, actor, comment, at=None):
     )
 
 
-def _euros(amount):
-    return f"{amount:,.2f} €".replace(",", "\u202f").replace(".", ",")
-
-
 def _vat_words(claim):
     if not claim.vat:
         return "sans TVA"
-    return f"dont TVA {claim.vat_rate * 100:.2f} % : {_euros(abs(claim.vat))}".replace(".", ",")
+    return f"dont TVA {vat_rate(claim.vat_rate)} : {euros(abs(claim.vat))}"
 
 
 def attach_decision_letter(*, claim, actor, title, paragraphs, at=None):

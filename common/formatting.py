@@ -1,13 +1,80 @@
-"""One formatter for money and counts, in French (1 234,56 €)."""
+"""The one French presentation of money, counts and ratios: screens, e-mails, letters, admin, commands.
 
-from decimal import Decimal
+`euros(Decimal("1234.5"))` → "1 234,50 €", `count(12345)` → "12 345", `percent(Decimal("0.125"))`
+→ "12,5 %": digits grouped by three with a narrow no-break space (U+202F), a decimal comma, a
+no-break space (U+00A0) before the unit, the minus sign U+2212 for negative figures and "—" for a
+missing value; `spreadsheet_decimal` for CSV cells. Every other place calls these
+(tests/common/test_formatting.py fails when another formatter appears; templates use
+`{% load formatting %}`).
+"""
 
-NNBSP = "\u202f"
-NBSP = "\u00a0"
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+NNBSP = "\u202f"  # between groups of three digits
+NBSP = "\u00a0"  # between a figure and its unit
+MINUS = "\u2212"
+MISSING = "—"
+
+
+def _decimal(value):
+    if isinstance(value, float):
+        value = str(value)  # the shortest repr, not the binary expansion
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValueError(f"not a number: {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"not a number: {value!r}")
+    return number
+
+
+def _rounded(value, places):
+    return _decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def number(value, places=0):
+    """`value` rounded half-up to `places` decimals: "1 234 567,89", "−3", "—" when None or ""."""
+    if value is None or value == "":
+        return MISSING
+    rounded = _rounded(value, places)
+    units, _, decimals = f"{abs(rounded):f}".partition(".")
+    head = len(units) % 3 or 3
+    grouped = NNBSP.join([units[:head]] + [units[i : i + 3] for i in range(head, len(units), 3)])
+    sign = MINUS if rounded < 0 else ""  # never "−0,00"
+    return f"{sign}{grouped},{decimals}" if decimals else f"{sign}{grouped}"
 
 
 def euros(amount):
-    if amount in (None, ""):
-        return "—"
-    text = f"{Decimal(amount):,.2f}".replace(",", NNBSP).replace(".", ",")
-    return f"{text}{NBSP}€"
+    """An amount in euros to the cent: "1 234,56 €", "−12,00 €", "—" when None or ""."""
+    text = number(amount, 2)
+    return text if text == MISSING else f"{text}{NBSP}€"
+
+
+def count(value):
+    """A whole number (mailboxes, rows, claims): "12 345"; a fraction is a programming error."""
+    if value not in (None, "") and _decimal(value) != _decimal(value).to_integral_value():
+        raise ValueError(f"not a whole number: {value!r}")
+    return number(value)
+
+
+def percent(ratio, places=1):
+    """A ratio as a percentage: Decimal("0.125") → "12,5 %"."""
+    if ratio is None or ratio == "":
+        return MISSING
+    return f"{number(_decimal(ratio) * 100, places)}{NBSP}%"
+
+
+def vat_rate(rate):
+    """A tax rate held as a fraction, without needless decimals: Decimal("0.2000") → "20 %", 0.055 → "5,5 %"."""
+    if rate is None or rate == "":
+        return MISSING
+    percent_value = (_decimal(rate) * 100).normalize()
+    places = min(2, max(0, -percent_value.as_tuple().exponent))
+    return f"{number(percent_value, places)}{NBSP}%"
+
+
+def spreadsheet_decimal(amount):
+    """A CSV cell for French spreadsheets: "1234,56", no grouping (so it stays a number), "" when None."""
+    if amount is None or amount == "":
+        return ""
+    return f"{_rounded(amount, 2):f}".replace(".", ",")

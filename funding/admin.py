@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
+from common import formatting
 from common.admin import BaseAdmin
 from common.exceptions import DomainError, NotAllowed
 from common.uploads import inspect_upload
@@ -196,10 +197,7 @@ class AnnuaireSnapshotAdmin(BaseAdmin):
         return format_html_join(
             "",
             "<div>{} : {}{}</div>",
-            (
-                (kind, f"{count:,}".replace(",", "\u202f"), annuaire.type_note(kind))
-                for kind, count in obj.by_type.items()
-            ),
+            ((kind, formatting.count(n), annuaire.type_note(kind)) for kind, n in obj.by_type.items()),
         )
 
     @admin.display(description="erreurs (les premières)")

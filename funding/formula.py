@@ -10,16 +10,21 @@ from decimal import ROUND_HALF_UP, Decimal
 from funding.enums import MailboxType
 
 CENT = Decimal("0.01")
-VAT_RATE = Decimal("0.20")
 
 
 def to_cents(amount):
     return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def with_vat(amount):
-    """The VAT-inclusive figure shown beside an excl.-VAT amount (20 %)."""
-    return to_cents(Decimal(amount) * (1 + VAT_RATE))
+def vat_on(amount, rate):
+    """The VAT on an excl.-VAT amount at `rate` (a fraction held as data on the campaign), half-up to
+    the cent; negative for a negative amount (a balance below the advance)."""
+    return to_cents(Decimal(amount) * Decimal(rate))
+
+
+def with_vat(amount, rate):
+    """The VAT-inclusive figure of an excl.-VAT amount."""
+    return to_cents(amount) + vat_on(amount, rate)
 
 
 @dataclass(frozen=True)

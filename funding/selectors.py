@@ -29,7 +29,7 @@ def schedule_by_code(code):
 
 
 def campaigns():
-    return Campaign.objects.select_related("schedule").order_by("-closure_date", "code")
+    return Campaign.objects.select_related("schedule", "developer_schedule").order_by("-closure_date", "code")
 
 
 def current_vat_rate():

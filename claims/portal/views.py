@@ -19,11 +19,10 @@ from claims.portal.forms import (
     TechnicalDocForm,
     apply_domain_error,
 )
-from claims.pricing import vat_on
 from common.exceptions import DomainError, NotAllowed, StateConflict
 from common.roles import Role, is_agent
 from funding import selectors as funding_selectors
-from funding.formula import compute_breakdown
+from funding.formula import compute_breakdown, with_vat
 
 
 def _is_agent(user):
@@ -194,7 +193,7 @@ def simulator(request):
                 {
                     "schedule": schedule,
                     "breakdown": helpers.BreakdownView.from_dict(breakdown.as_dict(), frozen=False),
-                    "total_with_vat": breakdown.total + vat_on(breakdown.total, vat_rate) if vat_rate else None,
+                    "total_with_vat": with_vat(breakdown.total, vat_rate) if vat_rate else None,
                 }
             )
     status = 400 if submitted and not form.is_valid() else 200

@@ -1,15 +1,12 @@
-"""Template filters of the operators' portal: French money, state badges, event labels."""
-
-from decimal import Decimal
+"""Template filters of the operators' portal: French money (common.formatting), state badges, event labels."""
 
 from django import template
 
 from claims.enums import ClaimState
 from claims.workflow import TRANSITIONS
+from common.templatetags import formatting
 
 register = template.Library()
-
-NBSP, NNBSP = "\u00a0", "\u202f"
 
 BADGES = {
     ClaimState.DRAFT: "",
@@ -31,30 +28,10 @@ EVENT_LABELS = {
 }
 
 
-@register.filter
-def euros(amount):
-    """12345.6 → « 12 345,60 € » (French grouping with a narrow no-break space)."""
-    if amount in (None, ""):
-        return "—"
-    text = f"{Decimal(amount):,.2f}".replace(",", NNBSP).replace(".", ",")
-    return f"{text}{NBSP}€"
-
-
-@register.filter
-def percent(rate):
-    """0.2 → « 20 % » (a VAT rate held as a fraction)."""
-    if rate in (None, ""):
-        return "—"
-    text = f"{Decimal(rate) * 100:.2f}".rstrip("0").rstrip(".").replace(".", ",")
-    return f"{text}{NBSP}%"
-
-
-@register.filter
-def count(value):
-    """12345 → « 12 345 »."""
-    if value in (None, ""):
-        return "—"
-    return f"{int(value):,}".replace(",", NNBSP)
+# The product's one money and count format, also `{% load formatting %}` elsewhere.
+register.filter("euros", formatting.euros)
+register.filter("count", formatting.count)
+register.filter("percent", formatting.vat_rate)  # a VAT rate: « 20 % »
 
 
 @register.filter

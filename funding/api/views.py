@@ -26,9 +26,20 @@ class SimulateFundingView(APIView):
                 "Opérateur A de l'atelier",
                 value={"schedule": "workshop-2022-03", "counts": {"APP": 700, "ORG": 5000, "PER": 40000}},
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "Barème d'une campagne pour un opérateur développeur",
+                value={
+                    "campaign": "segur-mss-2023",
+                    "operator_kind": "developer",
+                    "counts": {"APP": 700, "ORG": 5000, "PER": 40000},
+                },
+                request_only=True,
+            ),
         ],
         summary="Simuler le financement",
+        description="Le barème est donné soit par `schedule`, soit par `campaign` et `operator_kind` (le barème "
+        "des opérateurs développeurs ou acheteurs de la campagne), jamais les deux.",
     )
     def post(self, request):
         data = SimulateInputSerializer(data=request.data)

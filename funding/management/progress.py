@@ -2,6 +2,8 @@
 
 import time
 
+from common.formatting import count
+
 
 class ProgressBar:
     """Call `update(done, rows)` as often as you like; the bar redraws at most ten times a second."""
@@ -29,10 +31,9 @@ class ProgressBar:
         share = min(max(done / self.total, 0.0), 1.0)
         filled = int(share * self.WIDTH)
         elapsed = now - self._started
-        rows_text = f"{rows:,}".replace(",", " ")
         self.stream.write(
             f"\r{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {share * 100:3.0f} % "
-            f"{rows_text} lignes, {elapsed:.0f} s"
+            f"{count(rows)} lignes, {elapsed:.0f} s"
         )
         self.stream.flush()
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from claims import services
 from claims.enums import ClaimState, DocumentKind
 from claims.models import ClaimEvent, Payment
+from common.formatting import euros
 from tests.factories import UserFactory, agent, claim_in_state, validator
 
 pytestmark = pytest.mark.django_db
@@ -203,6 +204,7 @@ def test_dashboard_sums_by_state_and_funded_vs_paid(client):
     assert campaign["paid"] == paid_claim.amount_to_pay
     assert campaign["paid_excl_vat"] == paid_claim.amount
     assert campaign["remaining"] == approved_claim.amount_to_pay
+    assert euros(paid_claim.amount_to_pay) in response.content.decode()  # common.formatting, not floatformat
     assert "Tableau de bord des campagnes" in client.get(reverse("admin:index")).content.decode()
 
 
@@ -241,6 +243,7 @@ def test_growth_anomaly_is_flagged_in_the_list_filter_and_claim_page(client):
     assert "⚠ croissance" in flagged_list
     page = change_page(client, flagged_claim)
     assert "Anomalie signalée" in page and "100 BAL à la référence → 900" in page
+    assert "(croissance 800,0\u00a0%, ensemble des opérateurs 10,0\u00a0%, seuil ×3,00)" in page
     assert "Anomalie signalée" not in change_page(client, other)
 
 

@@ -325,7 +325,7 @@ def test_progress_bar_draws_on_a_terminal():
     bar.update(50, 1234, force=True)
     bar.close()
     assert "50 %" in stream.getvalue()
-    assert "1 234 lignes" in stream.getvalue()
+    assert "1\u202f234 lignes" in stream.getvalue()
     assert ProgressBar.for_terminal(StringIO(), total=100) is None
 
 

@@ -79,11 +79,11 @@ def test_cap_applies_above_it():
 
 def test_segur_rates_are_the_excl_vat_forms_of_round_incl_vat_figures():
     # 70 / 25 / 6 € and 8 000 € incl. VAT; the cap is 300 000 € incl. VAT.
-    assert with_vat(Decimal("58.33")) == Decimal("70.00")
-    assert with_vat(Decimal("20.83")) == Decimal("25.00")
-    assert with_vat(Decimal("5.00")) == Decimal("6.00")
-    assert with_vat(Decimal("6666.67")) == Decimal("8000.00")
-    assert with_vat(Decimal("250000.00")) == Decimal("300000.00")
+    assert with_vat(Decimal("58.33"), Decimal("0.20")) == Decimal("70.00")
+    assert with_vat(Decimal("20.83"), Decimal("0.20")) == Decimal("25.00")
+    assert with_vat(Decimal("5.00"), Decimal("0.20")) == Decimal("6.00")
+    assert with_vat(Decimal("6666.67"), Decimal("0.20")) == Decimal("8000.00")
+    assert with_vat(Decimal("250000.00"), Decimal("0.20")) == Decimal("300000.00")
 
 
 def test_half_cent_products_round_half_up():

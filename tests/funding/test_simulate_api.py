@@ -1,5 +1,9 @@
 import pytest
 
+from funding.api.serializers import OPERATOR_KIND_NEEDED, SCHEDULE_AND_CAMPAIGN, SCHEDULE_OR_CAMPAIGN
+from funding.models import FundingSchedule
+from tests.factories import segur_campaign
+
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/funding/simulate"
@@ -97,10 +101,77 @@ def test_campaign_calendar_gives_end_of_day_paris_deadlines(api_client, path):
         "code": "segur-mss-2023",
         "label": "Ségur opérateurs MSSanté 2023",
         "schedule": "segur-2023",
+        "schedules": {"developer": "segur-2023", "buyer": "segur-2023"},
+        "opening_date": "2022-06-01",
         "closure_date": "2023-06-30",
         "advance_deadline": "2023-09-22T23:59:59.999999+02:00",
         "balance_deadline": "2023-10-22T23:59:59.999999+02:00",
     }
+
+
+@pytest.fixture
+def split_campaign():
+    """A campaign whose developers are priced under the workshop schedule, its buyers under segur-2023."""
+    campaign = segur_campaign(code="split")
+    campaign.developer_schedule = FundingSchedule.objects.get(code="workshop-2022-03")
+    campaign.save()
+    return campaign
+
+
+WORKSHOP_A = {"APP": 700, "ORG": 5000, "PER": 40000}
+
+
+@pytest.mark.parametrize(
+    ("kind", "schedule", "total"),
+    [("developer", "workshop-2022-03", "228000.00"), ("buyer", "segur-2023", "250000.00")],
+)
+def test_simulation_uses_the_campaign_schedule_of_the_operator_kind(api_client, split_campaign, kind, schedule, total):
+    body = {"campaign": "split", "operator_kind": kind, "counts": WORKSHOP_A}
+    response = api_client.post(URL, body, format="json")
+    assert response.status_code == 200
+    by_schedule = api_client.post(URL, {"schedule": schedule, "counts": WORKSHOP_A}, format="json").json()
+    assert response.json() == by_schedule  # the same shape (SPEC §6), naming the schedule applied
+    assert response.json()["schedule"] == schedule and response.json()["total"] == total
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({}, {"schedule": [SCHEDULE_OR_CAMPAIGN]}),
+        ({"operator_kind": "buyer"}, {"schedule": [SCHEDULE_OR_CAMPAIGN]}),
+        ({"campaign": "split"}, {"operator_kind": [OPERATOR_KIND_NEEDED]}),
+        ({"campaign": "nope", "operator_kind": "buyer"}, {"campaign": ["Campagne inconnue : « nope »."]}),
+        (
+            {"campaign": "split", "operator_kind": "reseller"},
+            {"operator_kind": ["Type d'opérateur inconnu : « reseller » (attendus : developer, buyer)."]},
+        ),
+        (
+            {"schedule": "segur-2023", "campaign": "split", "operator_kind": "buyer"},
+            {name: [SCHEDULE_AND_CAMPAIGN] for name in ("schedule", "campaign", "operator_kind")},
+        ),
+        (
+            {"schedule": "segur-2023", "campaign": "split"},
+            {name: [SCHEDULE_AND_CAMPAIGN] for name in ("schedule", "campaign")},
+        ),
+        (
+            {"schedule": "segur-2023", "operator_kind": "developer"},
+            {name: [SCHEDULE_AND_CAMPAIGN] for name in ("schedule", "operator_kind")},
+        ),
+    ],
+)
+def test_bad_schedule_choice_is_a_400_with_field_errors(api_client, split_campaign, body, errors):
+    response = api_client.post(URL, {**body, "counts": WORKSHOP_A}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Données invalides.", "code": "invalid", "errors": errors}
+
+
+def test_campaign_list_gives_both_schedules_and_the_opening_date(api_client, split_campaign):
+    response = api_client.get("/api/v1/campaigns/")
+    assert response.status_code == 200
+    split = next(c for c in response.json()["results"] if c["code"] == "split")
+    assert split["schedule"] == "segur-2023"  # the buyers' schedule, as before
+    assert split["schedules"] == {"developer": "workshop-2022-03", "buyer": "segur-2023"}
+    assert split["opening_date"] == split_campaign.opening_date.isoformat()
 
 
 def test_unknown_campaign_is_a_404_with_a_json_body(api_client):
@@ -115,4 +186,13 @@ def test_openapi_schema_and_docs_are_served(api_client):
     paths = schema.json()["paths"]
     assert "/api/v1/funding/simulate" in paths
     assert "/api/v1/campaigns/{code}" in paths
+    components = schema.json()["components"]["schemas"]
+    simulate = components["SimulateInput"]
+    assert set(simulate["properties"]) == {"schedule", "campaign", "operator_kind", "counts"}
+    assert simulate["required"] == ["counts"]
+    assert components["Campaign"]["properties"]["schedules"]["allOf"] == [
+        {"$ref": "#/components/schemas/CampaignSchedules"}
+    ]
+    assert set(components["CampaignSchedules"]["properties"]) == {"developer", "buyer"}
+    assert "opening_date" in components["Campaign"]["properties"]
     assert api_client.get("/api/docs/").status_code == 200

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from common import formatting
 from funding import annuaire, services
 from funding.annuaire import ExtractionError, open_extraction
 from funding.management.progress import ProgressBar
@@ -16,10 +17,6 @@ def iso_date(value):
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"date attendue au format AAAA-MM-JJ, reçu « {value} »") from None
-
-
-def french_int(number):
-    return f"{number:,}".replace(",", " ")
 
 
 class Command(BaseCommand):
@@ -105,21 +102,22 @@ class Command(BaseCommand):
                 f"Instantané n° {snapshot.pk} enregistré : {Path(snapshot.file_name).name}, "
                 f"extraction au {snapshot.as_of:%d/%m/%Y}."
             )
-        write(f"Lignes lues : {french_int(summary['rows'])}")
-        write(f"BAL distinctes : {french_int(summary['mailboxes'])}")
+        write(f"Lignes lues : {formatting.count(summary['rows'])}")
+        write(f"BAL distinctes : {formatting.count(summary['mailboxes'])}")
         for kind, count in summary["by_type"].items():
-            write(f"  {kind} : {french_int(count)}{annuaire.type_note(kind)}")
+            write(f"  {kind} : {formatting.count(count)}{annuaire.type_note(kind)}")
         unknown = summary["unknown_domains"]
         write(
-            f"Domaines inconnus : {french_int(len(unknown))} ({french_int(sum(unknown.values()))} BAL non attribuées)"
+            f"Domaines inconnus : {formatting.count(len(unknown))} "
+            f"({formatting.count(sum(unknown.values()))} BAL non attribuées)"
         )
         for domain, count in list(unknown.items())[:20]:
-            write(f"  {domain} : {french_int(count)}")
+            write(f"  {domain} : {formatting.count(count)}")
         if len(unknown) > 20:
-            write(f"  … et {french_int(len(unknown) - 20)} autres (liste complète dans l'administration)")
+            write(f"  … et {formatting.count(len(unknown) - 20)} autres (liste complète dans l'administration)")
         errors = summary["errors"]
-        write(f"Lignes en erreur : {french_int(snapshot.error_count)}")
+        write(f"Lignes en erreur : {formatting.count(snapshot.error_count)}")
         for error in errors[:50]:
             write(f"  ligne {error['line']} : {error['error']}")
         if len(errors) > 50:
-            write(f"  … et {french_int(len(errors) - 50)} autres (--format json pour la liste complète)")
+            write(f"  … et {formatting.count(len(errors) - 50)} autres (--format json pour la liste complète)")

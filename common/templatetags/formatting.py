@@ -1,0 +1,25 @@
+"""`{% load formatting %}`: the product's one money and count format (common.formatting) in templates."""
+
+from django import template
+
+from common import formatting
+
+register = template.Library()
+
+
+@register.filter
+def euros(amount):
+    """12345.6 → « 12 345,60 € »."""
+    return formatting.euros(amount)
+
+
+@register.filter
+def count(value):
+    """12345 → « 12 345 »."""
+    return formatting.count(value)
+
+
+@register.filter
+def vat_rate(rate):
+    """Decimal("0.2000") → « 20 % »."""
+    return formatting.vat_rate(rate)
