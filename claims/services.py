@@ -25,6 +25,7 @@ from common.roles import Role, actor_label, has_role, is_agent, operator_id_of
 from funding import services as funding_services
 from funding.calendar import paris_today
 from operators.models import Operator
+from operators.services.contracts import contract_v2_signed_uploaded
 
 logger = logging.getLogger(__name__)
 
@@ -427,7 +428,7 @@ def document_upload(*, claim, actor, kind, uploaded_file, at=None):
         if locked.state not in EDITABLE_STATES:
             raise StateConflict("Les pièces ne peuvent être ajoutées qu'à une demande en brouillon ou en complément.")
         version = _next_version(locked, kind)
-        return _store_document(
+        document = _store_document(
             claim=locked,
             actor=actor,
             kind=kind,
@@ -441,6 +442,15 @@ def document_upload(*, claim, actor, kind, uploaded_file, at=None):
             comment=f"Pièce déposée : {kind.label} v{version} — {display_name} (SHA-256 {sha256[:12]}…)",
             at=at,
         )
+        if kind == DocumentKind.CONTRACT_V2:  # a task for ANS: countersign it (operators.services.contracts)
+            contract_v2_signed_uploaded(
+                operator=locked.operator,
+                actor=actor,
+                at=at,
+                document_label=f"Demande n° {locked.pk} — {document}",
+                document_sha256=sha256,
+            )
+        return document
 
 
 def _next_version(claim, kind):

@@ -1,14 +1,20 @@
+from django import forms
 from django.contrib import admin, messages
-from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.contrib.admin.widgets import AdminDateWidget
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from common.admin import BaseAdmin
 from common.exceptions import DomainError
+from common.roles import Role, is_agent
 from operators import selectors as operator_selectors
 from operators import services as operator_services
+from operators.enums import OPTIONAL_ENROLMENT_PROOFS, ContractStatus, EnrolmentDocumentKind, OperatorKind
 from operators.models import (
     ContractV2,
     Enrolment,
@@ -29,6 +35,8 @@ class MailDomainInline(admin.TabularInline):
 class ContractInline(admin.TabularInline):
     model = ContractV2
     extra = 0
+    fields = ["status", "signed_on", "countersigned_on", "terminated_on", "signed_document", "countersigned_by"]
+    readonly_fields = ["signed_document", "countersigned_by"]
 
 
 class ReferencingInline(admin.TabularInline):
@@ -44,16 +52,34 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Operator)
 class OperatorAdmin(BaseAdmin):
-    list_display = ["legal_name", "siren", "kind", "provider", "referencing_number", "growth_flag"]
-    list_filter = ["kind"]
+    list_display = [
+        "legal_name",
+        "siren",
+        "kind",
+        "provider",
+        "referencing_number",
+        "contract_status",
+        "vat_liable",
+        "growth_flag",
+    ]
+    list_filter = ["kind", "vat_liable"]
     search_fields = ["legal_name", "siren", "siret", "referencings__number", "domains__name"]
     list_select_related = ["provider"]
     autocomplete_fields = ["provider"]
     inlines = [ReferencingInline, ContractInline, MailDomainInline, MembershipInline]
-    readonly_fields = ["growth_figures"]
+    readonly_fields = ["contract_status", "growth_figures"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("referencings", "growth_checks")
+        return super().get_queryset(request).prefetch_related("referencings", "contracts", "growth_checks")
+
+    @admin.display(description="contrat v2 (aujourd'hui)")
+    def contract_status(self, obj):
+        if obj.pk is None:
+            return "—"
+        problems = operator_selectors.contract_v2_problems(operator=obj, day=timezone.localdate())
+        if problems:
+            return " ".join(problems)
+        return "Contresigné par l'ANS, en vigueur."
 
     @admin.display(description="numéro de référencement")
     def referencing_number(self, obj):
@@ -96,13 +122,109 @@ class MailDomainAdmin(BaseAdmin):
     autocomplete_fields = ["operator"]
 
 
+class AwaitingCountersignatureFilter(admin.SimpleListFilter):
+    title = "à faire"
+    parameter_name = "a_faire"
+
+    def lookups(self, request, model_admin):
+        return [("contresigner", "À contresigner")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "contresigner":
+            awaiting = operator_selectors.contracts_awaiting_countersignature()
+            return queryset.filter(pk__in=awaiting.values("pk"))
+        return queryset
+
+
+class CountersignForm(forms.Form):
+    countersigned_on = forms.DateField(
+        label="Date de contre-signature par l'ANS",
+        widget=AdminDateWidget,
+        help_text="Ni antérieure à la signature de l'opérateur, ni dans le futur.",
+    )
+
+
+def may_countersign(user):
+    return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
+
+
 @admin.register(ContractV2)
 class ContractV2Admin(BaseAdmin):
-    list_display = ["operator", "status", "signed_on", "countersigned_on", "terminated_on"]
-    list_filter = ["status"]
-    search_fields = ["operator__legal_name", "operator__siren"]
+    list_display = ["operator", "status", "signed_on", "countersigned_on", "terminated_on", "countersign_link"]
+    list_filter = [AwaitingCountersignatureFilter, "status"]
+    search_fields = ["operator__legal_name", "=operator__siren"]
     list_select_related = ["operator"]
     autocomplete_fields = ["operator"]
+    # The countersignature goes through operators.services.contract_v2_countersign (countersign_view).
+    readonly_fields = ["signed_document", "signed_document_sha256", "countersigned_by", "countersigned_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status == ContractStatus.SIGNED_BY_OPERATOR:
+            return [*self.readonly_fields, "countersigned_on"]
+        return self.readonly_fields
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/contresigner/",
+                self.admin_site.admin_view(self.countersign_view),
+                name="operators_contractv2_countersign",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        awaiting = operator_selectors.contracts_awaiting_countersignature().count()
+        url = f"{reverse('admin:operators_contractv2_changelist')}?a_faire=contresigner"
+        extra_context = {
+            **(extra_context or {}),
+            "title": f"Contrats opérateur MSSanté v2 — {awaiting} à contresigner",
+            "subtitle": format_html('<a href="{}">Voir les contrats à contresigner</a>', url) if awaiting else "",
+        }
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="action")
+    def countersign_link(self, obj):
+        if obj.status != ContractStatus.SIGNED_BY_OPERATOR or obj.terminated_on is not None:
+            return "—"
+        url = reverse("admin:operators_contractv2_countersign", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Enregistrer la contre-signature</a>', url)
+
+    def countersign_view(self, request, pk):
+        contract = get_object_or_404(ContractV2.objects.select_related("operator"), pk=pk)
+        if not may_countersign(request.user):
+            self.message_user(request, "Seuls les instructeurs et valideurs enregistrent une contre-signature.",
+                              messages.ERROR)  # fmt: skip
+            return redirect("admin:operators_contractv2_changelist")
+        form = CountersignForm(request.POST or None, initial={"countersigned_on": timezone.localdate()})
+        if request.method == "POST" and form.is_valid():
+            try:
+                operator_services.contract_v2_countersign(
+                    contract=contract, actor=request.user, countersigned_on=form.cleaned_data["countersigned_on"]
+                )
+            except DomainError as error:
+                for message in error.errors.get("countersigned_on", []):
+                    form.add_error("countersigned_on", message)
+                if not error.errors:
+                    self.message_user(request, error.message, messages.ERROR)
+                    return redirect("admin:operators_contractv2_changelist")
+            else:
+                self.message_user(
+                    request,
+                    f"Contre-signature de l'ANS enregistrée pour {contract.operator.legal_name} "
+                    f"au {form.cleaned_data['countersigned_on']:%d/%m/%Y}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(f"{reverse('admin:operators_contractv2_changelist')}?a_faire=contresigner")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Enregistrer la contre-signature de l'ANS — {contract.operator.legal_name}",
+            "contract": contract,
+            "form": form,
+            "media": self.media + form.media,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/operators/contractv2/countersign.html", context)
 
 
 @admin.register(Referencing)
@@ -180,9 +302,13 @@ class EnrolmentAdmin(BaseAdmin):
     list_select_related = ["user", "operator"]
     actions = ["validate_selected"]
     fieldsets = [
-        ("Déclaration", {"fields": ["user", "legal_name", "siren", "siret", "kind", "provider", "contact_email"]}),
+        ("Déclaration", {"fields": ["user", "legal_name", "siren", "siret", "kind", "contact_email", "vat_liable"]}),
+        (
+            "Opérateur prestataire (acheteur)",
+            {"fields": ["provider_siren", "provider_referencing_number", "declared_provider", "provider"]},
+        ),
         ("Référencement et coordonnées bancaires", {"fields": ["referencing_number", "iban", "bic"]}),
-        ("Contrôles", {"fields": ["existing_operator"]}),
+        ("Contrôles", {"fields": ["existing_operator", "required_proofs"]}),
         (
             "Instruction",
             {"fields": ["state", "agent_message", "decision_reason", "decided_by", "decided_at", "operator"]},
@@ -195,12 +321,17 @@ class EnrolmentAdmin(BaseAdmin):
         "siren",
         "siret",
         "kind",
+        "provider_siren",
+        "provider_referencing_number",
+        "declared_provider",
         "provider",
         "contact_email",
+        "vat_liable",
         "referencing_number",
         "iban",
         "bic",
         "existing_operator",
+        "required_proofs",
         "state",
         "agent_message",
         "decision_reason",
@@ -212,12 +343,68 @@ class EnrolmentAdmin(BaseAdmin):
         "updated_at",
     ]
     inlines = [EnrolmentDocumentInline, EnrolmentEventInline]
+    autocomplete_fields = ["provider"]
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def _may_link_provider(self, request, obj):
+        return (
+            obj is not None
+            and obj.kind == OperatorKind.BUYER
+            and operator_services.enrolment_abilities(user=request.user, enrolment=obj)["validate"]
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # The only field an agent edits here: the link to the buyer's provider, saved by a service.
+        if self._may_link_provider(request, obj):
+            return [name for name in self.readonly_fields if name != "provider"]
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if "provider" not in form.changed_data:
+            return
+        try:
+            operator_services.enrolment_link_provider(
+                enrolment=obj, actor=request.user, provider=form.cleaned_data["provider"]
+            )
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            linked = form.cleaned_data["provider"]
+            message = f"Opérateur prestataire rattaché : {linked}." if linked else "Opérateur prestataire retiré."
+            self.message_user(request, message, messages.SUCCESS)
+
+    def response_change(self, request, obj):
+        # The outcome was reported by save_model; stay on the enrolment to validate it.
+        return redirect("admin:operators_enrolment_change", obj.pk)
+
+    @admin.display(description="prestataire correspondant à la déclaration")
+    def declared_provider(self, obj):
+        if obj.kind != OperatorKind.BUYER:
+            return "Sans objet : opérateur développeur."
+        found = operator_services.declared_provider_of(obj, day=timezone.localdate())
+        if found is None:
+            return (
+                "Aucun opérateur développeur ne porte ce SIREN avec ce numéro de référencement valide : "
+                "rattachez le prestataire ci-dessous avant de valider."
+            )
+        url = reverse("admin:operators_operator_change", args=[found.pk])
+        return format_html('<a href="{}">{}</a> — rattaché automatiquement à la validation.', url, found)
+
+    @admin.display(description="pièces requises")
+    def required_proofs(self, obj):
+        latest = operator_selectors.latest_enrolment_documents(enrolment=obj)
+        kinds = [*operator_services.required_enrolment_proof_kinds(vat_liable=obj.vat_liable)]
+        rows = [(EnrolmentDocumentKind(k).label, "fournie" if k in latest else "MANQUANTE") for k in kinds]
+        rows += [
+            (f"{EnrolmentDocumentKind(k).label} (facultatif)", "fournie" if k in latest else "non fournie")
+            for k in OPTIONAL_ENROLMENT_PROOFS
+        ]
+        return format_html_join(mark_safe("<br>"), "{} : {}", rows)
 
     @admin.display(description="opérateur existant avec ce SIREN")
     def existing_operator(self, obj):
@@ -247,7 +434,8 @@ class EnrolmentAdmin(BaseAdmin):
         enrolment = self.get_object(request, object_id)
         extra_context = {
             **(extra_context or {}),
-            "show_save": False,
+            # Saving only links a buyer's provider (save_model), hence shown only when that is possible.
+            "show_save": self._may_link_provider(request, enrolment),
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
             "show_delete": False,

@@ -34,6 +34,19 @@ class EnrolmentDocumentKind(models.TextChoices):
     REPRESENTATIVE_ID = "representative_id", "Pièce d'identité du représentant légal"
     BANK_DETAILS = "bank_details", "Relevé d'identité bancaire (RIB)"
     VAT_CERTIFICATE = "vat_certificate", "Attestation d'assujettissement à la TVA"
+    VAT_NON_LIABILITY = "vat_non_liability", "Déclaration de non-assujettissement à la TVA"
+    CONTRACT_V2 = "contract_v2", "Contrat opérateur MSSanté v2 signé par l'opérateur"
+
+
+# Proofs every enrolment needs, whatever it declares; the VAT proof follows the VAT declaration
+# (operators.services.enrolment.required_enrolment_proof_kinds is the one list).
+BASE_ENROLMENT_PROOFS = (
+    EnrolmentDocumentKind.REFERENCING_CERTIFICATE,
+    EnrolmentDocumentKind.REPRESENTATIVE_ID,
+    EnrolmentDocumentKind.BANK_DETAILS,
+)
+# Accepted but never required: the signed contract v2 becomes a task for ANS at validation.
+OPTIONAL_ENROLMENT_PROOFS = (EnrolmentDocumentKind.CONTRACT_V2,)
 
 
 class WebhookDeliveryStatus(models.TextChoices):

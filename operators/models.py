@@ -21,7 +21,11 @@ from operators.validators import validate_bic, validate_iban, validate_siren, va
 
 
 class Operator(models.Model):
-    """A legal entity (SIREN) running an MSSanté secure-messaging service."""
+    """A legal entity (SIREN) running an MSSanté secure-messaging service.
+
+    Fields added after the first migrations carry a `db_default`, so that rows written through an
+    older migration state (data migrations, migration tests) still get a value.
+    """
 
     legal_name = models.CharField("raison sociale", max_length=255)
     siren = models.CharField("SIREN", max_length=9, unique=True, validators=[validate_siren])
@@ -39,6 +43,13 @@ class Operator(models.Model):
     iban = models.CharField("IBAN", max_length=34, blank=True, validators=[validate_iban])
     bic = models.CharField("BIC", max_length=11, blank=True, validators=[validate_bic])
     contact_email = models.EmailField("e-mail de contact", blank=True)
+    vat_liable = models.BooleanField(
+        "assujetti à la TVA",
+        default=True,
+        db_default=True,
+        help_text="Déclaré à l'enrôlement (attestation ou déclaration de non-assujettissement) ; "
+        "un opérateur non assujetti est payé hors TVA.",
+    )
     created_at = models.DateTimeField("créé le", auto_now_add=True)
 
     class Meta:
@@ -149,11 +160,29 @@ class ContractV2(models.Model):
     signed_on = models.DateField("signé par l'opérateur le")
     countersigned_on = models.DateField("contresigné par l'ANS le", null=True, blank=True)
     terminated_on = models.DateField("résilié le", null=True, blank=True)
+    # The uploaded signed copy this row comes from (a claim or enrolment proof), when it does.
+    signed_document = models.CharField("pièce signée déposée", max_length=255, blank=True, db_default="")
+    signed_document_sha256 = models.CharField(
+        "empreinte SHA-256 de la pièce signée", max_length=64, blank=True, db_default=""
+    )
+    countersigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="contre-signature enregistrée par",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    countersigned_at = models.DateTimeField("contre-signature enregistrée le", null=True, blank=True)
 
     class Meta:
         verbose_name = "contrat opérateur MSSanté v2"
         verbose_name_plural = "contrats opérateur MSSanté v2"
         ordering = ["-signed_on"]
+        indexes = [
+            # Agents' to-do list: contracts signed by the operator, awaiting ANS countersignature.
+            models.Index(fields=["status", "signed_on"], name="contractv2_status_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="contract_countersigned_has_date",
@@ -245,18 +274,29 @@ class Enrolment(models.Model):
     siren = models.CharField("SIREN", max_length=9, validators=[validate_siren])
     siret = models.CharField("SIRET", max_length=14, blank=True, validators=[validate_siret])
     kind = models.CharField("type d'opérateur", max_length=16, choices=OperatorKind.choices)
+    # A buyer names its provider as the representative knows it; the agent's link is `provider`.
+    provider_siren = models.CharField(
+        "SIREN de l'opérateur prestataire", max_length=9, blank=True, db_default="", validators=[validate_siren]
+    )
+    provider_referencing_number = models.CharField(
+        "numéro de référencement de l'opérateur prestataire", max_length=64, blank=True, db_default=""
+    )
     provider = models.ForeignKey(
         Operator,
-        verbose_name="opérateur prestataire",
+        verbose_name="opérateur prestataire rattaché",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
+        limit_choices_to={"kind": OperatorKind.DEVELOPER},
+        help_text="Rattaché automatiquement à la validation quand un opérateur développeur porte le SIREN et "
+        "le numéro de référencement déclarés ; sinon, choisissez-le avant de valider.",
     )
     referencing_number = models.CharField("numéro de référencement", max_length=64)
     iban = models.CharField("IBAN", max_length=34, validators=[validate_iban])
     bic = models.CharField("BIC", max_length=11, validators=[validate_bic])
     contact_email = models.EmailField("e-mail de contact", blank=True)
+    vat_liable = models.BooleanField("assujettie à la TVA", default=True, db_default=True)
 
     operator = models.ForeignKey(
         Operator,

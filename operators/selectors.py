@@ -2,7 +2,9 @@
 
 from common.audit import first_broken_link
 from common.roles import Role, is_agent, operator_id_of
+from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
 from operators.models import (
+    ContractV2,
     Enrolment,
     EnrolmentDocument,
     Invitation,
@@ -100,3 +102,99 @@ def enrolment_audit_problem(*, enrolment):
     return first_broken_link(
         parent=enrolment, events=list(enrolment.events.order_by("seq", "pk")), label=f"enrôlement n° {enrolment.pk}"
     )
+
+
+# --- Eligibility on a given day (read by the claim guards, the admin and the portal) ---------------
+
+
+def _day(day):
+    return f"{day:%d/%m/%Y}"
+
+
+def referencing_valid_on(*, operator, day):
+    """True when `operator` holds a VALID referencing granted on or before `day`.
+
+    Reads `operator.referencings.all()`, so a prefetched list costs no query.
+    """
+    return any(r.status == ReferencingStatus.VALID and r.granted_on <= day for r in operator.referencings.all())
+
+
+def provider_problems(*, operator, day):
+    """What keeps a buyer's provider from counting on `day`, in French; [] for a developer.
+
+    A buyer must buy the connector from a developer operator holding a valid ANS referencing
+    number on `day` (SPEC §4, "Buyer").
+    """
+    if operator.kind != OperatorKind.BUYER:
+        return []
+    rule = "un opérateur acheteur doit acheter le connecteur à un opérateur développeur référencé Ségur."
+    provider = operator.provider
+    if provider is None:
+        return [f"L'opérateur acheteur {operator.legal_name} n'a pas d'opérateur prestataire : {rule}"]
+    if provider.kind != OperatorKind.DEVELOPER:
+        return [f"L'opérateur prestataire {provider.legal_name} n'est pas un opérateur développeur : {rule}"]
+    if not referencing_valid_on(operator=provider, day=day):
+        return [
+            f"L'opérateur prestataire {provider.legal_name} n'a pas de numéro de référencement ANS valide "
+            f"au {_day(day)} : {rule}"
+        ]
+    return []
+
+
+def _countersigned_in_force(contract, day):
+    return (
+        contract.status != ContractStatus.SIGNED_BY_OPERATOR
+        and contract.countersigned_on is not None
+        and contract.countersigned_on <= day
+        and (contract.terminated_on is None or contract.terminated_on > day)
+    )
+
+
+def contract_v2_problems(*, operator, day):
+    """What is missing for `operator`'s contract v2 to be in force on `day`, in French; [] when a
+    contract countersigned by ANS on or before `day` and not terminated by then exists.
+
+    Reads `operator.contracts.all()` (prefetch-friendly). The message names the step missing:
+    no signed contract uploaded, a signed one awaiting ANS countersignature, or a terminated one.
+    """
+    contracts = sorted(operator.contracts.all(), key=lambda c: (c.signed_on, c.pk or 0), reverse=True)
+    if any(_countersigned_in_force(contract, day) for contract in contracts):
+        return []
+    label = "Le contrat opérateur MSSanté v2"
+    for contract in contracts:
+        if contract.status == ContractStatus.SIGNED_BY_OPERATOR:
+            return [f"{label} signé par l'opérateur le {_day(contract.signed_on)} attend la contre-signature de l'ANS."]
+    for contract in contracts:
+        if contract.countersigned_on and contract.countersigned_on > day and contract.terminated_on is None:
+            return [
+                f"{label} n'est contresigné par l'ANS que depuis le {_day(contract.countersigned_on)}, "
+                f"après le {_day(day)}."
+            ]
+    for contract in contracts:
+        if contract.terminated_on is not None:
+            return [
+                f"{label} a été résilié le {_day(contract.terminated_on)} : déposez un nouveau contrat signé, "
+                "qui devra être contresigné par l'ANS."
+            ]
+    return [
+        "Aucun contrat opérateur MSSanté v2 signé n'a été déposé : déposez le contrat signé "
+        "(pièce « Contrat opérateur MSSanté v2 ») ; l'ANS le contresignera."
+    ]
+
+
+def live_contract_of(*, operator):
+    """The operator's contract signed or countersigned and not terminated, newest first, or None."""
+    return (
+        ContractV2.objects.filter(
+            operator=operator,
+            status__in=(ContractStatus.SIGNED_BY_OPERATOR, ContractStatus.COUNTERSIGNED),
+            terminated_on__isnull=True,
+        )
+        .order_by("-signed_on", "-pk")
+        .first()
+    )
+
+
+def contracts_awaiting_countersignature():
+    """The agents' to-do list: contracts signed by the operator that ANS has not countersigned yet."""
+    return ContractV2.objects.filter(status=ContractStatus.SIGNED_BY_OPERATOR, terminated_on__isnull=True)

@@ -25,7 +25,7 @@ from common.exceptions import DomainError, NotAllowed
 from common.roles import Role, is_agent, operator_id_of
 from operators import selectors as operator_selectors
 from operators import services as operator_services
-from operators.enums import EnrolmentDocumentKind
+from operators.enums import OPTIONAL_ENROLMENT_PROOFS, EnrolmentDocumentKind
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -102,7 +102,11 @@ def _render_enrolment(request, current, *, form=None, status=200):
         "abilities": abilities,
         "form": form,
         "comment_form": CommentForm(_posted(request)) if abilities["resubmit"] else None,
-        "proofs": [(label, latest.get(kind)) for kind, label in EnrolmentDocumentKind.choices],
+        "proofs": [
+            (EnrolmentDocumentKind(kind).label, latest.get(kind), True)
+            for kind in operator_services.required_enrolment_proof_kinds(vat_liable=current.vat_liable)
+        ]
+        + [(EnrolmentDocumentKind(kind).label, latest.get(kind), False) for kind in OPTIONAL_ENROLMENT_PROOFS],
         "documents": current.documents.select_related("uploaded_by").order_by("kind", "-version"),
         "events": current.events.order_by("seq"),
         "can_start_new": not current.is_open and operator_id_of(user) is None and not _is_agent(user),

@@ -182,14 +182,31 @@ PROOF_HELP = "PDF, PNG ou JPEG, 20 Mo au maximum."
 
 
 class EnrolmentForm(DsfrFormMixin, forms.Form):
-    """The declaration of an enrolment and its four proofs (field names are the service's).
+    """The declaration of an enrolment and its proofs (field names are the service's).
 
-    The form only gives the input its shape: every rule (required fields, SIREN, IBAN, BIC, missing
-    or refused proofs) is the service's, so that all errors come back at once, from one place.
-    Mandatory fields are marked `mandatory` (label without « facultatif », `aria-required`).
+    The form only gives the input its shape: every rule (required fields, SIREN, IBAN, BIC, the
+    provider of a buyer, the VAT proof that follows the declaration, missing or refused proofs) is
+    the service's, so that all errors come back at once, from one place. Mandatory fields are
+    marked `mandatory` (label without « facultatif », `aria-required`).
     """
 
-    OPTIONAL = ("siret", "provider_siren", "contact_email")
+    # Required only in some cases, which the help text states (the service decides).
+    OPTIONAL = (
+        "siret",
+        "provider_siren",
+        "provider_referencing_number",
+        "contact_email",
+        EnrolmentDocumentKind.VAT_CERTIFICATE,
+        EnrolmentDocumentKind.VAT_NON_LIABILITY,
+        EnrolmentDocumentKind.CONTRACT_V2,
+    )
+    PROOF_HINTS = {
+        EnrolmentDocumentKind.VAT_CERTIFICATE: "Si l'entité est assujettie à la TVA.",
+        EnrolmentDocumentKind.VAT_NON_LIABILITY: "Si l'entité n'est pas assujettie à la TVA (par exemple un "
+        "établissement public de santé) : déclaration signée du représentant légal.",
+        EnrolmentDocumentKind.CONTRACT_V2: "Si vous l'avez déjà signé : il sera transmis à l'ANS pour "
+        "contre-signature à la validation de votre enrôlement.",
+    }
 
     legal_name = forms.CharField(label="Raison sociale", max_length=255)
     siren = forms.CharField(label="SIREN", max_length=20, help_text="9 chiffres.")
@@ -198,20 +215,37 @@ class EnrolmentForm(DsfrFormMixin, forms.Form):
     provider_siren = forms.CharField(
         label="SIREN de l'opérateur prestataire",
         max_length=20,
-        help_text="Pour un opérateur acheteur : l'opérateur développeur qui lui fournit le connecteur.",
+        help_text="Obligatoire pour un opérateur acheteur : l'opérateur développeur, référencé Ségur, "
+        "qui lui fournit le connecteur.",
+    )
+    provider_referencing_number = forms.CharField(
+        label="Numéro de référencement ANS de l'opérateur prestataire",
+        max_length=64,
+        help_text="Obligatoire pour un opérateur acheteur.",
     )
     referencing_number = forms.CharField(label="Numéro de référencement ANS", max_length=64)
     iban = forms.CharField(label="IBAN", max_length=50, help_text="Compte sur lequel le financement sera versé.")
     bic = forms.CharField(label="BIC", max_length=20)
     contact_email = forms.CharField(label="Adresse électronique de contact", max_length=254)
+    # Values "True" / "False" so that a bound or initial boolean shows selected; no default: an explicit choice.
+    vat_liable = forms.ChoiceField(
+        label="L'entité est-elle assujettie à la TVA ?",
+        choices=[
+            ("", "— Choisir —"),
+            ("True", "Oui : joindre l'attestation d'assujettissement"),
+            ("False", "Non : joindre la déclaration de non-assujettissement"),
+        ],
+        help_text="Un opérateur non assujetti (par exemple un hôpital public) est payé hors TVA.",
+    )
 
     def __init__(self, *args, documents_required=True, **kwargs):
         super().__init__(*args, **kwargs)
         for kind, label in EnrolmentDocumentKind.choices:
+            hint = " ".join(filter(None, [self.PROOF_HINTS.get(kind), PROOF_HELP]))
             self.fields[kind] = forms.FileField(
                 label=label,
                 allow_empty_file=True,
-                help_text=PROOF_HELP if documents_required else f"{PROOF_HELP} Seulement pour la remplacer.",
+                help_text=hint if documents_required else f"{hint} Seulement pour la remplacer.",
                 widget=forms.ClearableFileInput(
                     attrs={"accept": "application/pdf,image/png,image/jpeg", "class": "fr-upload"}
                 ),

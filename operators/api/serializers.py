@@ -119,24 +119,59 @@ class OperatorProfileSerializer(serializers.ModelSerializer):
 PROOF_HELP = "PDF, PNG ou JPEG (reconnu par son contenu), 20 Mo au plus."
 
 
+VAT_CHOICES = [("true", "Assujettie à la TVA"), ("false", "Non assujettie à la TVA")]
+VAT_HELP = (
+    "« true » : assujettie (joindre `vat_certificate`) ; « false » : non assujettie, par exemple un "
+    "établissement public de santé (joindre `vat_non_liability`)."
+)
+PROVIDER_SIREN_HELP = "Opérateur acheteur (obligatoire) : SIREN de son opérateur prestataire, développeur. Vide sinon."
+PROVIDER_NUMBER_HELP = "Opérateur acheteur (obligatoire) : numéro de référencement ANS de son prestataire. Vide sinon."
+
+
+class VatLiableField(serializers.ChoiceField):
+    """« true » / « false », whatever the case (a multipart form carries text, some clients send "True")."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=VAT_CHOICES, help_text=VAT_HELP, **kwargs)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(str(data).strip().lower() if data is not None else data)
+
+
 class EnrolmentInputSerializer(serializers.Serializer):
-    """Multipart form: the declared fields and the four proofs (all required at creation)."""
+    """Multipart form: the declared fields and the proofs required by the VAT declaration."""
 
     legal_name = serializers.CharField(max_length=255)
     siren = serializers.CharField(max_length=20, help_text="9 chiffres, clé de contrôle vérifiée.")
     siret = serializers.CharField(max_length=20, required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=OperatorKind.choices)
     provider_siren = serializers.CharField(
-        max_length=20, required=False, allow_blank=True, help_text="Opérateur acheteur : SIREN de son prestataire."
+        max_length=20, required=False, allow_blank=True, help_text=PROVIDER_SIREN_HELP
+    )
+    provider_referencing_number = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, help_text=PROVIDER_NUMBER_HELP
     )
     referencing_number = serializers.CharField(max_length=64)
     iban = serializers.CharField(max_length=50)
     bic = serializers.CharField(max_length=20)
     contact_email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    vat_liable = VatLiableField()
     referencing_certificate = serializers.FileField(allow_empty_file=True, use_url=False, help_text=PROOF_HELP)
     representative_id = serializers.FileField(allow_empty_file=True, use_url=False, help_text=PROOF_HELP)
     bank_details = serializers.FileField(allow_empty_file=True, use_url=False, help_text=PROOF_HELP)
-    vat_certificate = serializers.FileField(allow_empty_file=True, use_url=False, help_text=PROOF_HELP)
+    vat_certificate = serializers.FileField(
+        allow_empty_file=True, use_url=False, required=False, help_text=f"Si assujettie. {PROOF_HELP}"
+    )
+    vat_non_liability = serializers.FileField(
+        allow_empty_file=True, use_url=False, required=False, help_text=f"Si non assujettie. {PROOF_HELP}"
+    )
+    contract_v2 = serializers.FileField(
+        allow_empty_file=True,
+        use_url=False,
+        required=False,
+        help_text=f"Facultatif : le contrat opérateur MSSanté v2 signé, transmis à l'ANS pour contre-signature. "
+        f"{PROOF_HELP}",
+    )
 
 
 class EnrolmentResubmitSerializer(serializers.Serializer):
@@ -147,14 +182,18 @@ class EnrolmentResubmitSerializer(serializers.Serializer):
     siret = serializers.CharField(max_length=20, required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=OperatorKind.choices, required=False)
     provider_siren = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    provider_referencing_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
     referencing_number = serializers.CharField(max_length=64, required=False)
     iban = serializers.CharField(max_length=50, required=False)
     bic = serializers.CharField(max_length=20, required=False)
     contact_email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    vat_liable = VatLiableField(required=False)
     referencing_certificate = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
     representative_id = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
     bank_details = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
     vat_certificate = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
+    vat_non_liability = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
+    contract_v2 = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
@@ -209,10 +248,19 @@ class EnrolmentEventSerializer(serializers.ModelSerializer):
                 "siret": "",
                 "kind": "developer",
                 "provider_siren": "",
+                "provider_referencing_number": "",
+                "provider": None,
                 "referencing_number": "REF-OMEGA-1",
                 "iban": "FR7630006000011234567890189",
                 "bic": "AGRIFRPP",
                 "contact_email": "contact@omega.example",
+                "vat_liable": True,
+                "required_documents": [
+                    "referencing_certificate",
+                    "representative_id",
+                    "bank_details",
+                    "vat_certificate",
+                ],
                 "agent_message": "Le RIB est illisible.",
                 "decision_reason": "",
                 "operator": None,
@@ -252,7 +300,10 @@ class EnrolmentEventSerializer(serializers.ModelSerializer):
 )
 class EnrolmentSerializer(serializers.ModelSerializer):
     state_label = serializers.CharField(source="get_state_display")
-    provider_siren = serializers.SerializerMethodField()
+    provider = OperatorRefSerializer(
+        allow_null=True, help_text="L'opérateur prestataire rattaché par l'agent (ou à la validation)."
+    )
+    required_documents = serializers.SerializerMethodField()
     operator = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     documents = EnrolmentDocumentSerializer(many=True)
     events = EnrolmentEventSerializer(many=True)
@@ -269,10 +320,14 @@ class EnrolmentSerializer(serializers.ModelSerializer):
             "siret",
             "kind",
             "provider_siren",
+            "provider_referencing_number",
+            "provider",
             "referencing_number",
             "iban",
             "bic",
             "contact_email",
+            "vat_liable",
+            "required_documents",
             "agent_message",
             "decision_reason",
             "operator",
@@ -284,8 +339,8 @@ class EnrolmentSerializer(serializers.ModelSerializer):
             "abilities",
         ]
 
-    def get_provider_siren(self, obj) -> str:
-        return obj.provider.siren if obj.provider_id else ""
+    def get_required_documents(self, obj) -> list[str]:
+        return [str(kind) for kind in services.required_enrolment_proof_kinds(vat_liable=obj.vat_liable)]
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "boolean"}})
     def get_abilities(self, obj):

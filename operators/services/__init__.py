@@ -8,24 +8,33 @@ transaction (so nothing is ever half-created) and schedules side effects with
 Enrolment states (one table in `enrolment.py`, like claims' workflow):
 
     pending ──request_changes (instructeur)──▶ changes_requested ──resubmit (représentant)──▶ pending
-    pending ──validate (instructeur)──▶ validated    (creates/updates Operator, Referencing, Membership)
+    pending ──validate (instructeur)──▶ validated    (creates/updates Operator, Referencing, Membership;
+                                                     links a buyer's provider; records a signed contract v2)
     pending / changes_requested ──reject (instructeur)──▶ rejected
 """
 
 from operators.services.accounts import (
     account_create,
 )
+from operators.services.contracts import (
+    contract_v2_countersign,
+    contract_v2_signed_uploaded,
+)
 from operators.services.enrolment import (
     DECLARED_FIELDS,
     ENROLMENT_TRANSITIONS,
     EnrolmentTransition,
+    declared_provider_of,
     declared_values,
     enrolment_abilities,
+    enrolment_link_provider,
     enrolment_reject,
     enrolment_request_changes,
     enrolment_resubmit,
     enrolment_submit,
     enrolment_validate,
+    parse_vat_liable,
+    required_enrolment_proof_kinds,
 )
 from operators.services.invitations import (
     invitation_accept,
@@ -39,8 +48,10 @@ from operators.services.messages import (
     COMMENT_REQUIRED,
     INVALID_INVITATION,
     OPEN_ENROLMENT_EXISTS,
+    PROVIDER_NOT_LINKED,
     REFERENCING_TAKEN,
     REQUIRED,
+    VAT_DECLARATION_REQUIRED,
 )
 from operators.services.webhooks import (
     ATTEMPT_DELIVERED,
@@ -70,12 +81,18 @@ __all__ = [
     "ENROLMENT_TRANSITIONS",
     "INVALID_INVITATION",
     "OPEN_ENROLMENT_EXISTS",
+    "PROVIDER_NOT_LINKED",
     "REFERENCING_TAKEN",
     "REQUIRED",
+    "VAT_DECLARATION_REQUIRED",
     "EnrolmentTransition",
     "account_create",
+    "contract_v2_countersign",
+    "contract_v2_signed_uploaded",
+    "declared_provider_of",
     "declared_values",
     "enrolment_abilities",
+    "enrolment_link_provider",
     "enrolment_reject",
     "enrolment_request_changes",
     "enrolment_resubmit",
@@ -85,6 +102,8 @@ __all__ = [
     "invitation_create",
     "invitation_revoke",
     "operator_can_invite",
+    "parse_vat_liable",
+    "required_enrolment_proof_kinds",
     "schedule_webhook_delivery",
     "validate_webhook_url",
     "webhook_attempt",

@@ -15,7 +15,9 @@ from common.roles import Role, is_agent, operator_id_of
 from common.uploads import inspect_upload
 from operators import notifications
 from operators.enums import (
+    BASE_ENROLMENT_PROOFS,
     OPEN_ENROLMENT_STATES,
+    OPTIONAL_ENROLMENT_PROOFS,
     EnrolmentDocumentKind,
     EnrolmentState,
     OperatorKind,
@@ -29,13 +31,17 @@ from operators.models import (
     Operator,
     Referencing,
 )
+from operators.selectors import latest_enrolment_documents
+from operators.services.contracts import contract_v2_signed_uploaded
 from operators.services.messages import (
     AGENTS_CANNOT_ENROL,
     ALREADY_MEMBER,
     COMMENT_REQUIRED,
     OPEN_ENROLMENT_EXISTS,
+    PROVIDER_NOT_LINKED,
     REFERENCING_TAKEN,
     REQUIRED,
+    VAT_DECLARATION_REQUIRED,
 )
 from operators.validators import validate_bic, validate_iban, validate_siren, validate_siret
 
@@ -44,6 +50,41 @@ logger = logging.getLogger("operators.services")
 
 def _missing_document(kind):
     return f"Pièce manquante : {EnrolmentDocumentKind(kind).label}."
+
+
+def required_enrolment_proof_kinds(*, vat_liable):
+    """The proofs an enrolment needs, following its VAT declaration: the one list the service, the
+    portal, the API and the admin use. A liable entity proves it with its VAT certificate; one that
+    is not (e.g. a public hospital) files a declaration of non-liability."""
+    vat_proof = EnrolmentDocumentKind.VAT_CERTIFICATE if vat_liable else EnrolmentDocumentKind.VAT_NON_LIABILITY
+    return [*BASE_ENROLMENT_PROOFS, vat_proof]
+
+
+def _accepted_proof_kinds(*, vat_liable):
+    return [*required_enrolment_proof_kinds(vat_liable=vat_liable), *OPTIONAL_ENROLMENT_PROOFS]
+
+
+def _check_document_kinds(documents, *, vat_liable, errors):
+    """Refuse unknown kinds and the VAT proof that contradicts the declaration."""
+    accepted = _accepted_proof_kinds(vat_liable=vat_liable) if vat_liable is not None else None
+    for kind in documents:
+        if kind not in EnrolmentDocumentKind.values:
+            errors[str(kind)] = ["Type de pièce inconnu."]
+        elif accepted is not None and kind not in accepted:
+            declared = "assujettie" if vat_liable else "non assujettie"
+            errors[kind] = [f"Pièce sans objet : l'entité est déclarée {declared} à la TVA."]
+
+
+def parse_vat_liable(value):
+    """The VAT declaration as True / False, or None when it was not made (or is unreadable)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value or "").strip().lower()
+    if text in ("true", "oui", "yes", "1"):
+        return True
+    if text in ("false", "non", "no", "0"):
+        return False
+    return None
 
 
 @dataclass(frozen=True)
@@ -71,18 +112,18 @@ DECLARED_FIELDS = (
     "siret",
     "kind",
     "provider_siren",
+    "provider_referencing_number",
     "referencing_number",
     "iban",
     "bic",
     "contact_email",
+    "vat_liable",
 )
 
 
 def declared_values(enrolment):
-    """{field: value} of DECLARED_FIELDS as the enrolment holds them (the provider by its SIREN)."""
-    values = {name: getattr(enrolment, name) for name in DECLARED_FIELDS if name != "provider_siren"}
-    values["provider_siren"] = enrolment.provider.siren if enrolment.provider_id else ""
-    return {name: values[name] for name in DECLARED_FIELDS}
+    """{field: value} of DECLARED_FIELDS as the enrolment holds them."""
+    return {name: getattr(enrolment, name) for name in DECLARED_FIELDS}
 
 
 def _may(user, transition, enrolment):
@@ -127,22 +168,40 @@ def _clean_declaration(data, *, errors):
     cleaned["siret"] = siret
 
     kind = data.get("kind") or ""
-    provider = None
     provider_siren = "".join((data.get("provider_siren") or "").split())
+    provider_number = (data.get("provider_referencing_number") or "").strip()
     if kind not in OperatorKind.values:
         errors["kind"] = ["Type d'opérateur inconnu : « developer » (développeur) ou « buyer » (acheteur)."]
     elif kind == OperatorKind.BUYER:
-        provider = Operator.objects.filter(siren=provider_siren, kind=OperatorKind.DEVELOPER).first()
+        # Declared as the representative knows it; the agent's link to an Operator comes at validation.
         if not provider_siren:
             errors["provider_siren"] = ["Un opérateur acheteur doit indiquer le SIREN de son opérateur prestataire."]
-        elif provider is None:
-            errors["provider_siren"] = ["Aucun opérateur développeur référencé ne porte ce SIREN."]
-        elif provider.siren == siren:
-            errors["provider_siren"] = ["Un opérateur ne peut pas être son propre prestataire."]
-    elif provider_siren:
-        errors["provider_siren"] = ["Seul un opérateur acheteur indique un prestataire."]
+        else:
+            try:
+                validate_siren(provider_siren)
+                if provider_siren == siren:
+                    raise ValidationError("Un opérateur ne peut pas être son propre prestataire.")
+            except ValidationError as error:
+                errors["provider_siren"] = list(error.messages)
+        if not provider_number:
+            errors["provider_referencing_number"] = [
+                "Un opérateur acheteur doit indiquer le numéro de référencement ANS de son opérateur prestataire."
+            ]
+        elif len(provider_number) > 64:
+            errors["provider_referencing_number"] = ["64 caractères au plus."]
+    else:
+        if provider_siren:
+            errors["provider_siren"] = ["Seul un opérateur acheteur indique un prestataire."]
+        if provider_number:
+            errors["provider_referencing_number"] = ["Seul un opérateur acheteur indique un prestataire."]
     cleaned["kind"] = kind
-    cleaned["provider"] = provider
+    cleaned["provider_siren"] = provider_siren
+    cleaned["provider_referencing_number"] = provider_number
+
+    vat_liable = parse_vat_liable(data.get("vat_liable"))
+    if vat_liable is None:
+        errors["vat_liable"] = [VAT_DECLARATION_REQUIRED]
+    cleaned["vat_liable"] = vat_liable
 
     number = (data.get("referencing_number") or "").strip()
     if not number:
@@ -249,9 +308,11 @@ def _check_representative(user):
 def enrolment_submit(*, user, documents, at=None, **declared):
     """A representative files an enrolment: declared fields + the four proofs → `pending`.
 
-    `declared`: legal_name, siren, siret (optional), kind ("developer" / "buyer"),
-    provider_siren (buyers only), referencing_number, iban, bic, contact_email (optional).
-    `documents`: {EnrolmentDocumentKind value: UploadedFile}, all four kinds required.
+    `declared`: legal_name, siren, siret (optional), kind ("developer" / "buyer"), provider_siren and
+    provider_referencing_number (required for buyers, refused for developers), referencing_number,
+    iban, bic, contact_email (optional), vat_liable (True / False, or "true" / "false", required).
+    `documents`: {EnrolmentDocumentKind value: UploadedFile}: every kind of
+    `required_enrolment_proof_kinds(vat_liable=…)`, and optionally the signed contract v2.
 
     Before: `user` is an active, non-staff account with no active membership and no open
     enrolment. After: one Enrolment, its documents (version 1) and a "submit" event —
@@ -268,10 +329,12 @@ def enrolment_submit(*, user, documents, at=None, **declared):
     errors = {}
     cleaned = _clean_declaration(declared, errors=errors)
     documents = {kind: file for kind, file in (documents or {}).items() if file is not None}
-    for kind in documents:
-        if kind not in EnrolmentDocumentKind.values:
-            errors[str(kind)] = ["Type de pièce inconnu."]
-    for kind in EnrolmentDocumentKind.values:
+    vat_liable = cleaned["vat_liable"]
+    _check_document_kinds(documents, vat_liable=vat_liable, errors=errors)
+    required = (
+        required_enrolment_proof_kinds(vat_liable=vat_liable) if vat_liable is not None else BASE_ENROLMENT_PROOFS
+    )
+    for kind in required:
         if kind not in documents:
             errors[kind] = [_missing_document(kind)]
     if errors:
@@ -346,13 +409,22 @@ def enrolment_resubmit(*, enrolment, actor, documents=None, comment="", at=None,
     if not _may(actor, transition, enrolment):
         raise NotAllowed()
     current = declared_values(enrolment)
-    if "kind" in changes and changes["kind"] == OperatorKind.DEVELOPER and "provider_siren" not in changes:
-        current["provider_siren"] = ""
+    if "kind" in changes and changes["kind"] == OperatorKind.DEVELOPER:
+        for name in ("provider_siren", "provider_referencing_number"):
+            changes.setdefault(name, "")
     errors = {}
     cleaned = _clean_declaration({**current, **{k: v for k, v in changes.items() if v is not None}}, errors=errors)
-    for kind in documents:
-        if kind not in EnrolmentDocumentKind.values:
-            errors[str(kind)] = ["Type de pièce inconnu."]
+    vat_liable = cleaned["vat_liable"]
+    _check_document_kinds(documents, vat_liable=vat_liable, errors=errors)
+    if vat_liable is not None:
+        # A changed VAT declaration needs its own proof, already stored or uploaded now.
+        stored_kinds = set(enrolment.documents.values_list("kind", flat=True))
+        for kind in required_enrolment_proof_kinds(vat_liable=vat_liable):
+            if kind not in documents and kind not in stored_kinds:
+                errors[kind] = [_missing_document(kind)]
+    declared_provider = (cleaned["provider_siren"], cleaned["provider_referencing_number"])
+    if declared_provider != (enrolment.provider_siren, enrolment.provider_referencing_number):
+        cleaned["provider"] = None  # the agent's link followed the former declaration
     if errors:
         raise InvalidInput("La demande d'enrôlement est incomplète ou invalide.", errors=errors)
     inspected = _inspect_documents(documents)
@@ -410,14 +482,16 @@ def _apply_to_operator(locked, *, at):
     if membership and membership.is_active and membership.operator.siren != locked.siren:
         raise StateConflict(f"Le représentant est déjà rattaché à {membership.operator.legal_name}.")
 
+    provider = _provider_for(locked, day=timezone.localdate(at)) if locked.kind == OperatorKind.BUYER else None
     operator = Operator.objects.select_for_update().filter(siren=locked.siren).first() or Operator(siren=locked.siren)
     operator.legal_name = locked.legal_name
     operator.kind = locked.kind
-    operator.provider = locked.provider if locked.kind == OperatorKind.BUYER else None
+    operator.provider = provider
     operator.siret = locked.siret or operator.siret
     operator.iban = locked.iban
     operator.bic = locked.bic
     operator.contact_email = locked.contact_email or operator.contact_email or user.email
+    operator.vat_liable = locked.vat_liable
     try:
         operator.full_clean()
     except ValidationError as error:
@@ -444,7 +518,66 @@ def _apply_to_operator(locked, *, at):
             granted_on=timezone.localdate(at),
         )
     Membership.objects.update_or_create(user=user, defaults={"operator": operator, "is_active": True})
-    return {"operator": operator}
+    contract = latest_enrolment_documents(enrolment=locked).get(EnrolmentDocumentKind.CONTRACT_V2)
+    if contract is not None:
+        contract_v2_signed_uploaded(
+            operator=operator,
+            actor=user,
+            at=contract.uploaded_at,
+            document_label=f"Enrôlement n° {locked.pk} — {contract}",
+            document_sha256=contract.sha256,
+        )
+    return {"operator": operator, "provider": provider}
+
+
+def declared_provider_of(enrolment, *, day):
+    """The developer operator with the declared SIREN holding the declared number, valid on `day`, or None."""
+    if not (enrolment.provider_siren and enrolment.provider_referencing_number):
+        return None
+    return Operator.objects.filter(
+        siren=enrolment.provider_siren,
+        kind=OperatorKind.DEVELOPER,
+        referencings__number=enrolment.provider_referencing_number,
+        referencings__status=ReferencingStatus.VALID,
+        referencings__granted_on__lte=day,
+    ).first()
+
+
+def _provider_for(locked, *, day):
+    """The buyer's provider at validation: the agent's link, else the declared one found; else refused."""
+    provider = locked.provider or declared_provider_of(locked, day=day)
+    if provider is None:
+        message = PROVIDER_NOT_LINKED.format(
+            siren=locked.provider_siren or "—", number=locked.provider_referencing_number or "—"
+        )
+        raise InvalidInput(message, code="provider_not_linked", errors={"provider": [message]})
+    if provider.kind != OperatorKind.DEVELOPER or provider.siren == locked.siren:
+        message = "L'opérateur prestataire rattaché doit être un autre opérateur, développeur."
+        raise InvalidInput(message, code="provider_not_linked", errors={"provider": [message]})
+    return provider
+
+
+def enrolment_link_provider(*, enrolment, actor, provider):
+    """An instructor links (or unlinks, `provider=None`) a buyer enrolment's provider before validating.
+
+    Before: the enrolment is open and declares a buyer; `provider` is another developer operator.
+    The representative's declaration (SIREN, number) is kept as filed.
+    """
+    if not is_agent(actor, Role.INSTRUCTOR):
+        raise NotAllowed()
+    with transaction.atomic():
+        locked = _lock_enrolment(enrolment)
+        if locked.state not in OPEN_ENROLMENT_STATES:
+            raise StateConflict("Le prestataire ne se rattache qu'à une demande d'enrôlement en cours d'instruction.")
+        if locked.kind != OperatorKind.BUYER and provider is not None:
+            message = "Seul un opérateur acheteur a un prestataire."
+            raise InvalidInput(message, errors={"provider": [message]})
+        if provider is not None and (provider.kind != OperatorKind.DEVELOPER or provider.siren == locked.siren):
+            message = "L'opérateur prestataire rattaché doit être un autre opérateur, développeur."
+            raise InvalidInput(message, errors={"provider": [message]})
+        Enrolment.objects.filter(pk=locked.pk).update(provider=provider)
+    logger.info("enrolment %s: provider linked to %s by %s", locked.pk, provider and provider.pk, actor.pk)
+    return Enrolment.objects.select_related("user", "operator", "provider").get(pk=locked.pk)
 
 
 def enrolment_validate(*, enrolment, actor, comment="", at=None):

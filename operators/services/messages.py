@@ -7,3 +7,9 @@ OPEN_ENROLMENT_EXISTS = "Vous avez déjà une demande d'enrôlement en cours."
 AGENTS_CANNOT_ENROL = "Un compte d'agent ne peut pas représenter un opérateur."
 INVALID_INVITATION = "Cette invitation est invalide, expirée ou déjà utilisée."
 REFERENCING_TAKEN = "Ce numéro de référencement est attribué à un autre opérateur."
+VAT_DECLARATION_REQUIRED = "Indiquez si l'entité est assujettie à la TVA (oui ou non)."
+PROVIDER_NOT_LINKED = (
+    "Aucun opérateur développeur de SIREN {siren} ne détient le numéro de référencement ANS valide {number} : "
+    "vérifiez la déclaration, puis rattachez l'opérateur prestataire dans le champ « Opérateur prestataire "
+    "rattaché » de la demande d'enrôlement avant de la valider."
+)

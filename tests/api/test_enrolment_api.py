@@ -4,18 +4,18 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from operators import services
-from operators.enums import EnrolmentDocumentKind, EnrolmentState
+from operators.enums import EnrolmentState
 from operators.models import Enrolment, EnrolmentDocument
 from tests.api.conftest import token_client
 from tests.factories import PDF, PNG, agent
-from tests.operators.test_enrolment import GOOD
+from tests.operators.test_enrolment import GOOD, PROOF_KINDS
 
 pytestmark = pytest.mark.django_db
 
 
 def form(**overrides):
-    data = {**GOOD}
-    for kind in EnrolmentDocumentKind.values:
+    data = {**GOOD, "vat_liable": "true"}
+    for kind in PROOF_KINDS:
         data[kind] = SimpleUploadedFile(f"{kind}.pdf", PDF, "application/pdf")
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -32,7 +32,7 @@ def test_representative_files_reads_and_resubmits_an_enrolment(representative):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert (body["state"], body["siren"], body["abilities"]["resubmit"]) == ("pending", "732829320", False)
-    assert sorted(d["kind"] for d in body["documents"]) == sorted(EnrolmentDocumentKind.values)
+    assert sorted(d["kind"] for d in body["documents"]) == sorted(PROOF_KINDS)
     assert [e["action"] for e in body["events"]] == ["submit"]
 
     enrolment = Enrolment.objects.get(pk=body["id"])
@@ -104,4 +104,4 @@ def test_resubmit_before_a_change_request_is_a_conflict(representative):
 
 
 def form_documents():
-    return {kind: SimpleUploadedFile(f"{kind}.pdf", PDF) for kind in EnrolmentDocumentKind.values}
+    return {kind: SimpleUploadedFile(f"{kind}.pdf", PDF) for kind in PROOF_KINDS}

@@ -23,11 +23,14 @@ GOOD = {
     "iban": "FR76 3000 6000 0112 3456 7890 189",
     "bic": "AGRIFRPP",
     "contact_email": "contact@omega.example",
+    "vat_liable": True,
 }
+# The proofs of an entity liable to VAT (GOOD's declaration).
+PROOF_KINDS = services.required_enrolment_proof_kinds(vat_liable=True)
 
 
 def proofs(**overrides):
-    files = {kind: SimpleUploadedFile(f"{kind}.pdf", PDF, "application/pdf") for kind in EnrolmentDocumentKind.values}
+    files = {kind: SimpleUploadedFile(f"{kind}.pdf", PDF, "application/pdf") for kind in PROOF_KINDS}
     files.update(overrides)
     return files
 
@@ -63,7 +66,7 @@ def test_enrolment_walks_from_sign_up_to_validation_and_lets_the_user_create_cla
     assert enrolment.state == EnrolmentState.PENDING
     assert enrolment.siren == "732829320"
     assert enrolment.iban == "FR7630006000011234567890189"
-    assert sorted(d.kind for d in enrolment.documents.all()) == sorted(EnrolmentDocumentKind.values)
+    assert sorted(d.kind for d in enrolment.documents.all()) == sorted(PROOF_KINDS)
     assert operator_id_of(representative) is None  # nothing is active before validation
     assert mailoutbox[-1].to == ["instruction@localhost"]
 
@@ -172,14 +175,22 @@ def test_storage_failure_midway_removes_the_files_already_stored(representative,
     nothing_written(settings, files_before)
 
 
-def test_buyer_must_name_an_existing_developer_provider(representative):
+def test_buyer_names_its_provider_by_siren_and_number_and_validation_links_it(representative):
     with pytest.raises(InvalidInput) as error:
         submit(representative, kind=OperatorKind.BUYER)
-    assert "provider_siren" in error.value.errors
+    assert set(error.value.errors) >= {"provider_siren", "provider_referencing_number"}
     provider = OperatorFactory(kind=OperatorKind.DEVELOPER)
-    enrolment = submit(representative, kind=OperatorKind.BUYER, provider_siren=provider.siren)
-    operator = services.enrolment_validate(enrolment=enrolment, actor=agent()).operator
-    assert operator.provider == provider
+    ReferencingFactory(operator=provider, number="REF-PROV-1")
+    enrolment = submit(
+        representative,
+        kind=OperatorKind.BUYER,
+        provider_siren=provider.siren,
+        provider_referencing_number="REF-PROV-1",
+    )
+    assert enrolment.provider is None  # declared only: the link is made when an agent validates
+    enrolment = services.enrolment_validate(enrolment=enrolment, actor=agent())
+    assert enrolment.operator.provider == provider
+    assert enrolment.provider == provider
 
 
 def test_one_open_enrolment_per_user_and_none_for_members_or_agents(representative):

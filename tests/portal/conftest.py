@@ -6,7 +6,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from operators import services as operator_services
-from operators.enums import EnrolmentDocumentKind
 from tests.factories import (
     PDF,
     OperatorFactory,
@@ -54,7 +53,10 @@ def supervisor(db):
 
 
 def proofs(**overrides):
-    files = {kind: SimpleUploadedFile(f"{kind}.pdf", PDF, "application/pdf") for kind in EnrolmentDocumentKind.values}
+    files = {
+        kind: SimpleUploadedFile(f"{kind}.pdf", PDF, "application/pdf")
+        for kind in operator_services.required_enrolment_proof_kinds(vat_liable=True)
+    }
     files.update(overrides)
     return files
 
@@ -65,6 +67,8 @@ ENROLMENT = {
     "siret": "73282932000074",
     "kind": "developer",
     "provider_siren": "",
+    "provider_referencing_number": "",
+    "vat_liable": "True",
     "referencing_number": "REF-OMEGA-1",
     "iban": "FR7630006000011234567890189",
     "bic": "AGRIFRPP",

@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from common.roles import operator_id_of
 from operators import services as operator_services
-from operators.enums import EnrolmentDocumentKind, EnrolmentState
+from operators.enums import EnrolmentState
 from operators.models import Enrolment, EnrolmentDocument, EnrolmentEvent, Membership
 from tests.factories import PDF
+from tests.operators.test_enrolment import PROOF_KINDS
 from tests.portal.conftest import ENROLMENT, proofs
 from tests.portal.utils import text
 
@@ -119,7 +120,7 @@ def test_sign_up_then_enrol_then_validation_opens_the_dashboard(
     user = get_user_model().objects.get(username="omega")
     assert operator_id_of(user) is None
 
-    files = {kind: SimpleUploadedFile(f"{kind}.pdf", PDF, "application/pdf") for kind in EnrolmentDocumentKind.values}
+    files = {kind: SimpleUploadedFile(f"{kind}.pdf", PDF, "application/pdf") for kind in PROOF_KINDS}
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("portal:enrolment_new"), {**ENROLMENT, **files})
     assert response["Location"] == reverse("portal:enrolment")

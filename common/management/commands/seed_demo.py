@@ -126,7 +126,7 @@ class Command(BaseCommand):
 
         from claims.demo import DEMO_PDF
         from operators import services as operator_services
-        from operators.enums import EnrolmentDocumentKind, EnrolmentState
+        from operators.enums import EnrolmentState
         from operators.models import Enrolment
 
         if Enrolment.objects.filter(user=user, operator=operator, state=EnrolmentState.VALIDATED).exists():
@@ -139,13 +139,15 @@ class Command(BaseCommand):
             siren=operator.siren,
             kind=operator.kind,
             provider_siren=operator.provider.siren if operator.provider_id else "",
+            provider_referencing_number=operator.provider.referencing_number if operator.provider_id else "",
             referencing_number=referencing_number,
             iban=operator.iban,
             bic=operator.bic,
             contact_email=operator.contact_email,
+            vat_liable=operator.vat_liable,
             documents={
                 kind: SimpleUploadedFile(f"{kind}.pdf", DEMO_PDF, content_type="application/pdf")
-                for kind in EnrolmentDocumentKind.values
+                for kind in operator_services.required_enrolment_proof_kinds(vat_liable=operator.vat_liable)
             },
         )
         agent = get_user_model().objects.get(username="agent")
