@@ -21,7 +21,7 @@ from common.formatting import euros
 from common.roles import Role
 from funding import selectors as funding_selectors
 from funding.calendar import is_open, paris_today
-from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
+from operators import selectors as operator_selectors
 
 S = ClaimState
 
@@ -46,44 +46,21 @@ def filing_day(at):
 
 @filing_condition("Contrat opérateur MSSanté v2 contresigné par l'ANS")
 def contract_countersigned(claim, *, actor, at):
-    contracts = claim.operator.contracts.all()
-    if any(c.status == ContractStatus.COUNTERSIGNED for c in contracts):
-        return []
-    waiting = [c for c in contracts if c.status == ContractStatus.SIGNED_BY_OPERATOR]
-    if waiting:
-        return [
-            f"Le contrat opérateur MSSanté v2 signé le {waiting[0].signed_on:%d/%m/%Y} attend la contresignature "
-            "de l'ANS."
-        ]
-    return ["Le contrat opérateur MSSanté v2 signé n'a pas été déposé (pièce « Contrat opérateur MSSanté v2 »)."]
+    return operator_selectors.contract_v2_problems(operator=claim.operator, day=filing_day(at))
 
 
 @filing_condition("Numéro de référencement ANS valide")
 def referencing_valid(claim, *, actor, at):
-    if claim.operator.referencing_number:
+    day = filing_day(at)
+    if operator_selectors.referencing_valid_on(operator=claim.operator, day=day):
         return []
-    return ["L'opérateur n'a pas de numéro de référencement ANS valide."]
+    return [f"L'opérateur n'a pas de numéro de référencement ANS valide au {day:%d/%m/%Y}."]
 
 
 @filing_condition("Opérateur prestataire développeur et référencé Ségur")
 def provider_referenced(claim, *, actor, at):
     """A buyer buys the connector from a developer operator referenced on the filing day."""
-    operator = claim.operator
-    if not operator.is_buyer:
-        return []
-    provider = operator.provider
-    if provider is None:
-        return ["L'opérateur acheteur n'a pas d'opérateur prestataire."]
-    day = filing_day(at)
-    if (
-        provider.kind != OperatorKind.DEVELOPER
-        or not provider.referencings.filter(status=ReferencingStatus.VALID, granted_on__lte=day).exists()
-    ):
-        return [
-            f"L'opérateur prestataire {provider.legal_name} n'est pas un opérateur développeur référencé Ségur "
-            f"au {day:%d/%m/%Y} : le connecteur doit être acheté à un opérateur développeur référencé."
-        ]
-    return []
+    return operator_selectors.provider_problems(operator=claim.operator, day=filing_day(at))
 
 
 def _missing_documents(claim, kinds):

@@ -53,7 +53,8 @@ def test_advance_refused_without_countersigned_contract():
     claim, user = ready_advance(operator=operator)
     error = refused_submit(claim, user)
     [message] = error.errors["guards"]
-    assert "attend la contresignature de l'ANS" in message
+    assert message.startswith("Le contrat opérateur MSSanté v2 signé par l'opérateur le ")
+    assert message.endswith("attend la contre-signature de l'ANS.")
 
 
 def test_advance_refused_with_a_terminated_contract():
@@ -70,7 +71,7 @@ def test_advance_refused_without_valid_referencing():
     ReferencingFactory(operator=operator, status=ReferencingStatus.SUSPENDED)
     claim, user = ready_advance(operator=operator)
     assert refused_submit(claim, user).errors["guards"] == [
-        "L'opérateur n'a pas de numéro de référencement ANS valide."
+        f"L'opérateur n'a pas de numéro de référencement ANS valide au {paris_today():%d/%m/%Y}."
     ]
 
 
@@ -315,7 +316,8 @@ def test_buyer_advance_refused_when_its_provider_is_not_referenced():
     buyer = OperatorFactory(eligible=True, kind=OperatorKind.BUYER, provider=provider)
     claim, user = ready_advance(operator=buyer)
     [message] = refused_submit(claim, user).errors["guards"]
-    assert "n'est pas un opérateur développeur référencé Ségur" in message
+    assert f"n'a pas de numéro de référencement ANS valide au {paris_today():%d/%m/%Y}" in message
+    assert "opérateur développeur référencé Ségur" in message
     ReferencingFactory(operator=provider)
     assert services.claim_submit(claim=claim, actor=user).state == ClaimState.SUBMITTED
 
