@@ -177,12 +177,29 @@ class ClaimAdmin(BaseAdmin):
     actions = ["export_csv", "export_xlsx", "export_sepa"]
     fieldsets = [
         (None, {"fields": ["operator", "campaign", "kind", "state", "assigned_to"]}),
-        ("Montant", {"fields": ["breakdown_table", "schedule_code", "funded_total", "amount"]}),
+        (
+            "Montant",
+            {
+                "fields": [
+                    "breakdown_table",
+                    "schedule_code",
+                    "funded_total",
+                    "amount",
+                    "vat_rate",
+                    "vat",
+                    "amount_to_pay",
+                ]
+            },
+        ),
         (
             "Instruction",
             {
                 "fields": [
                     "technical_doc_url",
+                    "deployment_date",
+                    "installation_date",
+                    "technical_contact_name",
+                    "technical_contact_email",
                     "filing_deadline",
                     "correction_message",
                     "correction_due",
@@ -205,7 +222,14 @@ class ClaimAdmin(BaseAdmin):
         "schedule_code",
         "funded_total",
         "amount",
+        "vat_rate",
+        "vat",
+        "amount_to_pay",
         "technical_doc_url",
+        "deployment_date",
+        "installation_date",
+        "technical_contact_name",
+        "technical_contact_email",
         "filing_deadline",
         "correction_message",
         "correction_due",

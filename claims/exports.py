@@ -12,7 +12,7 @@ from stdnum import iban as iban_check
 
 from claims.enums import ClaimState
 from common.exceptions import InvalidInput
-from common.formatting import spreadsheet_decimal
+from common.formatting import spreadsheet_decimal, vat_rate
 from funding.calendar import paris_today
 
 COLUMNS = [
@@ -30,6 +30,9 @@ COLUMNS = [
     ("BAL PER", lambda c: (c.counts or {}).get("PER"), False),
     ("Financement total HT (€)", lambda c: c.funded_total, True),
     ("Montant demandé HT (€)", lambda c: c.amount, True),
+    ("Taux de TVA", lambda c: vat_rate(c.vat_rate) if c.vat_rate is not None else "", False),
+    ("TVA (€)", lambda c: c.vat, True),
+    ("Montant à verser (€)", lambda c: c.amount_to_pay, True),
     ("Déposée le", lambda c: _date(c.submitted_at), False),
     ("Décidée le", lambda c: _date(c.decided_at), False),
     ("Agent", lambda c: c.assigned_to.username if c.assigned_to_id else "", False),
@@ -111,7 +114,9 @@ def sepa_transfer_file(claims, *, execution_date=None):
     from sepaxml import SepaTransfer
 
     payable = [
-        c for c in export_queryset(claims) if c.state == ClaimState.APPROVED and c.amount is not None and c.amount > 0
+        c
+        for c in export_queryset(claims)
+        if c.state == ClaimState.APPROVED and c.amount_to_pay is not None and c.amount_to_pay > 0
     ]
     if not payable:
         raise InvalidInput("Aucune demande approuvée et non payée dans la sélection.")
@@ -139,7 +144,8 @@ def sepa_transfer_file(claims, *, execution_date=None):
                 "name": claim.operator.legal_name[:70],
                 "IBAN": iban_check.compact(claim.operator.iban),
                 "BIC": bic_check.compact(claim.operator.bic),
-                "amount": int((claim.amount * 100).to_integral_value()),
+                # What the claim says to pay: VAT included where the operator is liable (claims.pricing).
+                "amount": int((claim.amount_to_pay * 100).to_integral_value()),
                 "execution_date": execution_date,
                 "description": f"Financement Segur MSSante {claim.get_kind_display()} {claim.pk}",
                 "endtoend_id": f"SEGUR-{claim.pk}",

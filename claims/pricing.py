@@ -32,7 +32,7 @@ def vat_rate_for(claim):
     """The VAT rate added to the claim's excl.-VAT amount: none for an operator declared not liable, or
     when the campaign pays excl. VAT only."""
     campaign = claim.campaign
-    if not campaign.pays_vat or not getattr(claim.operator, "vat_liable", True):
+    if not campaign.pays_vat or not claim.operator.vat_liable:
         return ZERO
     return campaign.vat_rate
 

@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
@@ -13,6 +14,7 @@ from common.admin import BaseAdmin
 from common.exceptions import DomainError, NotAllowed
 from common.uploads import inspect_upload
 from funding import annuaire, selectors, services
+from funding.calendar import PARIS
 from funding.enums import CountSource
 from funding.models import AnnuaireSnapshot, Campaign, FundingSchedule, GrowthCheck, MailboxCount
 from operators.models import Operator
@@ -33,9 +35,51 @@ class FundingScheduleAdmin(BaseAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(BaseAdmin):
-    list_display = ["code", "label", "schedule", "closure_date", "advance_deadline", "balance_deadline", "budget_link"]
+    list_display = [
+        "code",
+        "label",
+        "schedule",
+        "developer_schedule",
+        "opening_date",
+        "closure_date",
+        "advance_deadline",
+        "balance_deadline",
+        "budget_link",
+    ]
     search_fields = ["code", "label"]
-    list_select_related = ["schedule"]
+    list_select_related = ["schedule", "developer_schedule"]
+    autocomplete_fields = ["closure_snapshot"]
+    fieldsets = [
+        (None, {"fields": ["code", "label"]}),
+        ("Barèmes", {"fields": ["schedule", "developer_schedule"]}),
+        (
+            "Calendrier (heure de Paris)",
+            {"fields": ["opening_date", "closure_date", "advance_deadline", "balance_deadline"]},
+        ),
+        (
+            "Comptage des BAL",
+            {"fields": ["count_max_age_days", "closure_snapshot", "closure_snapshot_in_use", "reference_date"]},
+        ),
+        ("TVA", {"fields": ["vat_rate", "pays_vat"]}),
+    ]
+    readonly_fields = ["closure_snapshot_in_use"]
+
+    @admin.display(description="extraction de clôture retenue")
+    def closure_snapshot_in_use(self, obj):
+        """What the balances read now: the agent's choice, else the default rule, said in words."""
+        if obj.pk is None:
+            return "—"
+        snapshot = selectors.closure_snapshot(obj)
+        if snapshot is None:
+            return "Aucune extraction générée après la fin du jour de clôture n'est encore importée."
+        how = "choisie par un agent" if obj.closure_snapshot_id else "par défaut : la première générée après la clôture"
+        generated = (
+            f", générée le {timezone.localtime(snapshot.generated_at, PARIS):%d/%m/%Y à %H:%M} (heure de Paris)"
+            if snapshot.generated_at
+            else ""
+        )
+        return f"{snapshot.file_name} (au {snapshot.as_of:%d/%m/%Y}{generated}) — {how}"
+
     actions = ["refresh_growth_checks"]
 
     def get_urls(self):

@@ -57,6 +57,9 @@ def test_csv_export_cell_by_cell(client, paid_and_approved):
         "BAL PER",
         "Financement total HT (€)",
         "Montant demandé HT (€)",
+        "Taux de TVA",
+        "TVA (€)",
+        "Montant à verser (€)",
         "Déposée le",
         "Décidée le",
         "Agent",
@@ -74,6 +77,7 @@ def test_csv_export_cell_by_cell(client, paid_and_approved):
     assert (first["BAL APP"], first["BAL ORG"], first["BAL PER"]) == ("10", "100", "1000")
     assert first["Financement total HT (€)"] == "14332,97"
     assert first["Montant demandé HT (€)"] == "4299,89"
+    assert (first["Taux de TVA"], first["TVA (€)"], first["Montant à verser (€)"]) == ("20\u00a0%", "859,98", "5159,87")
     assert first["Référence du virement"] == "VIR-1"
     assert first["Payée le"] == paid_claim.payment.paid_on.strftime("%d/%m/%Y")
     second = dict(zip(rows[0], rows[2], strict=True))
@@ -106,14 +110,15 @@ def test_sepa_file_pays_only_approved_unpaid_claims(client, paid_and_approved):
     transactions = root.findall(".//p:CdtTrfTxInf", NS)
     assert len(transactions) == 1
     tx = transactions[0]
-    assert tx.find("p:Amt/p:InstdAmt", NS).text == f"{approved.amount:.2f}"
+    # The amount to pay: VAT included for an operator liable to it.
+    assert tx.find("p:Amt/p:InstdAmt", NS).text == f"{approved.amount_to_pay:.2f}" != f"{approved.amount:.2f}"
     assert tx.find("p:Amt/p:InstdAmt", NS).attrib["Ccy"] == "EUR"
     # SEPA's Latin character set: accents are transliterated.
     assert tx.find("p:Cdtr/p:Nm", NS).text == approved.operator.legal_name.replace("é", "e")
     assert tx.find("p:CdtrAcct/p:Id/p:IBAN", NS).text == "FR7630006000011234567890189"
     assert tx.find("p:CdtrAgt/p:FinInstnId/p:BIC", NS).text == "AGRIFRPP"
     assert tx.find("p:PmtId/p:EndToEndId", NS).text == f"SEGUR-{approved.pk}"
-    assert root.find(".//p:GrpHdr/p:CtrlSum", NS).text == f"{approved.amount:.2f}"
+    assert root.find(".//p:GrpHdr/p:CtrlSum", NS).text == f"{approved.amount_to_pay:.2f}"
     assert Decimal(root.find(".//p:GrpHdr/p:NbOfTxs", NS).text) == 1
     execution = date.fromisoformat(root.find(".//p:PmtInf/p:ReqdExctnDt", NS).text)
     assert execution > date(2026, 1, 1)

@@ -132,3 +132,18 @@ def test_snapshot_page_reads_types_and_errors_as_text(client, tmp_path, monkeypa
     assert "ligne 6" not in page
     assert "<li>… et 1 autre</li>" in page
     assert "&quot;line&quot;" not in page  # no raw JSON
+
+
+def test_campaign_page_says_which_closure_snapshot_the_balances_read(client, tmp_path):
+    from funding.models import Campaign
+
+    campaign = segur_campaign(closure=CLOSURE)
+    client.force_login(agent())
+    url = reverse("admin:funding_campaign_change", args=[campaign.pk])
+    page = client.get(url).content.decode()
+    assert "Aucune extraction générée après la fin du jour de clôture" in page
+    services.annuaire_import(path=extraction(tmp_path, [row("PER")], name=AFTER_CLOSURE), as_of=CLOSURE)
+    page = client.get(url).content.decode()
+    assert f"{AFTER_CLOSURE} (au 30/06/2023, générée le 01/07/2023 à 04:00 (heure de Paris))" in page
+    assert "par défaut : la première générée après la clôture" in page
+    assert Campaign.objects.get(pk=campaign.pk).developer_schedule.code == "segur-2023"
