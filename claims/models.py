@@ -207,7 +207,8 @@ class Recovery(models.Model):
 
     notice (amount and grounds) → observations period → reasoned decision (confirmed,
     reduced, waived) → recovery order → recovered or offset; every step is logged as an
-    event of the claim concerned. Never more than was paid.
+    event of the claim concerned. Never more than was paid; amounts are in the terms paid (VAT
+    included where the payment carried VAT).
     """
 
     claim = models.ForeignKey(
@@ -215,7 +216,7 @@ class Recovery(models.Model):
     )
     payments = models.ManyToManyField(Payment, verbose_name="paiements concernés", related_name="recoveries")
     state = models.CharField("état", max_length=16, choices=RecoveryState.choices, editable=False)
-    amount_notified = models.DecimalField("montant notifié (HT)", max_digits=12, decimal_places=2, editable=False)
+    amount_notified = models.DecimalField("montant notifié", max_digits=12, decimal_places=2, editable=False)
     grounds = models.TextField("motifs", editable=False)
     observations_due = models.DateField("observations attendues avant le", editable=False)
     observations = models.TextField("observations de l'opérateur", blank=True, editable=False)
@@ -223,7 +224,7 @@ class Recovery(models.Model):
     decision = models.CharField("décision", max_length=16, choices=RecoveryDecision.choices, blank=True, editable=False)
     decision_reason = models.TextField("motivation de la décision", blank=True, editable=False)
     amount_due = models.DecimalField(
-        "montant à reverser (HT)", max_digits=12, decimal_places=2, null=True, blank=True, editable=False
+        "montant à reverser", max_digits=12, decimal_places=2, null=True, blank=True, editable=False
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="décidé par", on_delete=models.PROTECT, null=True, related_name="+"

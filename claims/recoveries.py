@@ -103,7 +103,7 @@ def recovery_open(*, claim, amount, grounds, actor, payments=None, observation_d
             locked,
             actor,
             "recovery_open",
-            f"Indu n° {case.pk} notifié : {euros(amount)} HT. Motifs : {grounds} "
+            f"Indu n° {case.pk} notifié : {euros(amount)}. Motifs : {grounds} "
             f"Observations attendues avant le {case.observations_due:%d/%m/%Y}.",
             at,
         )
@@ -163,12 +163,12 @@ def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
             claim,
             actor,
             "recovery_decision",
-            f"Indu n° {case.pk} — {decision.label} : {euros(due)} HT à reverser. Motivation : {reason}",
+            f"Indu n° {case.pk} — {decision.label} : {euros(due)} à reverser. Motivation : {reason}",
             at,
         )
         paragraphs = [
             f"Par courrier du {timezone.localtime(case.opened_at):%d/%m/%Y}, nous vous avons notifié un indu de "
-            f"{euros(case.amount_notified)} HT pour le motif suivant : {case.grounds}",
+            f"{euros(case.amount_notified)} pour le motif suivant : {case.grounds}",
             f"Vos observations : {case.observations}"
             if case.observations
             else "Vous n'avez pas présenté d'observations.",
@@ -176,7 +176,7 @@ def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
         ]
         if due > 0:
             paragraphs.append(
-                f"Vous êtes redevable de la somme de {euros(due)} HT. Un ordre de reversement vous sera adressé."
+                f"Vous êtes redevable de la somme de {euros(due)}. Un ordre de reversement vous sera adressé."
             )
         attach_decision_letter(
             claim=claim, actor=actor, title="Décision relative à un indu", paragraphs=paragraphs, at=at
@@ -198,7 +198,7 @@ def recovery_issue_order(*, recovery, reference, actor, at=None):
             claim,
             actor,
             "recovery_order",
-            f"Indu n° {case.pk} — ordre de reversement {reference} émis pour {euros(case.amount_due)} HT.",
+            f"Indu n° {case.pk} — ordre de reversement {reference} émis pour {euros(case.amount_due)}.",
             at,
         )
     return case
@@ -230,7 +230,7 @@ def recovery_settle(*, recovery, actor, note="", offset_payment=None, at=None):
         case.settled_at = at
         case.settlement_note = (note or "").strip()
         case.save(update_fields=["offset_payment", "state", "settled_at", "settlement_note"])
-        _log(claim, actor, "recovery_settled", f"Indu n° {case.pk} {text} : {euros(case.amount_due)} HT. {note}", at)
+        _log(claim, actor, "recovery_settled", f"Indu n° {case.pk} {text} : {euros(case.amount_due)}. {note}", at)
     return case
 
 

@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from claims.enums import ClaimKind, ClaimState
 from claims.models import Claim, Document
+from common.formatting import euros
 from operators.models import Operator
 from tests.factories import PDF, record_counts, segur_campaign
 
@@ -69,11 +70,11 @@ def test_op_alpha_uploads_a_pdf_proof_submits_the_claim_and_sees_it_filed(page, 
     assert claim.state == ClaimState.SUBMITTED
     assert claim.submitted_at is not None and claim.amount is not None
 
-    # Back on the dashboard the claim shows its new state and its frozen amount with VAT.
+    # Back on the dashboard the claim shows its new state, its frozen amount and the amount to pay.
     page.goto("/portail/")
     row = page.locator("tr", has=page.get_by_role("link", name=f"Avance n° {claim.pk}"))
     assert "Déposée" in row.inner_text()
-    assert "TTC" in row.inner_text()
+    assert f"{euros(claim.amount_to_pay)} à verser" in row.inner_text()
 
 
 def test_anyone_simulates_funding_in_the_browser(page):
