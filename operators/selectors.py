@@ -198,3 +198,27 @@ def live_contract_of(*, operator):
 def contracts_awaiting_countersignature():
     """The agents' to-do list: contracts signed by the operator that ANS has not countersigned yet."""
     return ContractV2.objects.filter(status=ContractStatus.SIGNED_BY_OPERATOR, terminated_on__isnull=True)
+
+
+# --- Paying an operator ---------------------------------------------------------------------
+
+
+def validated_bank_details(*, operator):
+    """(IBAN, BIC) an agent has validated for `operator`, compacted, or None when there is none.
+
+    Today: the details copied from the validated enrolment, when they are well formed. A payment
+    batch freezes what this returns; nothing else decides which account is paid.
+    """
+    from stdnum import bic as bic_check
+    from stdnum import iban as iban_check
+
+    if not (iban_check.is_valid(operator.iban or "") and bic_check.is_valid(operator.bic or "")):
+        return None
+    return iban_check.compact(operator.iban), bic_check.compact(operator.bic)
+
+
+def payment_blockers(*, operator):
+    """Why `operator` may not be put in a payment batch now, in French; [] when it may."""
+    if validated_bank_details(operator=operator) is None:
+        return [f"{operator.legal_name} : coordonnées bancaires absentes, invalides ou non validées."]
+    return []
