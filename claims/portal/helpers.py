@@ -1,7 +1,7 @@
 """What the portal pages show, computed from selectors and the workflow's guards (reads only)."""
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.http import FileResponse, Http404
@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from claims import pricing, selectors, workflow
 from claims.enums import EDITABLE_STATES, ENDED_STATES, ClaimKind, ClaimState, DocumentKind
+from claims.models import Claim
 from claims.services import claim_abilities
 from common.roles import operator_id_of
 from funding import selectors as funding_selectors
-from funding.calendar import is_open, paris_today
+from funding.calendar import PARIS, is_open, paris_today
 from operators.models import Operator
 
 # The transitions an operator fires from the portal, in the order their buttons appear.
@@ -77,7 +78,7 @@ class BreakdownView:
             vat_rate=_dec(data.get("vat_rate")),
             vat=_dec(data.get("vat")),
             amount_to_pay=_dec(data.get("amount_to_pay")),
-            snapshot=data.get("snapshot"),
+            snapshot=_snapshot_view(data.get("snapshot")),
             frozen=frozen,
         )
 
@@ -94,6 +95,17 @@ def _source_view(source):
             {**other, "as_of": _french_date(other.get("as_of") or "")} for other in source.get("overridden", [])
         ],
     }
+
+
+def _snapshot_view(snapshot):
+    """The extraction read, with its day and generation time in Paris words."""
+    if not snapshot:
+        return None
+    generated = snapshot.get("generated_at")
+    if generated:
+        moment = timezone.localtime(datetime.fromisoformat(generated), PARIS)
+        generated = f"{moment:%d/%m/%Y à %H:%M} (heure de Paris)"
+    return {**snapshot, "as_of": _french_date(snapshot.get("as_of")), "generated_at": generated}
 
 
 def _french_date(iso):
@@ -214,7 +226,14 @@ def dashboard_blocks(*, user, operator, at=None):
                 )
             )
         live_kinds = {c.kind for c in campaign_claims if c.state not in ENDED_STATES}
-        block.creatable = [kind for kind in ClaimKind if kind not in live_kinds and block.deadlines[kind.label][1]]
+        # What may be opened now is the workflow's rule (an advance in its window, a balance once the
+        # advance is approved), never a copy of it.
+        block.creatable = [
+            kind
+            for kind in ClaimKind
+            if kind not in live_kinds
+            and not workflow.may_open(Claim(operator=operator, campaign=campaign, kind=kind), actor=user, at=at)
+        ]
         upcoming = [d for d, still_open in block.deadlines.values() if still_open]
         block.next_deadline = min(upcoming) if upcoming else None
         if block.rows or upcoming:

@@ -31,9 +31,12 @@ def test_dashboard_lists_claims_with_state_amount_vat_deadline_and_what_is_missi
     assert f"{campaign.advance_deadline:%d/%m/%Y}" in page
     assert "Pièce manquante : Rapport de conformité." in page
     assert "Prochaine échéance" in page
-    # An advance is live: only the balance may be opened.
-    assert "Créer la demande de solde" in page
+    # An advance is live and not approved yet: neither claim may be opened.
+    assert "Créer la demande de solde" not in page
     assert "Créer la demande d'avance" not in page
+    services.claim_withdraw(claim=draft, actor=alpha.user)
+    page = text(client.get(DASHBOARD))
+    assert "Créer la demande d'avance" in page and "Créer la demande de solde" not in page
 
 
 def test_dashboard_shows_the_correction_due_date_and_frozen_amounts(client, alpha, campaign):
