@@ -156,3 +156,16 @@ def test_the_history_is_append_only(operator, member):
         event.save()
     with pytest.raises(PermissionError):
         BankDetailsEvent.objects.all().delete()
+
+
+@pytest.mark.postgres
+def test_postgresql_trigger_refuses_raw_updates_and_deletes_of_the_history(operator, member):
+    from django.db import DatabaseError, connection, transaction
+
+    event = request_change(operator, member).events.get()
+    for sql in (
+        "UPDATE operators_bankdetailsevent SET comment = 'x' WHERE id = %s",
+        "DELETE FROM operators_bankdetailsevent WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [event.pk])
