@@ -235,7 +235,7 @@ def payment_blockers(*, operator):
         blockers.append(f"{operator.legal_name} : coordonnées bancaires absentes, invalides ou non validées.")
     flags = list(open_fraud_flags(operator=operator))
     if flags:
-        kinds = ", ".join(sorted({flag.get_kind_display().lower() for flag in flags}))
+        kinds = " ; ".join(sorted({flag.get_kind_display() for flag in flags}))
         blockers.append(f"{operator.legal_name} : {len(flags)} signal(aux) de fraude à lever par un agent ({kinds}).")
     return blockers
 

@@ -49,7 +49,7 @@ def test_an_iban_requested_by_a_second_operator_flags_both_and_blocks_their_paym
     flag = selectors.open_fraud_flags(operator=first).get()
     assert SHARED in flag.detail and "Beta" in flag.detail and "en attente" in flag.detail
     assert selectors.payment_blockers(operator=first) == [
-        "Alpha : 1 signal(aux) de fraude à lever par un agent (iban partagé entre plusieurs opérateurs)."
+        "Alpha : 1 signal(aux) de fraude à lever par un agent (IBAN partagé entre plusieurs opérateurs)."
     ]
 
 
