@@ -24,7 +24,9 @@ from common.formatting import count, euros, number, percent, vat_rate
 from common.roles import Role, is_agent
 from funding.calendar import paris_today
 from funding.models import GrowthCheck
+from operators.admin import fraud_signals_html
 from operators.models import Operator
+from operators.selectors import open_fraud_flags
 
 STATE_COLOURS = {
     ClaimState.DRAFT: "#6a6a6a",
@@ -176,7 +178,7 @@ class ClaimAdmin(BaseAdmin):
     date_hierarchy = None
     actions = ["export_csv", "export_xlsx", "export_sepa"]
     fieldsets = [
-        (None, {"fields": ["operator", "campaign", "kind", "state", "assigned_to"]}),
+        (None, {"fields": ["operator", "fraud_signals", "campaign", "kind", "state", "assigned_to"]}),
         (
             "Montant",
             {
@@ -214,6 +216,7 @@ class ClaimAdmin(BaseAdmin):
     ]
     readonly_fields = [
         "operator",
+        "fraud_signals",
         "campaign",
         "kind",
         "state",
@@ -275,6 +278,11 @@ class ClaimAdmin(BaseAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="signaux de fraude")
+    def fraud_signals(self, obj):
+        # Issue 12: an open flag keeps the operator out of payments until an agent clears it.
+        return fraud_signals_html(open_fraud_flags(operator=obj.operator))
 
     # --- list columns ---------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Demo claims in every state, built through the real services so their history is genuine."""
 
+import uuid
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -26,8 +27,13 @@ DEMO_COUNTS = {
 DEMO_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
+def demo_pdf_bytes():
+    """A demo proof whose bytes are its own: one file filed twice is a fraud signal (issue 12)."""
+    return DEMO_PDF + f"% {uuid.uuid4().hex}\n".encode()
+
+
 def _pdf(name):
-    return SimpleUploadedFile(name, DEMO_PDF, content_type="application/pdf")
+    return SimpleUploadedFile(name, demo_pdf_bytes(), content_type="application/pdf")
 
 
 def seed_claims(*, campaign, operators, stdout):

@@ -12,7 +12,7 @@ from stdnum import iban as iban_check
 
 from claims.enums import ClaimState
 from common.exceptions import InvalidInput
-from common.formatting import spreadsheet_decimal, vat_rate
+from common.formatting import spreadsheet_decimal, spreadsheet_text, vat_rate
 from funding.calendar import paris_today
 
 COLUMNS = [
@@ -56,7 +56,8 @@ def export_queryset(claims):
 
 
 def claims_csv(claims):
-    """CSV for French spreadsheets: `;` separator, decimal comma, UTF-8 with BOM, dates as DD/MM/YYYY."""
+    """CSV for French spreadsheets: `;` separator, decimal comma, UTF-8 with BOM, dates as DD/MM/YYYY;
+    text cells that a spreadsheet would read as a formula are neutralised (`spreadsheet_text`)."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
@@ -72,7 +73,7 @@ def claims_csv(claims):
             elif hasattr(value, "strftime"):
                 row.append(value.strftime("%d/%m/%Y"))
             else:
-                row.append(value)
+                row.append(spreadsheet_text(value))
         writer.writerow(row)
     return out.getvalue().encode("utf-8")
 
@@ -90,7 +91,8 @@ def claims_xlsx(claims):
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for claim in export_queryset(claims):
-        sheet.append([value_of(claim) for _, value_of, _ in COLUMNS])
+        # Text is neutralised (never a formula); numbers and dates stay what they are.
+        sheet.append([spreadsheet_text(value_of(claim)) for _, value_of, _ in COLUMNS])
         row = sheet.max_row
         for index, (_, _, money) in enumerate(COLUMNS, start=1):
             cell = sheet.cell(row=row, column=index)

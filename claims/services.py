@@ -26,6 +26,7 @@ from funding import services as funding_services
 from funding.calendar import paris_today
 from operators.models import Operator
 from operators.services.contracts import contract_v2_signed_uploaded
+from operators.services.fraud import fraud_signals_detect
 
 logger = logging.getLogger(__name__)
 
@@ -442,6 +443,7 @@ def document_upload(*, claim, actor, kind, uploaded_file, at=None):
             comment=f"Pièce déposée : {kind.label} v{version} — {display_name} (SHA-256 {sha256[:12]}…)",
             at=at,
         )
+        fraud_signals_detect(sha256s=[sha256], at=at)  # the same file elsewhere: a fraud flag (issue 12)
         if kind == DocumentKind.CONTRACT_V2:  # a task for ANS: countersign it (operators.services.contracts)
             contract_v2_signed_uploaded(
                 operator=locked.operator,

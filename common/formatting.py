@@ -3,7 +3,8 @@
 `euros(Decimal("1234.5"))` → "1 234,50 €", `count(12345)` → "12 345", `percent(Decimal("0.125"))`
 → "12,5 %": digits grouped by three with a narrow no-break space (U+202F), a decimal comma, a
 no-break space (U+00A0) before the unit, the minus sign U+2212 for negative figures and "—" for a
-missing value; `spreadsheet_decimal` for CSV cells. Every other place calls these
+missing value; `spreadsheet_decimal` for CSV amounts and `spreadsheet_text` for every text cell of a
+CSV or XLSX export (never read as a formula). Every other place calls these
 (tests/common/test_formatting.py fails when another formatter appears; templates use
 `{% load formatting %}`).
 """
@@ -78,3 +79,17 @@ def spreadsheet_decimal(amount):
     if amount is None or amount == "":
         return ""
     return f"{_rounded(amount, 2):f}".replace(".", ",")
+
+
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value):
+    """A text cell of a CSV or XLSX export that no spreadsheet evaluates: a string starting with `=`,
+    `+`, `-`, `@`, tab or carriage return gets a leading apostrophe (OWASP's advice), so that
+    `=HYPERLINK(…)` is shown as typed. Anything that is not a string (numbers, dates, None) is
+    returned unchanged: amounts and counts stay numbers. Every export calls this (one home)."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value

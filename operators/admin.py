@@ -16,10 +16,13 @@ from operators import selectors as operator_selectors
 from operators import services as operator_services
 from operators.enums import OPTIONAL_ENROLMENT_PROOFS, ContractStatus, EnrolmentDocumentKind, OperatorKind
 from operators.models import (
+    BankDetailsChange,
+    BankDetailsEvent,
     ContractV2,
     Enrolment,
     EnrolmentDocument,
     EnrolmentEvent,
+    FraudFlag,
     MailDomain,
     Membership,
     Operator,
@@ -50,6 +53,32 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+def fraud_signals_html(flags):
+    """The open fraud flags as a red warning with a link to each (operator, enrolment and claim pages)."""
+    flags = list(flags)
+    if not flags:
+        return "Aucun signal ouvert."
+    rows = format_html_join(
+        mark_safe("<br>"),
+        '<a href="{}">{}</a> : {}',
+        (
+            (reverse("admin:operators_fraudflag_change", args=[flag.pk]), flag.get_kind_display(), flag.detail)
+            for flag in flags
+        ),
+    )
+    return format_html(
+        '<div style="color:#ce0500;font-weight:bold">⚠ Paiements suspendus jusqu\'à la levée motivée de ces '
+        "signaux :</div>{}",
+        rows,
+    )
+
+
+def warn_fraud(model_admin, request, flags):
+    warning = operator_selectors.fraud_warning(flags=flags)
+    if warning:
+        model_admin.message_user(request, warning.splitlines()[0], messages.WARNING)
+
+
 @admin.register(Operator)
 class OperatorAdmin(BaseAdmin):
     list_display = [
@@ -67,10 +96,42 @@ class OperatorAdmin(BaseAdmin):
     list_select_related = ["provider"]
     autocomplete_fields = ["provider"]
     inlines = [ReferencingInline, ContractInline, MailDomainInline, MembershipInline]
-    readonly_fields = ["contract_status", "growth_figures"]
+    # IBAN and BIC change only through a validated enrolment or bank-details change (services): they are
+    # the account paid (operators.selectors.validated_bank_details).
+    readonly_fields = ["iban", "bic", "bank_details_changes", "fraud_signals", "contract_status", "growth_figures"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("referencings", "contracts", "growth_checks")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        operator = self.get_object(request, object_id)
+        if operator is not None and request.method == "GET":
+            warn_fraud(self, request, operator_selectors.open_fraud_flags(operator=operator))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="signaux de fraude")
+    def fraud_signals(self, obj):
+        if obj.pk is None:
+            return "—"
+        return fraud_signals_html(operator_selectors.open_fraud_flags(operator=obj))
+
+    @admin.display(description="changements de coordonnées bancaires")
+    def bank_details_changes(self, obj):
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:operators_bankdetailschange_changelist") + f"?operator__id__exact={obj.pk}"
+        pending = operator_selectors.pending_bank_details_change(operator=obj)
+        if pending is None:
+            return format_html('<a href="{}">Historique des demandes</a> — aucune en attente.', url)
+        pending_url = reverse("admin:operators_bankdetailschange_change", args=[pending.pk])
+        return format_html(
+            '<a href="{}">Demande n° {} en attente de validation</a> (IBAN se terminant par {}) — '
+            '<a href="{}">historique</a>. Les paiements restent sur les coordonnées ci-dessus.',
+            pending_url,
+            pending.pk,
+            pending.iban[-4:],
+            url,
+        )
 
     @admin.display(description="contrat v2 (aujourd'hui)")
     def contract_status(self, obj):
@@ -308,7 +369,7 @@ class EnrolmentAdmin(BaseAdmin):
             {"fields": ["provider_siren", "provider_referencing_number", "declared_provider", "provider"]},
         ),
         ("Référencement et coordonnées bancaires", {"fields": ["referencing_number", "iban", "bic"]}),
-        ("Contrôles", {"fields": ["existing_operator", "required_proofs"]}),
+        ("Contrôles", {"fields": ["existing_operator", "required_proofs", "fraud_signals"]}),
         (
             "Instruction",
             {"fields": ["state", "agent_message", "decision_reason", "decided_by", "decided_at", "operator"]},
@@ -332,6 +393,7 @@ class EnrolmentAdmin(BaseAdmin):
         "bic",
         "existing_operator",
         "required_proofs",
+        "fraud_signals",
         "state",
         "agent_message",
         "decision_reason",
@@ -406,6 +468,10 @@ class EnrolmentAdmin(BaseAdmin):
         ]
         return format_html_join(mark_safe("<br>"), "{} : {}", rows)
 
+    @admin.display(description="signaux de fraude")
+    def fraud_signals(self, obj):
+        return fraud_signals_html(operator_selectors.open_fraud_flags_of_enrolment(enrolment=obj))
+
     @admin.display(description="opérateur existant avec ce SIREN")
     def existing_operator(self, obj):
         operator = Operator.objects.filter(siren=obj.siren).first()
@@ -441,6 +507,8 @@ class EnrolmentAdmin(BaseAdmin):
             "show_delete": False,
         }
         if enrolment is not None:
+            if request.method == "GET":
+                warn_fraud(self, request, operator_selectors.open_fraud_flags_of_enrolment(enrolment=enrolment))
             abilities = operator_services.enrolment_abilities(user=request.user, enrolment=enrolment)
             extra_context["decision_forms"] = [
                 {
@@ -494,3 +562,275 @@ class EnrolmentAdmin(BaseAdmin):
                 self.message_user(request, f"Enrôlement n° {enrolment.pk} : {error.message}", messages.ERROR)
         if done:
             self.message_user(request, f"{done} demande(s) d'enrôlement validée(s).", messages.SUCCESS)
+
+
+# --- Bank-details changes (decided by agents through operators.services) ----------------------------
+
+
+def masked_iban(iban):
+    return f"{iban[:4]} … {iban[-4:]}" if iban else "—"
+
+
+def may_decide(user):
+    return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
+
+
+class BankDetailsEventInline(admin.TabularInline):
+    model = BankDetailsEvent
+    extra = 0
+    can_delete = False
+    fields = ["seq", "at", "actor_label", "action", "from_state", "to_state", "comment"]
+    readonly_fields = fields
+    ordering = ["seq"]
+    verbose_name_plural = "historique (journal d'audit)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class BankDetailsStateFilter(admin.SimpleListFilter):
+    title = "à faire"
+    parameter_name = "a_faire"
+
+    def lookups(self, request, model_admin):
+        return [("decider", "À décider")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "decider":
+            return queryset.filter(state="pending")
+        return queryset
+
+
+# Decision buttons: service, name of its message argument, whether the message is required.
+BANK_DETAILS_DECISIONS = {
+    "validate": (operator_services.bank_details_validate, "comment", False),
+    "refuse": (operator_services.bank_details_refuse, "reason", True),
+}
+
+
+@admin.register(BankDetailsChange)
+class BankDetailsChangeAdmin(BaseAdmin):
+    list_display = ["id", "operator", "new_account", "state", "requested_at", "requested_by", "decided_by"]
+    list_display_links = ["id", "operator"]
+    list_filter = [BankDetailsStateFilter, "state"]
+    search_fields = ["=id", "operator__legal_name", "=operator__siren", "=iban"]
+    list_select_related = ["operator", "requested_by", "decided_by"]
+    fieldsets = [
+        (None, {"fields": ["operator", "state", "fraud_signals"]}),
+        ("Compte demandé", {"fields": ["iban", "bic", "proof_link"]}),
+        ("Compte validé à ce jour (payé tant que la demande n'est pas validée)", {"fields": ["current_account"]}),
+        ("Compte remplacé", {"fields": ["previous_iban", "previous_bic"]}),
+        ("Instruction", {"fields": ["requested_by", "requested_at", "decided_by", "decided_at", "decision_reason"]}),
+    ]
+    readonly_fields = [
+        "operator",
+        "state",
+        "fraud_signals",
+        "iban",
+        "bic",
+        "proof_link",
+        "current_account",
+        "previous_iban",
+        "previous_bic",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+    ]
+    inlines = [BankDetailsEventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="nouveau compte")
+    def new_account(self, obj):
+        return f"{masked_iban(obj.iban)} — {obj.bic}"
+
+    @admin.display(description="RIB")
+    def proof_link(self, obj):
+        proof = getattr(obj, "proof", None)
+        if proof is None:
+            return "—"
+        url = reverse("admin:operators_bankdetailsproof_download", args=[proof.pk])
+        return format_html('<a href="{}">{}</a> (SHA-256 {})', url, proof.original_name, proof.sha256)
+
+    @admin.display(description="compte validé")
+    def current_account(self, obj):
+        details = operator_selectors.validated_bank_details(operator=obj.operator)
+        return f"IBAN {details[0]} — BIC {details[1]}" if details else "Aucun compte validé."
+
+    @admin.display(description="signaux de fraude")
+    def fraud_signals(self, obj):
+        return fraud_signals_html(operator_selectors.open_fraud_flags(operator=obj.operator))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/decision/<str:name>/",
+                self.admin_site.admin_view(self.decision_view),
+                name="operators_bankdetailschange_decision",
+            ),
+            path(
+                "rib/<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="operators_bankdetailsproof_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        change = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
+        if change is not None:
+            if request.method == "GET":
+                warn_fraud(self, request, operator_selectors.open_fraud_flags(operator=change.operator))
+            abilities = operator_services.bank_details_abilities(user=request.user, change=change)
+            extra_context["decision_forms"] = [
+                {
+                    "name": name,
+                    "label": operator_services.BANK_DETAILS_DECISIONS[name][0],
+                    "url": reverse("admin:operators_bankdetailschange_decision", args=[change.pk, name]),
+                    "required": required,
+                }
+                for name, (_service, _argument, required) in BANK_DETAILS_DECISIONS.items()
+                if abilities.get(name)
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def decision_view(self, request, pk, name):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if name not in BANK_DETAILS_DECISIONS:
+            raise Http404
+        change = get_object_or_404(operator_selectors.bank_details_changes_visible_to(user=request.user), pk=pk)
+        service, argument, _required = BANK_DETAILS_DECISIONS[name]
+        try:
+            change = service(change=change, actor=request.user, **{argument: request.POST.get("message", "")})
+        except DomainError as error:
+            details = " ".join(m for messages_ in error.errors.values() for m in messages_ if m != error.message)
+            self.message_user(request, f"{error.message} {details}".strip(), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"Coordonnées bancaires n° {change.pk} ({change.operator.legal_name}) : {change.get_state_display()}.",
+                messages.SUCCESS,
+            )
+        return redirect("admin:operators_bankdetailschange_change", pk)
+
+    def download_view(self, request, pk):
+        proof = get_object_or_404(operator_selectors.bank_details_proofs_visible_to(user=request.user), pk=pk)
+        response = FileResponse(
+            proof.file.open("rb"), as_attachment=True, filename=proof.original_name, content_type=proof.content_type
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+# --- Fraud flags (cleared by agents through operators.services.fraud_flag_clear) ----------------------
+
+
+class FraudFlagStatusFilter(admin.SimpleListFilter):
+    title = "statut"
+    parameter_name = "statut"
+
+    def lookups(self, request, model_admin):
+        return [("ouverts", "Ouverts"), ("leves", "Levés")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "ouverts":
+            return queryset.filter(cleared_at__isnull=True)
+        if self.value() == "leves":
+            return queryset.filter(cleared_at__isnull=False)
+        return queryset
+
+
+class ClearFlagForm(forms.Form):
+    reason = forms.CharField(
+        label="Motif de la levée",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Obligatoire : ce que vous avez vérifié (il est conservé avec le signal).",
+    )
+
+
+@admin.register(FraudFlag)
+class FraudFlagAdmin(BaseAdmin):
+    list_display = ["detected_at", "kind", "party", "short_detail", "status", "cleared_by", "cleared_at"]
+    list_filter = [FraudFlagStatusFilter, "kind"]
+    search_fields = ["operator__legal_name", "=operator__siren", "enrolment__legal_name", "=enrolment__siren", "=key"]
+    list_select_related = ["operator", "enrolment", "cleared_by"]
+    actions = ["clear_selected"]
+    fields = ["kind", "party", "key", "detail", "detected_at", "status", "cleared_by", "cleared_at", "clear_reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not may_decide(request.user):
+            actions.pop("clear_selected", None)
+        return actions
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="concerne")
+    def party(self, obj):
+        if obj.operator_id:
+            url = reverse("admin:operators_operator_change", args=[obj.operator_id])
+            return format_html('<a href="{}">{}</a>', url, obj.operator)
+        url = reverse("admin:operators_enrolment_change", args=[obj.enrolment_id])
+        return format_html('<a href="{}">{}</a>', url, obj.enrolment)
+
+    @admin.display(description="constat")
+    def short_detail(self, obj):
+        return obj.detail if len(obj.detail) <= 160 else obj.detail[:159] + "…"
+
+    @admin.display(description="statut")
+    def status(self, obj):
+        if obj.is_open:
+            return format_html('<span style="color:#ce0500;font-weight:bold">{}</span>', "⚠ ouvert")
+        return "levé"
+
+    @admin.action(description="Lever les signaux sélectionnés (motif obligatoire)")
+    def clear_selected(self, request, queryset):
+        form = ClearFlagForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            done = 0
+            for flag in queryset:
+                try:
+                    operator_services.fraud_flag_clear(
+                        flag=flag, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
+                    done += 1
+                except DomainError as error:
+                    self.message_user(request, f"{flag} : {error.message}", messages.ERROR)
+            if done:
+                self.message_user(request, f"{done} signal(aux) de fraude levé(s).", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Lever des signaux de fraude",
+            "flags": queryset,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/operators/fraudflag/clear.html", context)

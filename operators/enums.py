@@ -53,3 +53,14 @@ class WebhookDeliveryStatus(models.TextChoices):
     PENDING = "pending", "En cours"
     DELIVERED = "delivered", "Livrée"
     FAILED = "failed", "Échec"
+
+
+class BankDetailsChangeState(models.TextChoices):
+    PENDING = "pending", "En attente de validation"
+    VALIDATED = "validated", "Validée"
+    REFUSED = "refused", "Refusée"
+
+
+class FraudFlagKind(models.TextChoices):
+    SHARED_IBAN = "shared_iban", "IBAN partagé entre plusieurs opérateurs"
+    REUSED_FILE = "reused_file", "Même fichier (SHA-256) déposé plusieurs fois"

@@ -10,9 +10,11 @@ from common.audit import ChainedEvent
 from common.models import StoredFile
 from operators.enums import (
     OPEN_ENROLMENT_STATES,
+    BankDetailsChangeState,
     ContractStatus,
     EnrolmentDocumentKind,
     EnrolmentState,
+    FraudFlagKind,
     OperatorKind,
     ReferencingStatus,
     WebhookDeliveryStatus,
@@ -508,3 +510,201 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event_type} → {self.webhook.url} ({self.get_status_display()})"
+
+
+# --- Bank details and fraud signals --------------------------------------------------------------
+
+
+class BankDetailsChange(models.Model):
+    """An operator's request to be paid on another account, decided by an agent.
+
+    `state` is only written by `operators.services.bank_details` (pending → validated / refused),
+    each change with a `BankDetailsEvent`. Validation copies IBAN and BIC onto the Operator, whose
+    fields are thus always the last validated details (enrolment or change); a pending request
+    changes nothing that is paid.
+    """
+
+    operator = models.ForeignKey(
+        Operator, verbose_name="opérateur", on_delete=models.PROTECT, related_name="bank_details_changes"
+    )
+    iban = models.CharField("nouvel IBAN", max_length=34, validators=[validate_iban])
+    bic = models.CharField("nouveau BIC", max_length=11, validators=[validate_bic])
+    state = models.CharField(
+        "état",
+        max_length=16,
+        choices=BankDetailsChangeState.choices,
+        default=BankDetailsChangeState.PENDING,
+        editable=False,
+    )
+    previous_iban = models.CharField("IBAN remplacé", max_length=34, blank=True, editable=False)
+    previous_bic = models.CharField("BIC remplacé", max_length=11, blank=True, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="demandée par", on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField("demandée le")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="décidée par",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    decided_at = models.DateTimeField("décidée le", null=True, blank=True, editable=False)
+    decision_reason = models.TextField("motif de la décision", blank=True, editable=False)
+    # Hash of the newest event: the head of this request's audit chain.
+    audit_head = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "changement de coordonnées bancaires"
+        verbose_name_plural = "changements de coordonnées bancaires"
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator"],
+                condition=models.Q(state=BankDetailsChangeState.PENDING),
+                name="bankdetailschange_one_pending",
+                violation_error_message="Un changement de coordonnées bancaires est déjà en attente.",
+            ),
+        ]
+        indexes = [
+            # Agents' queue (admin list filtered by state) and the shared-IBAN check on pending requests.
+            models.Index(fields=["state", "requested_at"], name="bankdetailschange_state_idx"),
+            models.Index(fields=["iban"], name="bankdetailschange_iban_idx"),
+        ]
+
+    def __str__(self):
+        return f"Coordonnées bancaires n° {self.pk} — {self.operator.legal_name}"
+
+    @property
+    def is_pending(self):
+        return self.state == BankDetailsChangeState.PENDING
+
+
+def bank_details_storage_name(instance, filename):
+    # Never the user's name: a fresh UUID under the request, so nothing is ever overwritten.
+    return f"bank-details/{instance.change_id}/{uuid.uuid4().hex}{instance.extension}"
+
+
+class BankDetailsProof(StoredFile):
+    """The RIB proving a requested account (one per request, checked by content like every proof)."""
+
+    RIB = "rib"
+
+    change = models.OneToOneField(
+        BankDetailsChange, verbose_name="changement", on_delete=models.PROTECT, related_name="proof"
+    )
+    kind = models.CharField(
+        "type de pièce", max_length=16, choices=[(RIB, "Relevé d'identité bancaire (RIB)")], default=RIB
+    )
+    file = models.FileField("fichier", upload_to=bank_details_storage_name, max_length=255)
+
+    class Meta:
+        verbose_name = "RIB d'un changement de coordonnées"
+        verbose_name_plural = "RIB des changements de coordonnées"
+        indexes = [
+            # Reused-file detection looks proofs up by their hash.
+            models.Index(fields=["sha256"], name="bankdetailsproof_sha256_idx"),
+        ]
+
+
+class BankDetailsEvent(ChainedEvent):
+    """One row of a bank-details request's history: append-only and hash-chained (common.audit)."""
+
+    CHAIN_PARENT = "change"
+
+    change = models.ForeignKey(
+        BankDetailsChange, verbose_name="changement", on_delete=models.PROTECT, related_name="events"
+    )
+    from_state = models.CharField("état avant", max_length=16, choices=BankDetailsChangeState.choices, blank=True)
+    to_state = models.CharField("état après", max_length=16, choices=BankDetailsChangeState.choices)
+
+    class Meta:
+        verbose_name = "événement de coordonnées bancaires"
+        verbose_name_plural = "historique des coordonnées bancaires"
+        ordering = ["change", "seq"]
+        constraints = [models.UniqueConstraint(fields=["change", "seq"], name="bankdetailsevent_seq_unique")]
+
+    def __str__(self):
+        return f"{self.at:%d/%m/%Y %H:%M} {self.actor_label} : {self.action}"
+
+
+class FraudFlag(models.Model):
+    """A fraud signal on one party: an operator, or an enrolment not yet validated (`operator` empty).
+
+    Raised by `operators.services.fraud_signals_detect` (once per party, kind and key: the IBAN or
+    the SHA-256), cleared only by an agent with a reason. An open flag keeps the operator out of
+    payments (`operators.selectors.payment_blockers`); a cleared one is never raised again for the
+    same party and key.
+    """
+
+    operator = models.ForeignKey(
+        Operator,
+        verbose_name="opérateur",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="fraud_flags",
+    )
+    enrolment = models.ForeignKey(
+        Enrolment,
+        verbose_name="demande d'enrôlement",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="fraud_flags",
+    )
+    kind = models.CharField("signal", max_length=16, choices=FraudFlagKind.choices)
+    key = models.CharField("IBAN ou empreinte SHA-256", max_length=64)
+    detail = models.TextField("constat")
+    detected_at = models.DateTimeField("détecté le")
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="levé par",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cleared_at = models.DateTimeField("levé le", null=True, blank=True)
+    clear_reason = models.TextField("motif de la levée", blank=True)
+
+    class Meta:
+        verbose_name = "signal de fraude"
+        verbose_name_plural = "signaux de fraude"
+        ordering = ["-detected_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="fraudflag_has_party",
+                condition=models.Q(operator__isnull=False) | models.Q(enrolment__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="fraudflag_cleared_with_reason",
+                condition=models.Q(cleared_at__isnull=True, cleared_by__isnull=True)
+                | (models.Q(cleared_at__isnull=False, cleared_by__isnull=False) & ~models.Q(clear_reason="")),
+            ),
+            # One flag per party, kind and key: the detection may run any number of times.
+            models.UniqueConstraint(
+                fields=["operator", "kind", "key"],
+                condition=models.Q(operator__isnull=False),
+                name="fraudflag_once_per_operator",
+            ),
+            models.UniqueConstraint(
+                fields=["enrolment", "kind", "key"],
+                condition=models.Q(operator__isnull=True),
+                name="fraudflag_once_per_enrolment",
+            ),
+        ]
+        indexes = [
+            # payment_blockers and the warnings: the open flags of one operator.
+            models.Index(fields=["operator", "cleared_at"], name="fraudflag_operator_open_idx"),
+        ]
+
+    def __str__(self):
+        party = self.operator.legal_name if self.operator_id else f"enrôlement n° {self.enrolment_id}"
+        return f"{self.get_kind_display()} — {party}"
+
+    @property
+    def is_open(self):
+        return self.cleared_at is None

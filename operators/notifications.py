@@ -4,9 +4,10 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.utils import timezone
 
-from operators.enums import EnrolmentState
-from operators.models import EnrolmentEvent, Invitation, Webhook
+from operators.enums import BankDetailsChangeState, EnrolmentState
+from operators.models import BankDetailsEvent, EnrolmentEvent, Invitation, Webhook
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,12 @@ def schedule_enrolment_notification(event_id):
     from operators.tasks import notify_enrolment_event
 
     _enqueue(notify_enrolment_event, event_id)
+
+
+def schedule_bank_details_notification(event_id):
+    from operators.tasks import notify_bank_details_event
+
+    _enqueue(notify_bank_details_event, event_id)
 
 
 def schedule_invitation_email(invitation_id, token):
@@ -86,14 +93,7 @@ def send_invitation_email(invitation_id, token):
 
 
 def webhook_recipients(webhook):
-    emails = list(
-        webhook.operator.memberships.filter(is_active=True, user__is_active=True)
-        .exclude(user__email="")
-        .values_list("user__email", flat=True)
-    )
-    if webhook.operator.contact_email:
-        emails.append(webhook.operator.contact_email)
-    return sorted(set(emails))
+    return operator_recipients(webhook.operator)
 
 
 def send_webhook_disabled_email(webhook_id):
@@ -110,4 +110,51 @@ def send_webhook_disabled_email(webhook_id):
         '{"is_active": true}) ; le journal des livraisons indique les erreurs reçues.'
     ).replace("{id}", str(webhook.pk))
     send_mail(f"[Financement Ségur] Webhook désactivé : {webhook.url}", body + SIGNATURE, None, recipients)
+    return True
+
+
+def operator_recipients(operator):
+    """The operator's active members and its contact address."""
+    emails = list(
+        operator.memberships.filter(is_active=True, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    if operator.contact_email:
+        emails.append(operator.contact_email)
+    return sorted(set(emails))
+
+
+BANK_DETAILS_SENTENCES = {
+    "request": "Votre demande de changement de coordonnées bancaires a été enregistrée : elle attend la "
+    "validation de l'agence de paiement. D'ici là, les paiements restent versés sur le compte validé auparavant.",
+    "validate": "Vos nouvelles coordonnées bancaires ont été validées : les prochains paiements y seront versés.",
+    "refuse": "Votre demande de changement de coordonnées bancaires a été refusée : les paiements restent "
+    "versés sur le compte validé auparavant.",
+}
+
+
+def send_bank_details_notification(event_id):
+    """Each step of a bank-details change, to the operator (the request also to the agents)."""
+    event = BankDetailsEvent.objects.select_related("change__operator").filter(pk=event_id).first()
+    if event is None:
+        return False
+    change = event.change
+    recipients = operator_recipients(change.operator)
+    if event.action == "request":
+        recipients.append(settings.AGENTS_NOTIFICATION_EMAIL)
+    if not recipients:
+        return False
+    state = BankDetailsChangeState(event.to_state).label
+    body = (
+        f"Bonjour,\n\n{BANK_DETAILS_SENTENCES.get(event.action, '')}\n\n"
+        f"Opérateur : {change.operator.legal_name} (SIREN {change.operator.siren})\n"
+        f"Nouveau compte : IBAN se terminant par {change.iban[-4:]}, BIC {change.bic}\n"
+        f"Demande n° {change.pk} — {state}, le {timezone.localtime(event.at):%d/%m/%Y à %H:%M} "
+        f"par {event.actor_label}."
+    )
+    if event.comment and event.action != "request":
+        body += f"\n\nMotif :\n{event.comment}"
+    subject = f"[Financement Ségur] Coordonnées bancaires de {change.operator.legal_name} : {state}"
+    send_mail(subject, body + SIGNATURE, None, sorted(set(recipients)))
     return True

@@ -1,12 +1,17 @@
 """Reads of the operators app, always scoped to who is asking."""
 
+from django.db.models import Q
+
 from common.audit import first_broken_link
 from common.roles import Role, is_agent, operator_id_of
-from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
+from operators.enums import BankDetailsChangeState, ContractStatus, OperatorKind, ReferencingStatus
 from operators.models import (
+    BankDetailsChange,
+    BankDetailsProof,
     ContractV2,
     Enrolment,
     EnrolmentDocument,
+    FraudFlag,
     Invitation,
     Membership,
     Operator,
@@ -206,8 +211,10 @@ def contracts_awaiting_countersignature():
 def validated_bank_details(*, operator):
     """(IBAN, BIC) an agent has validated for `operator`, compacted, or None when there is none.
 
-    Today: the details copied from the validated enrolment, when they are well formed. A payment
-    batch freezes what this returns; nothing else decides which account is paid.
+    The Operator's IBAN and BIC are written only by the two validations — of the enrolment
+    (`enrolment_validate`) and of a change request (`bank_details_validate`) — and are read-only
+    in the admin, so they are the last validated details; a pending request is not paid. A
+    payment batch freezes what this returns; nothing else decides which account is paid.
     """
     from stdnum import bic as bic_check
     from stdnum import iban as iban_check
@@ -218,7 +225,76 @@ def validated_bank_details(*, operator):
 
 
 def payment_blockers(*, operator):
-    """Why `operator` may not be put in a payment batch now, in French; [] when it may."""
+    """Why `operator` may not be put in a payment batch now, in French; [] when it may.
+
+    No validated bank details, or an open fraud flag (shared IBAN, reused proof file) until an
+    agent clears it with a reason.
+    """
+    blockers = []
     if validated_bank_details(operator=operator) is None:
-        return [f"{operator.legal_name} : coordonnées bancaires absentes, invalides ou non validées."]
-    return []
+        blockers.append(f"{operator.legal_name} : coordonnées bancaires absentes, invalides ou non validées.")
+    flags = list(open_fraud_flags(operator=operator))
+    if flags:
+        kinds = " ; ".join(sorted({flag.get_kind_display() for flag in flags}))
+        blockers.append(f"{operator.legal_name} : {len(flags)} signal(aux) de fraude à lever par un agent ({kinds}).")
+    return blockers
+
+
+# --- Bank-details changes and fraud signals ---------------------------------------------------------
+
+
+def bank_details_changes_visible_to(*, user):
+    """Agents see every request; an operator's members their operator's; anybody else nothing."""
+    queryset = BankDetailsChange.objects.select_related("operator", "requested_by", "decided_by")
+    if _is_agent(user):
+        return queryset
+    operator_id = _operator_member_id(user)
+    if operator_id is None:
+        return queryset.none()
+    return queryset.filter(operator_id=operator_id)
+
+
+def bank_details_proofs_visible_to(*, user):
+    return BankDetailsProof.objects.filter(
+        change__in=bank_details_changes_visible_to(user=user).values("pk")
+    ).select_related("change")
+
+
+def bank_details_audit_problem(*, change):
+    """A French description of the first inconsistency in the request's history, or None."""
+    return first_broken_link(
+        parent=change, events=list(change.events.order_by("seq", "pk")), label=f"coordonnées bancaires n° {change.pk}"
+    )
+
+
+def pending_bank_details_change(*, operator):
+    return BankDetailsChange.objects.filter(operator=operator, state=BankDetailsChangeState.PENDING).first()
+
+
+def open_fraud_flags(*, operator):
+    """The open flags weighing on `operator`: its own, and those raised on its enrolments before validation."""
+    return (
+        FraudFlag.objects.filter(cleared_at__isnull=True)
+        .filter(Q(operator=operator) | Q(operator__isnull=True, enrolment__operator=operator))
+        .order_by("detected_at", "pk")
+    )
+
+
+def open_fraud_flags_of_enrolment(*, enrolment):
+    """The open flags on an enrolment, or on the operator it created or will update (same SIREN)."""
+    party = Q(enrolment=enrolment) | Q(operator__siren=enrolment.siren)
+    if enrolment.operator_id:
+        party |= Q(operator_id=enrolment.operator_id)
+    return FraudFlag.objects.filter(cleared_at__isnull=True).filter(party).order_by("detected_at", "pk")
+
+
+def fraud_warning(*, flags):
+    """The French warning the operator, enrolment and claim pages show for `flags`; "" when none."""
+    flags = list(flags)
+    if not flags:
+        return ""
+    lines = "\n".join(f"• {flag.get_kind_display()} : {flag.detail}" for flag in flags)
+    return (
+        f"⚠ {len(flags)} signal(aux) de fraude ouvert(s) — paiements suspendus jusqu'à leur levée motivée "
+        f"par un agent (Signaux de fraude).\n{lines}"
+    )

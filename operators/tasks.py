@@ -19,6 +19,11 @@ def notify_enrolment_event(event_id):
 
 
 @shared_task(acks_late=True, **RETRY)
+def notify_bank_details_event(event_id):
+    return notifications.send_bank_details_notification(event_id)
+
+
+@shared_task(acks_late=True, **RETRY)
 def send_invitation_email(invitation_id, token):
     return notifications.send_invitation_email(invitation_id, token)
 

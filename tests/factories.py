@@ -1,5 +1,6 @@
 """factory-boy factories; claim states are Traits built through the real services."""
 
+import itertools
 from datetime import date, timedelta
 
 import factory
@@ -19,8 +20,15 @@ PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
-def pdf(name="preuve.pdf", content=PDF):
+def pdf(name="preuve.pdf", content=None):
+    """A PDF proof; unless `content` is given, each call's bytes differ (as real proofs do), so the
+    reused-file fraud signal (same SHA-256 across operators or proof kinds) stays quiet."""
+    if content is None:
+        content = PDF + f"% {next(_PDF_SERIAL)}\n".encode()
     return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+_PDF_SERIAL = itertools.count(1)
 
 
 def _siren(n):

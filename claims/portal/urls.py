@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from claims.portal import accounts, views
+from claims.portal import accounts, bank_details, views
 from claims.portal.forms import LoginForm, PasswordResetForm, SetPasswordForm
 
 app_name = "portal"
@@ -61,6 +61,12 @@ urlpatterns = [
         name="enrolment_document_download",
     ),
     path("operateur/", accounts.operator_profile, name="operator"),
+    path("operateur/coordonnees-bancaires/", bank_details.bank_details, name="bank_details"),
+    path(
+        "operateur/coordonnees-bancaires/rib/<int:pk>/telecharger/",
+        bank_details.bank_details_proof_download,
+        name="bank_details_proof_download",
+    ),
     path("operateur/invitations/", accounts.invitation_create, name="invitation_create"),
     path("operateur/invitations/<int:pk>/revoquer/", accounts.invitation_revoke, name="invitation_revoke"),
     path("invitation/<str:token>/", accounts.invitation_accept, name="invitation_accept"),

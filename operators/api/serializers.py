@@ -7,6 +7,7 @@ from rest_framework import serializers
 from operators import services
 from operators.enums import EnrolmentDocumentKind, OperatorKind
 from operators.models import (
+    BankDetailsChange,
     Enrolment,
     EnrolmentDocument,
     EnrolmentEvent,
@@ -517,3 +518,25 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "delivered_at",
             "payload",
         ]
+
+
+# --- Bank details ---------------------------------------------------------------------------------
+
+
+class BankDetailsInputSerializer(serializers.Serializer):
+    """Multipart form: the new account and its RIB (checked by content: PDF, PNG or JPEG)."""
+
+    iban = serializers.CharField(max_length=50, help_text="Vérifié (clé de contrôle).")
+    bic = serializers.CharField(max_length=20, help_text="Vérifié.")
+    proof = serializers.FileField(
+        allow_empty_file=True, use_url=False, help_text="RIB du nouveau compte : PDF, PNG ou JPEG, 20 Mo au plus."
+    )
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class BankDetailsChangeSerializer(serializers.ModelSerializer):
+    state_label = serializers.CharField(source="get_state_display")
+
+    class Meta:
+        model = BankDetailsChange
+        fields = ["id", "state", "state_label", "iban", "bic", "requested_at", "decided_at", "decision_reason"]

@@ -6,6 +6,7 @@ from operators.api import views
 urlpatterns = [
     re_path(r"^auth/token/?$", views.AuthTokenView.as_view(), name="auth-token"),
     re_path(r"^operator/?$", views.OperatorProfileView.as_view(), name="operator-profile"),
+    re_path(r"^operator/bank-details/?$", views.BankDetailsRequestView.as_view(), name="bank-details-request"),
     re_path(r"^operator/invitations/?$", views.InvitationListView.as_view(), name="invitation-list"),
     re_path(
         r"^operator/invitations/(?P<id>\d+)/revoke/?$", views.InvitationRevokeView.as_view(), name="invitation-revoke"

@@ -117,6 +117,34 @@ class OperatorProfileView(APIView):
         return Response(s.OperatorProfileSerializer(operator, context={"request": request}).data)
 
 
+class BankDetailsRequestView(APIView):
+    permission_classes = [IsOperatorMember]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="Demander un changement de coordonnées bancaires",
+        description=(
+            "Formulaire multipart : le nouvel IBAN, le BIC et le RIB. La demande attend la validation d'un agent ; "
+            "d'ici là, les paiements restent versés sur le compte validé auparavant. Une seule demande en attente "
+            "à la fois (409 sinon). Rien n'est enregistré si un élément est refusé."
+        ),
+        request={"multipart/form-data": s.BankDetailsInputSerializer},
+        responses={
+            201: s.BankDetailsChangeSerializer,
+            **WRITE_ERRORS,
+            413: error("Fichier trop volumineux"),
+            415: error("Type de fichier refusé"),
+        },
+    )
+    def post(self, request):
+        data = s.BankDetailsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        change = services.bank_details_request(
+            operator=selectors.operator_of(user=request.user), actor=request.user, **data.validated_data
+        )
+        return Response(s.BankDetailsChangeSerializer(change).data, status=201)
+
+
 # --- Enrolment ------------------------------------------------------------------------------------
 
 

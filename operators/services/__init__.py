@@ -11,10 +11,22 @@ Enrolment states (one table in `enrolment.py`, like claims' workflow):
     pending ──validate (instructeur)──▶ validated    (creates/updates Operator, Referencing, Membership;
                                                      links a buyer's provider; records a signed contract v2)
     pending / changes_requested ──reject (instructeur)──▶ rejected
+
+Bank-details changes (`bank_details.py`) and fraud signals (`fraud.py`):
+
+    pending ──validate (instructeur / valideur)──▶ validated (IBAN/BIC copied onto the Operator)
+    pending ──refuse (instructeur / valideur, reason)──▶ refused
 """
 
 from operators.services.accounts import (
     account_create,
+)
+from operators.services.bank_details import (
+    BANK_DETAILS_DECISIONS,
+    bank_details_abilities,
+    bank_details_refuse,
+    bank_details_request,
+    bank_details_validate,
 )
 from operators.services.contracts import (
     contract_v2_countersign,
@@ -36,6 +48,11 @@ from operators.services.enrolment import (
     parse_vat_liable,
     required_enrolment_proof_kinds,
 )
+from operators.services.fraud import (
+    fraud_flag_clear,
+    fraud_signals_detect,
+    fraud_signals_detect_all,
+)
 from operators.services.invitations import (
     invitation_accept,
     invitation_create,
@@ -45,12 +62,18 @@ from operators.services.invitations import (
 from operators.services.messages import (
     AGENTS_CANNOT_ENROL,
     ALREADY_MEMBER,
+    BANK_DETAILS_PENDING,
+    BANK_DETAILS_UNCHANGED,
+    CLEAR_REASON_REQUIRED,
     COMMENT_REQUIRED,
+    FLAG_ALREADY_CLEARED,
     INVALID_INVITATION,
     OPEN_ENROLMENT_EXISTS,
     PROVIDER_NOT_LINKED,
     REFERENCING_TAKEN,
+    REFUSAL_REASON_REQUIRED,
     REQUIRED,
+    RIB_REQUIRED,
     VAT_DECLARATION_REQUIRED,
 )
 from operators.services.webhooks import (
@@ -76,17 +99,28 @@ __all__ = [
     "ATTEMPT_DELIVERED",
     "ATTEMPT_RETRY",
     "ATTEMPT_SKIPPED",
+    "BANK_DETAILS_DECISIONS",
+    "BANK_DETAILS_PENDING",
+    "BANK_DETAILS_UNCHANGED",
+    "CLEAR_REASON_REQUIRED",
     "COMMENT_REQUIRED",
     "DECLARED_FIELDS",
     "ENROLMENT_TRANSITIONS",
+    "FLAG_ALREADY_CLEARED",
     "INVALID_INVITATION",
     "OPEN_ENROLMENT_EXISTS",
     "PROVIDER_NOT_LINKED",
     "REFERENCING_TAKEN",
+    "REFUSAL_REASON_REQUIRED",
     "REQUIRED",
+    "RIB_REQUIRED",
     "VAT_DECLARATION_REQUIRED",
     "EnrolmentTransition",
     "account_create",
+    "bank_details_abilities",
+    "bank_details_refuse",
+    "bank_details_request",
+    "bank_details_validate",
     "contract_v2_countersign",
     "contract_v2_signed_uploaded",
     "declared_provider_of",
@@ -98,6 +132,9 @@ __all__ = [
     "enrolment_resubmit",
     "enrolment_submit",
     "enrolment_validate",
+    "fraud_flag_clear",
+    "fraud_signals_detect",
+    "fraud_signals_detect_all",
     "invitation_accept",
     "invitation_create",
     "invitation_revoke",

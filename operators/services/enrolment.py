@@ -33,6 +33,7 @@ from operators.models import (
 )
 from operators.selectors import latest_enrolment_documents
 from operators.services.contracts import contract_v2_signed_uploaded
+from operators.services.fraud import fraud_signals_detect
 from operators.services.messages import (
     AGENTS_CANNOT_ENROL,
     ALREADY_MEMBER,
@@ -272,6 +273,12 @@ def _store_documents(*, enrolment, actor, inspected, stored):
         document.save()
 
 
+def _detect_fraud(*, iban, inspected, at):
+    """Fraud signals on the declared IBAN and the files just stored (shared IBAN, reused file)."""
+    sha256s = [sha256 for _uploaded, (_type, _size, sha256, _name) in inspected.values()]
+    fraud_signals_detect(ibans=[iban], sha256s=sha256s, at=at)
+
+
 def _delete_stored(stored):
     for storage, name in stored:
         try:
@@ -355,6 +362,7 @@ def enrolment_submit(*, user, documents, at=None, **declared):
                 comment="Demande d'enrôlement déposée.",
                 at=at,
             )
+            _detect_fraud(iban=enrolment.iban, inspected=inspected, at=at)
     except IntegrityError:
         _delete_stored(stored)
         raise StateConflict(OPEN_ENROLMENT_EXISTS, code="open_enrolment") from None
@@ -435,10 +443,16 @@ def enrolment_resubmit(*, enrolment, actor, documents=None, comment="", at=None,
         _store_documents(enrolment=locked, actor=actor, inspected=inspected, stored=stored)
         return {**cleaned, "submitted_at": at, "agent_message": ""}
 
+    def detect(updated):
+        _detect_fraud(iban=updated.iban, inspected=inspected, at=at)
+        return updated
+
     try:
         with transaction.atomic():
-            return _enrolment_transition(
-                enrolment=enrolment, name="resubmit", actor=actor, comment=comment, at=at, before_write=write
+            return detect(
+                _enrolment_transition(
+                    enrolment=enrolment, name="resubmit", actor=actor, comment=comment, at=at, before_write=write
+                )
             )
     except Exception:
         _delete_stored(stored)

@@ -13,3 +13,12 @@ PROVIDER_NOT_LINKED = (
     "vérifiez la déclaration, puis rattachez l'opérateur prestataire dans le champ « Opérateur prestataire "
     "rattaché » de la demande d'enrôlement avant de la valider."
 )
+CLEAR_REASON_REQUIRED = "Indiquez le motif de la levée du signal."
+FLAG_ALREADY_CLEARED = "Ce signal de fraude a déjà été levé."
+BANK_DETAILS_PENDING = (
+    "Un changement de coordonnées bancaires est déjà en attente de validation : "
+    "attendez la décision de l'agence avant d'en demander un autre."
+)
+BANK_DETAILS_UNCHANGED = "Ces coordonnées sont déjà les coordonnées bancaires validées de l'opérateur."
+REFUSAL_REASON_REQUIRED = "Indiquez le motif du refus."
+RIB_REQUIRED = "Joignez le relevé d'identité bancaire (RIB) du nouveau compte."

@@ -82,6 +82,10 @@ def pdf():
     return SimpleUploadedFile("preuve.pdf", PDF, "application/pdf")
 
 
+def bank_details_form():
+    return {"iban": "FR7630006000010012345678256", "bic": "BNPAFRPP", "proof": pdf()}
+
+
 def enrolment_form():
     data = {**GOOD, "siren": "443061841", "siret": "", "referencing_number": "REF-NEW"}
     return {**data, **proofs()}
@@ -94,6 +98,8 @@ M = [
     ("DELETE", "/api/v1/auth/token", "manager", 204, None, None, None, False),
     ("GET", "/api/v1/operator", "manager", 200, None, None, "scoped", False),
     ("GET", "/api/v1/operator/invitations", "manager", 200, None, None, "scoped", False),
+    ("POST", "/api/v1/operator/bank-details", "manager", 201, lambda: bank_details_form(), "multipart", "scoped",
+     False),
     ("POST", "/api/v1/operator/invitations", "manager", 201, {"email": "new@example.fr"}, "json", "scoped", False),
     ("POST", "/api/v1/operator/invitations/{invitation}/revoke", "manager", 200, None, None, 404, False),
     ("POST", "/api/v1/invitations/accept", "anonymous", 400, {"token": "x", "username": "u", "password": "p"}, "json",

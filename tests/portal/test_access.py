@@ -140,7 +140,7 @@ def test_document_download_is_an_attachment_with_a_safe_name(client, draft, alph
         claim=draft,
         actor=alpha.user,
         kind="other",
-        uploaded_file=pdf(name='../../etc/"rapport"\r\nX-Injected: 1.pdf'),
+        uploaded_file=pdf(name='../../etc/"rapport"\r\nX-Injected: 1.pdf', content=PDF),
     )
     client.force_login(alpha.user)
     response = get(client, reverse("portal:document_download", args=[document.pk]))

@@ -28,6 +28,15 @@ OPERATORS = [
 ]  # fmt: skip
 
 
+def demo_iban(siren):
+    """A valid French IBAN of its own for each demo operator (one IBAN shared by several operators is
+    a fraud signal): bank 30006, branch 00001, the SIREN as account number, then the RIB key."""
+    bank, branch, account = "30006", "00001", f"00{siren}"
+    rib_key = 97 - (89 * int(bank) + 15 * int(branch) + 3 * int(account)) % 97
+    bban = f"{bank}{branch}{account}{rib_key:02d}"
+    return f"FR{98 - int(bban + '152700') % 97:02d}{bban}"
+
+
 class Command(BaseCommand):
     help = "Crée (ou met à jour) les données de démonstration : campagne, opérateurs, utilisateurs, demandes."
 
@@ -67,7 +76,7 @@ class Command(BaseCommand):
                     "legal_name": name,
                     "kind": kind,
                     "provider": operators.get(provider_siren),
-                    "iban": "FR7630006000011234567890189",
+                    "iban": demo_iban(siren),
                     "bic": "AGRIFRPP",
                     "contact_email": f"contact@{domain}",
                 },
@@ -124,7 +133,7 @@ class Command(BaseCommand):
         """The portal user's enrolment, filed and validated through the real services (once)."""
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        from claims.demo import DEMO_PDF
+        from claims.demo import demo_pdf_bytes
         from operators import services as operator_services
         from operators.enums import EnrolmentState
         from operators.models import Enrolment
@@ -146,7 +155,7 @@ class Command(BaseCommand):
             contact_email=operator.contact_email,
             vat_liable=operator.vat_liable,
             documents={
-                kind: SimpleUploadedFile(f"{kind}.pdf", DEMO_PDF, content_type="application/pdf")
+                kind: SimpleUploadedFile(f"{kind}.pdf", demo_pdf_bytes(), content_type="application/pdf")
                 for kind in operator_services.required_enrolment_proof_kinds(vat_liable=operator.vat_liable)
             },
         )

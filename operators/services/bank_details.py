@@ -1,0 +1,201 @@
+"""Bank-details changes (issue 12): an operator's user asks to be paid on another account, with its
+RIB; an agent (instructeur or valideur) validates or refuses it with a reason.
+
+    pending ──validate (instructeur / valideur)──▶ validated   (IBAN and BIC copied onto the Operator)
+    pending ──refuse (instructeur / valideur, reason)──▶ refused
+
+Until validated, payments keep the details validated before (`operators.selectors.validated_bank_details`).
+Every step is a hash-chained `BankDetailsEvent`, e-mailed to the operator (the request also to the agents).
+"""
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from common.audit import append_event
+from common.exceptions import DomainError, InvalidInput, NotAllowed, StateConflict
+from common.roles import Role, has_role, is_agent
+from common.uploads import inspect_upload
+from operators import notifications
+from operators.enums import BankDetailsChangeState
+from operators.models import BankDetailsChange, BankDetailsEvent, BankDetailsProof, Operator
+from operators.services.fraud import fraud_signals_detect
+from operators.services.messages import (
+    BANK_DETAILS_PENDING,
+    BANK_DETAILS_UNCHANGED,
+    REFUSAL_REASON_REQUIRED,
+    RIB_REQUIRED,
+)
+from operators.validators import validate_bic, validate_iban
+
+logger = logging.getLogger("operators.services")
+
+S = BankDetailsChangeState
+# name: (label, source states, target state)
+BANK_DETAILS_DECISIONS = {
+    "validate": ("Valider les nouvelles coordonnées", (S.PENDING,), S.VALIDATED),
+    "refuse": ("Refuser le changement", (S.PENDING,), S.REFUSED),
+}
+
+
+def _may_decide(user):
+    return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
+
+
+def bank_details_abilities(*, user, change):
+    """What `user` may do on `change` now: {"validate": bool, "refuse": bool} (admin buttons)."""
+    return {
+        name: change.state in sources and _may_decide(user)
+        for name, (_label, sources, _target) in BANK_DETAILS_DECISIONS.items()
+    }
+
+
+def _clean(iban, bic, errors):
+    iban = "".join((iban or "").split()).upper()
+    bic = "".join((bic or "").split()).upper()
+    for name, value, validator in (("iban", iban, validate_iban), ("bic", bic, validate_bic)):
+        try:
+            validator(value)
+        except ValidationError as error:
+            errors[name] = list(error.messages)
+    return iban, bic
+
+
+def _append(*, change, actor, action, from_state, to_state, comment, at):
+    event = append_event(
+        parent=change,
+        event_model=BankDetailsEvent,
+        actor=actor,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
+        at=at,
+    )
+    transaction.on_commit(lambda: notifications.schedule_bank_details_notification(event.pk))
+    return event
+
+
+def bank_details_request(*, operator, actor, iban, bic, proof, comment="", at=None):
+    """One of the operator's users asks for its payments to go to (iban, bic), proved by `proof` (RIB).
+
+    Before: `actor` is an active member of `operator` and no request of the operator is pending.
+    After: a pending BankDetailsChange with its proof and a "request" event, fraud signals looked
+    for on the IBAN and the file — or, on any error (bad IBAN/BIC, refused file), nothing at all.
+    The operator's validated details are untouched until an agent validates.
+    """
+    at = at or timezone.now()
+    if not has_role(actor, Role.OPERATOR, operator_id=operator.pk):
+        raise NotAllowed()
+    errors = {}
+    iban, bic = _clean(iban, bic, errors)
+    if not errors and (iban, bic) == ((operator.iban or "").upper(), (operator.bic or "").upper()):
+        errors["iban"] = [BANK_DETAILS_UNCHANGED]
+    if proof is None:
+        errors["proof"] = [RIB_REQUIRED]
+    if errors:
+        raise InvalidInput("Le changement de coordonnées bancaires est incomplet ou invalide.", errors=errors)
+    try:
+        content_type, size, sha256, display_name = inspect_upload(proof)
+    except DomainError as error:
+        raise type(error)(f"RIB : {error.message}", code=error.code, errors={"proof": [error.message]}) from None
+
+    stored = None
+    try:
+        with transaction.atomic():
+            locked = Operator.objects.select_for_update().get(pk=operator.pk)
+            if BankDetailsChange.objects.filter(operator=locked, state=S.PENDING).exists():
+                raise StateConflict(BANK_DETAILS_PENDING, code="bank_details_pending")
+            change = BankDetailsChange.objects.create(
+                operator=locked,
+                iban=iban,
+                bic=bic,
+                previous_iban=locked.iban,
+                previous_bic=locked.bic,
+                requested_by=actor,
+                requested_at=at,
+            )
+            document = BankDetailsProof(
+                change=change,
+                original_name=display_name,
+                content_type=content_type,
+                size=size,
+                sha256=sha256,
+                uploaded_by=actor,
+            )
+            document.file.save(display_name, proof, save=False)
+            stored = (document.file.storage, document.file.name)
+            document.save()
+            _append(
+                change=change,
+                actor=actor,
+                action="request",
+                from_state="",
+                to_state=S.PENDING,
+                comment=(comment or "").strip()
+                or f"Nouveau compte demandé : IBAN se terminant par {iban[-4:]}, BIC {bic}.",
+                at=at,
+            )
+            fraud_signals_detect(ibans=[iban], sha256s=[sha256], at=at)
+    except IntegrityError:
+        _delete(stored)
+        raise StateConflict(BANK_DETAILS_PENDING, code="bank_details_pending") from None
+    except Exception:
+        _delete(stored)
+        raise
+    return change
+
+
+def _delete(stored):
+    if stored is None:
+        return
+    storage, name = stored
+    try:
+        storage.delete(name)
+    except OSError:
+        logger.exception("could not remove %s after a rolled-back bank-details request", name)
+
+
+def _decide(*, change, name, actor, comment, at):
+    label, sources, target = BANK_DETAILS_DECISIONS[name]
+    if not _may_decide(actor):
+        raise NotAllowed()
+    locked = BankDetailsChange.objects.select_for_update(of=("self",)).get(pk=change.pk)
+    if locked.state not in sources:
+        raise StateConflict(f"Action « {label} » impossible : la demande est « {locked.get_state_display()} ».")
+    from_state = locked.state
+    locked.state = target
+    locked.decided_by = actor
+    locked.decided_at = at
+    locked.decision_reason = comment
+    locked.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
+    _append(change=locked, actor=actor, action=name, from_state=from_state, to_state=target, comment=comment, at=at)
+    return locked
+
+
+def bank_details_validate(*, change, actor, comment="", at=None):
+    """An agent validates a pending request: IBAN and BIC are copied onto the Operator, which is paid
+    on them from now on (the details a payment batch already froze are not touched)."""
+    at = at or timezone.now()
+    comment = (comment or "").strip()
+    with transaction.atomic():
+        locked = _decide(change=change, name="validate", actor=actor, comment=comment, at=at)
+        Operator.objects.filter(pk=locked.operator_id).update(iban=locked.iban, bic=locked.bic)
+    logger.info("bank details %s validated by %s for operator %s", locked.pk, actor.pk, locked.operator_id)
+    return BankDetailsChange.objects.select_related("operator").get(pk=locked.pk)
+
+
+def bank_details_refuse(*, change, actor, reason, at=None):
+    """An agent refuses a pending request (reason required): the operator keeps its validated details."""
+    at = at or timezone.now()
+    reason = (reason or "").strip()
+    if not _may_decide(actor):
+        raise NotAllowed()
+    if not reason:
+        raise InvalidInput(REFUSAL_REASON_REQUIRED, errors={"reason": [REFUSAL_REASON_REQUIRED]})
+    with transaction.atomic():
+        locked = _decide(change=change, name="refuse", actor=actor, comment=reason, at=at)
+    logger.info("bank details %s refused by %s", locked.pk, actor.pk)
+    return BankDetailsChange.objects.select_related("operator").get(pk=locked.pk)
