@@ -78,3 +78,14 @@ def spreadsheet_decimal(amount):
     if amount is None or amount == "":
         return ""
     return f"{_rounded(amount, 2):f}".replace(".", ",")
+
+
+def masked_iban(iban):
+    """An IBAN shown without its middle: "FR76 •••• •••• 0189" (country and check digits, last four);
+    "—" when there is none. Screens never show a full account number."""
+    compact = "".join((iban or "").split()).upper()
+    if not compact:
+        return MISSING
+    if len(compact) <= 8:
+        return "•••• " + compact[-4:]
+    return f"{compact[:4]} •••• •••• {compact[-4:]}"
