@@ -7,19 +7,29 @@ what a button may do is asked of `claim_transition_options`, never decided here.
 from datetime import date, timedelta
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
-from claims import exports, recoveries, selectors, services
+from claims import exports, payments, recoveries, selectors, services
 from claims.dashboard import campaign_dashboard
 from claims.enums import ClaimState, RecoveryDecision, RecoveryState
-from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment, Recovery
+from claims.models import (
+    Claim,
+    ClaimEvent,
+    DeadlineExtension,
+    Document,
+    Payment,
+    Recovery,
+)
 from common.admin import BaseAdmin
-from common.exceptions import DomainError
+from common.exceptions import DomainError, NotAllowed
 from common.formatting import count, euros, number, percent, vat_rate
 from common.roles import Role, is_agent
 from funding.calendar import paris_today
@@ -176,7 +186,7 @@ class ClaimAdmin(BaseAdmin):
     list_select_related = ["operator", "campaign", "assigned_to"]
     show_facets = admin.ShowFacets.NEVER
     date_hierarchy = None
-    actions = ["export_csv", "export_xlsx", "export_sepa"]
+    actions = ["export_csv", "export_xlsx", "create_payment_batch"]
     fieldsets = [
         (None, {"fields": ["operator", "fraud_signals", "campaign", "kind", "state", "assigned_to"]}),
         (
@@ -372,13 +382,16 @@ class ClaimAdmin(BaseAdmin):
 
     @admin.display(description="paiement")
     def payment_info(self, obj):
-        payment = Payment.objects.filter(claim=obj).first()
-        if payment is None:
-            return "—"
-        return (
-            f"{euros(payment.amount)} versés (dont {euros(payment.amount_excl_vat)} HT et {euros(payment.vat)} de TVA) "
-            f"le {payment.paid_on:%d/%m/%Y}, virement {payment.reference}"
-        )
+        texts = []
+        for payment in Payment.objects.filter(claim=obj).order_by("recorded_at"):
+            text = (
+                f"{euros(payment.amount)} versés (dont {euros(payment.amount_excl_vat)} HT et {euros(payment.vat)} "
+                f"de TVA) le {payment.paid_on:%d/%m/%Y}, virement {payment.reference}"
+            )
+            if payment.returned_at:
+                text += f" — retourné le {timezone.localtime(payment.returned_at):%d/%m/%Y} ({payment.return_reason})"
+            texts.append(text)
+        return format_html_join(mark_safe("<br>"), "{}", ((t,) for t in texts)) if texts else "—"
 
     @admin.display(description="contrôle de croissance des BAL")
     def growth_info(self, obj):
@@ -451,8 +464,10 @@ class ClaimAdmin(BaseAdmin):
             )
             extra_context["can_open_recovery"] = (
                 is_agent(request.user, Role.INSTRUCTOR)
-                and Payment.objects.filter(claim__operator=claim.operator).exists()
+                and Payment.objects.settled().filter(claim__operator=claim.operator).exists()
             )
+            if claim.state in (ClaimState.APPROVED, ClaimState.PAID):
+                extra_context["payment_panel"] = selectors.payment_panel(claim=claim)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _back(self, pk):
@@ -558,16 +573,26 @@ class ClaimAdmin(BaseAdmin):
         response["Content-Disposition"] = f'attachment; filename="demandes-{date.today():%Y%m%d}.xlsx"'
         return response
 
-    @admin.action(description="Fichier de virement SEPA (demandes approuvées non payées)")
-    def export_sepa(self, request, queryset):
+    @admin.action(description="Créer un lot de paiement (virement SEPA) — valideurs")
+    def create_payment_batch(self, request, queryset):
+        """Order the payment of the selection in one batch; a non-validator gets a 403, nothing written."""
         try:
-            xml, _payable = exports.sepa_transfer_file(queryset)
+            outcome = payments.payment_batch_create(actor=request.user, claims=queryset)
+        except NotAllowed as error:
+            raise PermissionDenied(error.message) from None
         except DomainError as error:
             self._report(request, error)
             return None
-        response = HttpResponse(xml, content_type="application/xml")
-        response["Content-Disposition"] = f'attachment; filename="virements-segur-{date.today():%Y%m%d}.xml"'
-        return response
+        batch = outcome.batch
+        self.message_user(
+            request,
+            f"Lot n° {batch.number} créé : {batch.lines.count()} virement(s), {euros(batch.total)}. "
+            "Téléchargez le fichier SEPA depuis la page du lot.",
+            messages.SUCCESS,
+        )
+        for sentence in outcome.left_out:
+            self.message_user(request, sentence, messages.WARNING)
+        return redirect(reverse("admin:claims_paymentbatch_change", args=[batch.pk]))
 
 
 def report_error(modeladmin, request, error):
@@ -700,8 +725,10 @@ class RecoveryAdmin(BaseAdmin):
                 if case.state in states and is_agent(request.user, role)
             ]
             extra_context["decisions"] = RecoveryDecision.choices
-            extra_context["offset_payments"] = Payment.objects.filter(claim__operator=case.claim.operator).exclude(
-                pk__in=case.payments.values("pk")
+            extra_context["offset_payments"] = (
+                Payment.objects.settled()
+                .filter(claim__operator=case.claim.operator)
+                .exclude(pk__in=case.payments.values("pk"))
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -790,3 +817,7 @@ class PaymentAdmin(BaseAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Payments: batches, their lines and the bank's returns (claims/admin_payments.py).
+from claims import admin_payments  # noqa: E402,F401

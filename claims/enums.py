@@ -58,3 +58,25 @@ class RecoveryDecision(models.TextChoices):
     CONFIRMED = "confirmed", "Indu confirmé"
     REDUCED = "reduced", "Indu réduit"
     WAIVED = "waived", "Remise totale"
+
+
+class BatchState(models.TextChoices):
+    GENERATED = "generated", "Généré"
+    SENT = "sent", "Transmis à la banque"
+    SETTLED = "settled", "Réglé"
+    PARTLY_RETURNED = "partly_returned", "Réglé avec des virements retournés"
+    CANCELLED = "cancelled", "Annulé"
+
+
+class AttemptState(models.TextChoices):
+    """One batch line: a claim's payment attempt. "Payable", "ordered" and "returned" are read from
+    these, never stored on the claim."""
+
+    ORDERED = "ordered", "Ordre de paiement émis"
+    PAID = "paid", "Payé"
+    RETURNED = "returned", "Rejeté ou retourné par la banque"
+    CANCELLED = "cancelled", "Annulé avec le lot"
+
+
+# A claim has at most one attempt in these states (database constraint): ordered, or paid and not returned.
+LIVE_ATTEMPT_STATES = (AttemptState.ORDERED, AttemptState.PAID)

@@ -5,7 +5,17 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from claims.enums import ENDED_STATES, ClaimKind, ClaimState, DocumentKind, RecoveryDecision, RecoveryState
+from claims.enums import (
+    ENDED_STATES,
+    LIVE_ATTEMPT_STATES,
+    AttemptState,
+    BatchState,
+    ClaimKind,
+    ClaimState,
+    DocumentKind,
+    RecoveryDecision,
+    RecoveryState,
+)
 from common.audit import ChainedEvent
 from common.formatting import euros
 from common.models import StoredFile
@@ -108,6 +118,11 @@ class Claim(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} n° {self.pk} — {self.operator.legal_name}"
 
+    @property
+    def payment(self):
+        """The claim's settled payment (not returned), or None; reads a prefetched `payments` list."""
+        return next((p for p in self.payments.all() if p.returned_at is None), None)
+
 
 def document_storage_name(instance, filename):
     # The stored name never comes from the user: a fresh UUID, so nothing is ever overwritten.
@@ -175,13 +190,29 @@ class DeadlineExtension(models.Model):
         return f"{self.operator.legal_name} — {self.get_kind_display()} jusqu'au {self.new_deadline:%d/%m/%Y}"
 
 
-class Payment(models.Model):
-    """The one payment of a claim (four-eyes: recorded by someone other than the approver).
+class PaymentQuerySet(models.QuerySet):
+    def settled(self):
+        """Payments that stand: a payment returned by the bank after booking is kept but no longer counts."""
+        return self.filter(returned_at__isnull=True)
 
-    `amount` is what was transferred: the claim's amount to pay, VAT included where it is due.
+
+class Payment(models.Model):
+    """A settled payment of a claim (four-eyes: ordered or recorded by someone other than the approver).
+
+    `amount` is the claim's amount to pay, VAT included where it is due (part of it may have been
+    offset against a recovery: see the batch line). A transfer returned after booking keeps its row,
+    marked returned; at most one payment per claim is not returned (database constraint).
     """
 
-    claim = models.OneToOneField(Claim, verbose_name="demande", on_delete=models.PROTECT, related_name="payment")
+    claim = models.ForeignKey(Claim, verbose_name="demande", on_delete=models.PROTECT, related_name="payments")
+    attempt = models.OneToOneField(
+        "PaymentAttempt",
+        verbose_name="ligne de lot",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payment",
+    )
     amount = models.DecimalField(
         "montant versé", max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
@@ -189,17 +220,160 @@ class Payment(models.Model):
     vat = models.DecimalField("dont TVA", max_digits=12, decimal_places=2, default=Decimal("0.00"))
     paid_on = models.DateField("payé le")
     reference = models.CharField("référence du virement", max_length=64)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="enregistré par", on_delete=models.PROTECT)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="enregistré par", on_delete=models.PROTECT, null=True, blank=True
+    )
     recorded_at = models.DateTimeField("enregistré le", auto_now_add=True)
+    returned_at = models.DateTimeField("retourné le", null=True, blank=True, editable=False)
+    return_reason = models.CharField("motif du retour", max_length=200, blank=True, editable=False)
+
+    objects = PaymentQuerySet.as_manager()
 
     class Meta:
         verbose_name = "paiement"
         verbose_name_plural = "paiements"
         ordering = ["-paid_on"]
-        constraints = [models.CheckConstraint(name="payment_amount_not_negative", condition=models.Q(amount__gte=0))]
+        constraints = [
+            models.CheckConstraint(name="payment_amount_not_negative", condition=models.Q(amount__gte=0)),
+            models.UniqueConstraint(
+                fields=["claim"],
+                condition=models.Q(returned_at__isnull=True),
+                name="payment_one_settled_per_claim",
+                violation_error_message="Cette demande a déjà un paiement.",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.reference} — {euros(self.amount)}"
+
+
+def batch_storage_name(instance, filename):
+    # Never from user input: the batch number and a fresh UUID, so a stored file is never overwritten.
+    return f"payment-batches/{instance.number:06d}-{uuid.uuid4().hex}.xml"
+
+
+class PaymentBatch(models.Model):
+    """A payment order: one SEPA credit-transfer file (pain.001.001.03) paying several claims.
+
+    generated → sent → settled / partly returned, or cancelled (claims.workflow.BATCH_TRANSITIONS);
+    `state` is written only by claims.payments, with an event of the batch's hash-chained history.
+    The file is stored once and served as stored (same bytes, checked against `sha256`).
+    """
+
+    number = models.PositiveIntegerField("numéro du lot", unique=True, editable=False)
+    state = models.CharField(
+        "état", max_length=24, choices=BatchState.choices, default=BatchState.GENERATED, editable=False
+    )
+    message_id = models.CharField("identifiant du message SEPA (MsgId)", max_length=35, unique=True, editable=False)
+    execution_date = models.DateField("date d'exécution demandée", editable=False)
+    file = models.FileField("fichier pain.001", upload_to=batch_storage_name, max_length=255, editable=False)
+    file_name = models.CharField("nom du fichier", max_length=120, editable=False)
+    sha256 = models.CharField("empreinte SHA-256", max_length=64, editable=False)
+    total = models.DecimalField("total viré", max_digits=14, decimal_places=2, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="créé par", on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField("créé le", editable=False)
+    cancel_reason = models.TextField("motif d'annulation", blank=True, editable=False)
+    audit_head = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "lot de paiement"
+        verbose_name_plural = "lots de paiement"
+        ordering = ["-number"]
+
+    def __str__(self):
+        return f"Lot n° {self.number}"
+
+
+class PaymentBatchEvent(ChainedEvent):
+    """One row of a batch's history: append-only and hash-chained (common.audit)."""
+
+    CHAIN_PARENT = "batch"
+
+    batch = models.ForeignKey(PaymentBatch, verbose_name="lot", on_delete=models.PROTECT, related_name="events")
+    from_state = models.CharField("état avant", max_length=24, choices=BatchState.choices)
+    to_state = models.CharField("état après", max_length=24, choices=BatchState.choices)
+
+    class Meta:
+        verbose_name = "événement du lot"
+        verbose_name_plural = "historique du lot"
+        ordering = ["batch", "seq"]
+        constraints = [models.UniqueConstraint(fields=["batch", "seq"], name="paymentbatchevent_seq_unique")]
+
+    def __str__(self):
+        return f"{self.at:%d/%m/%Y %H:%M} {self.actor_label} : {self.from_state} → {self.to_state}"
+
+
+class PaymentAttempt(models.Model):
+    """One line of a batch: an attempt to pay one claim, with what was frozen when it was ordered
+    (the validated account, the amounts, the recoveries offset). A claim may have several attempts
+    (after a return or a cancelled batch) but at most one live: ordered, or paid and not returned."""
+
+    batch = models.ForeignKey(PaymentBatch, verbose_name="lot", on_delete=models.PROTECT, related_name="lines")
+    claim = models.ForeignKey(Claim, verbose_name="demande", on_delete=models.PROTECT, related_name="payment_attempts")
+    state = models.CharField(
+        "état", max_length=16, choices=AttemptState.choices, default=AttemptState.ORDERED, editable=False
+    )
+    end_to_end_id = models.CharField("identifiant de bout en bout (EndToEndId)", max_length=35, unique=True)
+    creditor_name = models.CharField("bénéficiaire", max_length=140)
+    iban = models.CharField("IBAN payé", max_length=34)
+    bic = models.CharField("BIC", max_length=11)
+    amount_excl_vat = models.DecimalField("montant HT", max_digits=12, decimal_places=2)
+    vat = models.DecimalField("TVA", max_digits=12, decimal_places=2)
+    amount_to_pay = models.DecimalField("montant à verser", max_digits=12, decimal_places=2)
+    offset = models.DecimalField("indus compensés", max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    transfer_amount = models.DecimalField("montant viré", max_digits=12, decimal_places=2)
+    offset_recoveries = models.ManyToManyField(
+        "Recovery", verbose_name="indus compensés", blank=True, related_name="offset_attempts"
+    )
+    resolved_at = models.DateTimeField("résolu le", null=True, blank=True, editable=False)
+    return_code = models.CharField("code motif ISO", max_length=4, blank=True, editable=False)
+    return_reason = models.CharField("motif", max_length=200, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "ligne de lot de paiement"
+        verbose_name_plural = "lignes de lot de paiement"
+        ordering = ["batch", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim"],
+                condition=models.Q(state__in=LIVE_ATTEMPT_STATES),
+                name="attempt_one_live_per_claim",
+                violation_error_message="Cette demande figure déjà dans un lot de paiement en cours.",
+            ),
+            models.CheckConstraint(name="attempt_transfer_positive", condition=models.Q(transfer_amount__gt=0)),
+            models.CheckConstraint(
+                name="attempt_transfer_is_amount_less_offset",
+                condition=models.Q(offset__gte=0)
+                & models.Q(transfer_amount=models.F("amount_to_pay") - models.F("offset")),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.end_to_end_id} — {euros(self.transfer_amount)}"
+
+
+class BankReturn(models.Model):
+    """A bank return file imported (pain.002 or camt.054): the same file (SHA-256) is applied once."""
+
+    sha256 = models.CharField("empreinte SHA-256", max_length=64, unique=True)
+    kind = models.CharField("type de message", max_length=32)
+    message_id = models.CharField("identifiant du message", max_length=35, blank=True)
+    file_name = models.CharField("nom du fichier", max_length=120)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="importé par", on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    imported_at = models.DateTimeField("importé le")
+    report = models.JSONField("compte rendu", default=dict)
+
+    class Meta:
+        verbose_name = "retour bancaire importé"
+        verbose_name_plural = "retours bancaires importés"
+        ordering = ["-imported_at"]
+
+    def __str__(self):
+        return f"{self.kind} {self.message_id or self.file_name}"
 
 
 class Recovery(models.Model):

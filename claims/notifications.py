@@ -36,6 +36,12 @@ NOTIFIED_ACTIONS = {
     "recovery_order",
     "recovery_settled",
     "recovery_cancelled",
+    "recovery_offset_reversed",
+    "payment_order",
+    "payment_order_cancelled",
+    "confirm_payment",
+    "payment_returned",
+    "return_payment",
 }
 # Actions fired by the operator: the agents are told; every other action is told to the operator.
 OPERATOR_ACTIONS = {"submit", "resubmit", "withdraw"}

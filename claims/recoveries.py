@@ -54,7 +54,7 @@ def _log(claim, actor, action, comment, at):
 def recoverable_amount(*, payments, exclude=None):
     """What may still be claimed back on `payments`: paid minus what open or settled cases already claim."""
     payment_ids = [p.pk for p in payments]
-    paid = Payment.objects.filter(pk__in=payment_ids).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    paid = Payment.objects.settled().filter(pk__in=payment_ids).aggregate(total=Sum("amount"))["total"] or Decimal("0")
     others = Recovery.objects.filter(payments__in=payment_ids).exclude(
         state__in=(RecoveryState.CANCELLED, RecoveryState.WAIVED)
     )
@@ -75,7 +75,9 @@ def recovery_open(*, claim, amount, grounds, actor, payments=None, observation_d
     with transaction.atomic():
         locked = _lock(claim)
         if payments is None:
-            payments = list(Payment.objects.filter(claim__operator=locked.operator, claim__campaign=locked.campaign))
+            payments = list(
+                Payment.objects.settled().filter(claim__operator=locked.operator, claim__campaign=locked.campaign)
+            )
         if not payments:
             raise GuardFailed(
                 "Aucun paiement n'a été versé : il n'y a rien à reverser.", errors={"guards": ["paiement"]}
@@ -246,4 +248,46 @@ def recovery_cancel(*, recovery, reason, actor, at=None):
         case.settlement_note = reason
         case.save(update_fields=["state", "settled_at", "settlement_note"])
         _log(claim, actor, "recovery_cancelled", f"Indu n° {case.pk} annulé : {reason}", at)
+    return case
+
+
+def recovery_offset_settle(*, recovery, payment, actor, at=None):
+    """Settle an issued order by offset against `payment`, the confirmed payment of the batch line that
+    was reduced by it (claims.payments). Runs in the caller's transaction, which confirmed the payment:
+    the role was checked there (`actor` None: the bank's return file)."""
+    at = at or timezone.now()
+    case, claim = _lock_case(recovery, (RecoveryState.ORDER_ISSUED,), "compensation")
+    case.offset_payment = payment
+    case.state = RecoveryState.OFFSET
+    case.settled_at = at
+    case.settlement_note = f"Compensé sur le paiement {payment.reference} (demande n° {payment.claim_id})."
+    case.save(update_fields=["offset_payment", "state", "settled_at", "settlement_note"])
+    _log(
+        claim,
+        actor,
+        "recovery_settled",
+        f"Indu n° {case.pk} compensé sur le paiement {payment.reference} de la demande n° {payment.claim_id} : "
+        f"{euros(case.amount_due)}.",
+        at,
+    )
+    return case
+
+
+def recovery_offset_reverse(*, recovery, actor, reason, at=None):
+    """The payment an indu was offset against came back from the bank: the order is open again
+    (issued), to be offset on a later payment or recovered. Runs in the caller's transaction."""
+    at = at or timezone.now()
+    case, claim = _lock_case(recovery, (RecoveryState.OFFSET,), "annulation de la compensation")
+    case.offset_payment = None
+    case.state = RecoveryState.ORDER_ISSUED
+    case.settled_at = None
+    case.settlement_note = ""
+    case.save(update_fields=["offset_payment", "state", "settled_at", "settlement_note"])
+    _log(
+        claim,
+        actor,
+        "recovery_offset_reversed",
+        f"Indu n° {case.pk} : compensation annulée, le paiement a été retourné. {reason}",
+        at,
+    )
     return case

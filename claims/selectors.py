@@ -2,12 +2,12 @@
 
 from decimal import Decimal
 
-from django.db.models import Case, DateField, F, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, DateField, Exists, F, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.db.models.lookups import Exact
 
-from claims.enums import ENDED_STATES, ClaimKind, ClaimState
-from claims.models import Claim, DeadlineExtension, Document, Payment
+from claims.enums import ENDED_STATES, LIVE_ATTEMPT_STATES, AttemptState, ClaimKind, ClaimState, RecoveryState
+from claims.models import Claim, DeadlineExtension, Document, Payment, PaymentAttempt, PaymentBatch, Recovery
 from common.roles import Role, is_agent, operator_id_of
 from funding.models import Campaign
 
@@ -81,21 +81,29 @@ def approved_advance(*, operator, campaign):
 
 
 def paid_advance(*, operator, campaign):
-    return Payment.objects.filter(
-        claim__operator=operator, claim__campaign=campaign, claim__kind=ClaimKind.ADVANCE, claim__state=ClaimState.PAID
-    ).first()
+    """The advance's settled payment (confirmed, not returned), or None: what a balance's payment waits for."""
+    return (
+        Payment.objects.settled()
+        .filter(
+            claim__operator=operator,
+            claim__campaign=campaign,
+            claim__kind=ClaimKind.ADVANCE,
+            claim__state=ClaimState.PAID,
+        )
+        .first()
+    )
 
 
 def total_paid(*, operator, campaign):
     """What was transferred to the operator in the campaign (VAT included where it was paid)."""
-    return Payment.objects.filter(claim__operator=operator, claim__campaign=campaign).aggregate(total=Sum("amount"))[
-        "total"
-    ] or Decimal("0")
+    return Payment.objects.settled().filter(claim__operator=operator, claim__campaign=campaign).aggregate(
+        total=Sum("amount")
+    )["total"] or Decimal("0")
 
 
 def total_paid_excl_vat(*, operator, campaign):
     """The excl.-VAT part of what was paid: compared with the funded total, itself excl. VAT."""
-    return Payment.objects.filter(claim__operator=operator, claim__campaign=campaign).aggregate(
+    return Payment.objects.settled().filter(claim__operator=operator, claim__campaign=campaign).aggregate(
         total=Sum("amount_excl_vat")
     )["total"] or Decimal("0")
 
@@ -109,3 +117,69 @@ def required_proof_kinds(*, claim):
     from claims.workflow import required_proof_kinds as kinds
 
     return kinds(claim)
+
+
+# --- Payments: batches and their lines ---------------------------------------------------------------
+
+
+def batches_visible_to(*, user):
+    """Agents (both roles) see every payment batch; nobody else sees any."""
+    if is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR):
+        return PaymentBatch.objects.select_related("created_by")
+    return PaymentBatch.objects.none()
+
+
+def live_attempt(*, claim):
+    """The claim's batch line still ordered, or paid and not returned; None when the claim is payable
+    (never ordered, or its last attempt was returned or cancelled with its batch)."""
+    return PaymentAttempt.objects.select_related("batch").filter(claim=claim, state__in=LIVE_ATTEMPT_STATES).first()
+
+
+def payable_claims():
+    """Approved claims without a live batch line: what a new batch may take (its guards still apply)."""
+    live = PaymentAttempt.objects.filter(claim=OuterRef("pk"), state__in=LIVE_ATTEMPT_STATES)
+    return Claim.objects.filter(state=ClaimState.APPROVED).exclude(Exists(live))
+
+
+def offsettable_recoveries(*, operator):
+    """The operator's recovery orders issued and not yet taken by a line still ordered, oldest first:
+    what its next payment offsets."""
+    taken = PaymentAttempt.objects.filter(offset_recoveries=OuterRef("pk"), state=AttemptState.ORDERED)
+    return (
+        Recovery.objects.filter(claim__operator=operator, state=RecoveryState.ORDER_ISSUED, amount_due__gt=0)
+        .exclude(Exists(taken))
+        .order_by("order_issued_at", "pk")
+    )
+
+
+def payment_panel(*, claim):
+    """What the agent sees before paying a claim (the "Marquer comme payée" panel): the amounts, the
+    account (frozen on the live line, else the operator's validated details), the batch and offsets,
+    the earlier attempts returned, and what keeps the operator out of a batch."""
+    from common.formatting import masked_iban
+    from operators.selectors import payment_blockers, validated_bank_details
+
+    attempt = live_attempt(claim=claim)
+    if attempt is not None:
+        iban, bic = attempt.iban, attempt.bic
+        offsets = list(attempt.offset_recoveries.order_by("pk"))
+    else:
+        iban, bic = validated_bank_details(operator=claim.operator) or ("", "")
+        offsets = list(offsettable_recoveries(operator=claim.operator)) if claim.state == ClaimState.APPROVED else []
+    returned = list(
+        claim.payment_attempts.filter(state=AttemptState.RETURNED).select_related("batch").order_by("-resolved_at")
+    )
+    return {
+        "amount": claim.amount,
+        "vat_rate": claim.vat_rate,
+        "vat": claim.vat,
+        "amount_to_pay": claim.amount_to_pay,
+        "iban": masked_iban(iban),
+        "bic": bic or "—",
+        "attempt": attempt,
+        "batch": attempt.batch if attempt else None,
+        "offsets": offsets,
+        "offset_total": sum((r.amount_due for r in offsets), Decimal("0")),
+        "returned": returned,
+        "blockers": payment_blockers(operator=claim.operator),
+    }

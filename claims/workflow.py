@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from claims import pricing, selectors
-from claims.enums import ClaimKind, ClaimState, DocumentKind
+from claims.enums import BatchState, ClaimKind, ClaimState, DocumentKind
 from common.formatting import euros
 from common.roles import Role
 from funding import selectors as funding_selectors
@@ -292,12 +292,45 @@ TRANSITIONS = {
         Transition("reject", "Rejeter", (S.IN_REVIEW,), S.REJECTED, Role.INSTRUCTOR, comment_required=True),
         Transition("mark_paid", "Marquer comme payée", (S.APPROVED,), S.PAID, Role.VALIDATOR,
                    guards=(not_the_approver, advance_paid_first, amount_payable)),
+        # A batch line confirmed or returned by the bank's file (claims.payments): fired by the import.
+        Transition("confirm_payment", "Paiement confirmé par la banque", (S.APPROVED,), S.PAID, Role.SYSTEM,
+                   guards=(advance_paid_first, amount_payable)),
+        Transition("return_payment", "Virement retourné après comptabilisation", (S.PAID,), S.APPROVED,
+                   Role.SYSTEM),
         Transition("reopen", "Rouvrir l'instruction", (S.REJECTED,), S.IN_REVIEW, Role.VALIDATOR,
                    comment_required=True),
         Transition("withdraw", "Retirer la demande", (S.DRAFT, S.SUBMITTED, S.CHANGES_REQUESTED), S.WITHDRAWN,
                    Role.OPERATOR),
         Transition("lapse", "Constater la caducité", (S.DRAFT,), S.LAPSED, Role.SYSTEM,
                    guards=(filing_deadline_passed,)),
+    ]
+}  # fmt: skip
+
+
+# --- Payment batches (claims.payments) -----------------------------------------------------------
+#
+# One table like the claims': the validator marks a batch sent or cancels it (reason required); the
+# bank's return files settle it (every line paid) or mark it partly returned (some line returned,
+# possibly after booking). A batch is cancelled only while none of its lines is resolved.
+
+B = BatchState
+
+
+def no_line_resolved(batch, *, actor, at):
+    if batch.lines.exclude(state="ordered").exists():
+        return ["Des lignes du lot sont déjà payées ou retournées : le lot ne peut plus être annulé."]
+    return []
+
+
+BATCH_TRANSITIONS = {
+    t.name: t
+    for t in [
+        Transition("send", "Marquer comme transmis à la banque", (B.GENERATED,), B.SENT, Role.VALIDATOR),
+        Transition("cancel", "Annuler le lot", (B.GENERATED, B.SENT), B.CANCELLED, Role.VALIDATOR,
+                   guards=(no_line_resolved,), comment_required=True),
+        Transition("settle", "Constater le règlement du lot", (B.GENERATED, B.SENT), B.SETTLED, Role.SYSTEM),
+        Transition("partly_return", "Constater des virements retournés", (B.GENERATED, B.SENT, B.SETTLED),
+                   B.PARTLY_RETURNED, Role.SYSTEM),
     ]
 }  # fmt: skip
 

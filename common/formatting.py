@@ -93,3 +93,14 @@ def spreadsheet_text(value):
     if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
+
+
+def masked_iban(iban):
+    """An IBAN shown without its middle: "FR76 •••• •••• 0189" (country and check digits, last four);
+    "—" when there is none. Screens never show a full account number."""
+    compact = "".join((iban or "").split()).upper()
+    if not compact:
+        return MISSING
+    if len(compact) <= 8:
+        return "•••• " + compact[-4:]
+    return f"{compact[:4]} •••• •••• {compact[-4:]}"

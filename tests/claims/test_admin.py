@@ -10,6 +10,7 @@ from claims import services
 from claims.enums import ClaimState, DocumentKind
 from claims.models import ClaimEvent, Payment
 from common.formatting import euros
+from funding.calendar import paris_today
 from tests.factories import UserFactory, agent, claim_in_state, validator
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +118,7 @@ def test_four_eyes_refusal_in_the_admin(client):
 def test_double_payment_is_refused(client):
     claim, _ = claim_in_state("approved")
     client.force_login(validator())
-    post_transition(client, claim, "mark_paid", reference="VIR-1", paid_on="2026-11-20")
+    post_transition(client, claim, "mark_paid", reference="VIR-1", paid_on=paris_today().isoformat())
     response = post_transition(client, claim, "mark_paid", reference="VIR-2")
     assert any("impossible" in m for m in messages_of(response))
     assert Payment.objects.filter(claim=claim).count() == 1

@@ -1,17 +1,14 @@
-"""Exports checked cell by cell: CSV, XLSX and the SEPA credit-transfer file."""
+"""Exports checked cell by cell: CSV and XLSX (the SEPA file is a payment batch's: test_payment_batches.py)."""
 
 import csv
 import io
-import xml.etree.ElementTree as ET
-from datetime import date
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from claims.models import Claim
-from tests.factories import agent, claim_in_state, validator
+from tests.factories import agent, claim_in_state
 
 pytestmark = pytest.mark.django_db
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
@@ -99,51 +96,3 @@ def test_xlsx_export_has_numbers_and_dates(client, paid_and_approved):
     assert row["BAL PER"] == 1000
     assert row["Payée le"].date() == paid_claim.payment.paid_on
     assert sheet.max_row == 2
-
-
-def test_sepa_file_pays_only_approved_unpaid_claims(client, paid_and_approved):
-    paid_claim, approved = paid_and_approved
-    client.force_login(validator())
-    response = export(client, "export_sepa", [paid_claim, approved])
-    assert response["Content-Type"] == "application/xml"
-    root = ET.fromstring(response.content)
-    transactions = root.findall(".//p:CdtTrfTxInf", NS)
-    assert len(transactions) == 1
-    tx = transactions[0]
-    # The amount to pay: VAT included for an operator liable to it.
-    assert tx.find("p:Amt/p:InstdAmt", NS).text == f"{approved.amount_to_pay:.2f}" != f"{approved.amount:.2f}"
-    assert tx.find("p:Amt/p:InstdAmt", NS).attrib["Ccy"] == "EUR"
-    # SEPA's Latin character set: accents are transliterated.
-    assert tx.find("p:Cdtr/p:Nm", NS).text == approved.operator.legal_name.replace("é", "e")
-    assert tx.find("p:CdtrAcct/p:Id/p:IBAN", NS).text == "FR7630006000011234567890189"
-    assert tx.find("p:CdtrAgt/p:FinInstnId/p:BIC", NS).text == "AGRIFRPP"
-    assert tx.find("p:PmtId/p:EndToEndId", NS).text == f"SEGUR-{approved.pk}"
-    assert root.find(".//p:GrpHdr/p:CtrlSum", NS).text == f"{approved.amount_to_pay:.2f}"
-    assert Decimal(root.find(".//p:GrpHdr/p:NbOfTxs", NS).text) == 1
-    execution = date.fromisoformat(root.find(".//p:PmtInf/p:ReqdExctnDt", NS).text)
-    assert execution > date(2026, 1, 1)
-
-
-def test_sepa_refused_when_bank_details_are_invalid(client, paid_and_approved):
-    _, approved = paid_and_approved
-    approved.operator.iban = "FR7630006000011234567890188"  # bad check digits
-    approved.operator.save()
-    client.force_login(validator())
-    response = client.post(
-        reverse("admin:claims_claim_changelist"),
-        {"action": "export_sepa", "_selected_action": [approved.pk]},
-        follow=True,
-    )
-    assert response["Content-Type"].startswith("text/html")
-    assert any("Coordonnées bancaires" in str(m) for m in response.context["messages"])
-
-
-def test_sepa_with_nothing_payable_says_so(client, paid_and_approved):
-    paid_claim, _ = paid_and_approved
-    client.force_login(validator())
-    response = client.post(
-        reverse("admin:claims_claim_changelist"),
-        {"action": "export_sepa", "_selected_action": [paid_claim.pk]},
-        follow=True,
-    )
-    assert any("Aucune demande approuvée" in str(m) for m in response.context["messages"])

@@ -370,7 +370,7 @@ def test_four_eyes_the_approver_cannot_pay():
     with pytest.raises(GuardFailed) as error:
         services.claim_mark_paid(claim=claim, actor=boss, reference="VIR-1")
     assert "quatre yeux" in error.value.message
-    assert not hasattr(Claim.objects.get(pk=claim.pk), "payment")
+    assert Claim.objects.get(pk=claim.pk).payment is None
 
 
 def test_claim_is_paid_once():
