@@ -20,7 +20,7 @@ from claims.enums import ClaimState, RecoveryDecision, RecoveryState
 from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment, Recovery
 from common.admin import BaseAdmin
 from common.exceptions import DomainError
-from common.formatting import count, euros, number, percent, vat_rate
+from common.formatting import count, euros, number, paris_datetime, percent, vat_rate
 from common.roles import Role, is_agent
 from funding.calendar import paris_today
 from funding.models import GrowthCheck
@@ -116,10 +116,24 @@ class ReadOnlyInline(admin.TabularInline):
 
 class ClaimEventInline(ReadOnlyInline):
     model = ClaimEvent
-    fields = ["seq", "at", "actor_label", "action", "from_state", "to_state", "comment"]
+    fields = ["seq", "at_paris", "actor_label", "action_label", "states", "comment"]
     readonly_fields = fields
     ordering = ["seq"]
     verbose_name_plural = "historique (journal d'audit)"
+
+    @admin.display(description="date (heure de Paris)")
+    def at_paris(self, obj):
+        return paris_datetime(obj.at)
+
+    @admin.display(description="action")
+    def action_label(self, obj):
+        return obj.action_label
+
+    @admin.display(description="état")
+    def states(self, obj):
+        if obj.from_state == obj.to_state:
+            return obj.get_to_state_display()
+        return f"{obj.get_from_state_display()} → {obj.get_to_state_display()}"
 
 
 class DocumentInline(ReadOnlyInline):

@@ -7,7 +7,8 @@ from django.db import models
 
 from claims.enums import ENDED_STATES, ClaimKind, ClaimState, DocumentKind, RecoveryDecision, RecoveryState
 from common.audit import ChainedEvent
-from common.formatting import euros
+from common.formatting import euros, paris_datetime
+from common.labels import claim_event_label
 from common.models import StoredFile
 
 
@@ -147,7 +148,11 @@ class ClaimEvent(ChainedEvent):
         constraints = [models.UniqueConstraint(fields=["claim", "seq"], name="claimevent_seq_unique")]
 
     def __str__(self):
-        return f"{self.at:%d/%m/%Y %H:%M} {self.actor_label} : {self.from_state} → {self.to_state}"
+        return f"{paris_datetime(self.at)} {self.actor_label} : {self.action_label}"
+
+    @property
+    def action_label(self):
+        return claim_event_label(self.action)
 
 
 class DeadlineExtension(models.Model):

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from claims.enums import ClaimState
 from claims.models import Claim, ClaimEvent, SentNotification
+from common.formatting import paris_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def send_event_notification(event_id):
             "",
             f"La demande « {claim.get_kind_display()} » n° {claim.pk} de {claim.operator.legal_name} "
             f"(campagne {claim.campaign.label}) est désormais : {state}.",
-            f"Action : {event.action} par {event.actor_label}, le {timezone.localtime(event.at):%d/%m/%Y à %H:%M}.",
+            f"{event.action_label} par {event.actor_label}, le {paris_datetime(event.at)} (heure de Paris).",
         ]
         if event.comment:
             lines += ["", "Commentaire :", event.comment]
@@ -126,7 +127,9 @@ def send_event_notification(event_id):
             lines += ["", f"Réponse attendue avant le {claim.correction_due:%d/%m/%Y}."]
         lines += ["", "— Plateforme de financement Ségur MSSanté"]
         # Raising here rolls back the SentNotification row, so the task's retry sends it again.
-        send_mail(_subject(claim, state), "\n".join(lines), None, recipients)
+        # An event that leaves the state as it was (a recovery step, an extension) is named by its label.
+        subject = state if event.from_state != event.to_state else event.action_label
+        send_mail(_subject(claim, subject), "\n".join(lines), None, recipients)
     return True
 
 

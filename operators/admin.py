@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 
 from common.admin import BaseAdmin
 from common.exceptions import DomainError
+from common.formatting import paris_datetime
 from common.roles import Role, is_agent
 from operators import selectors as operator_selectors
 from operators import services as operator_services
@@ -273,10 +274,18 @@ class EnrolmentEventInline(admin.TabularInline):
     model = EnrolmentEvent
     extra = 0
     can_delete = False
-    fields = ["seq", "at", "actor_label", "action", "from_state", "to_state", "comment"]
+    fields = ["seq", "at_paris", "actor_label", "action_label", "from_state", "to_state", "comment"]
     readonly_fields = fields
     ordering = ["seq"]
     verbose_name_plural = "historique (journal d'audit)"
+
+    @admin.display(description="date (heure de Paris)")
+    def at_paris(self, obj):
+        return paris_datetime(obj.at)
+
+    @admin.display(description="action")
+    def action_label(self, obj):
+        return obj.action_label
 
     def has_add_permission(self, request, obj=None):
         return False

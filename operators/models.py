@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models.functions import Coalesce, Lower
 
 from common.audit import ChainedEvent
+from common.formatting import paris_datetime
+from common.labels import enrolment_event_label
 from common.models import StoredFile
 from operators.enums import (
     OPEN_ENROLMENT_STATES,
@@ -390,7 +392,11 @@ class EnrolmentEvent(ChainedEvent):
         constraints = [models.UniqueConstraint(fields=["enrolment", "seq"], name="enrolmentevent_seq_unique")]
 
     def __str__(self):
-        return f"{self.at:%d/%m/%Y %H:%M} {self.actor_label} : {self.action}"
+        return f"{paris_datetime(self.at)} {self.actor_label} : {self.action_label}"
+
+    @property
+    def action_label(self):
+        return enrolment_event_label(self.action)
 
 
 class Invitation(models.Model):

@@ -79,6 +79,7 @@ EVENT_EXAMPLE = {
     "at": "2026-11-21T10:00:00+01:00",
     "actor": "op-alpha",
     "action": "submit",
+    "action_label": "Dépôt de la demande",
     "from_state": "draft",
     "to_state": "submitted",
     "comment": "",
@@ -333,7 +334,8 @@ class DocumentSerializer(serializers.ModelSerializer):
 @extend_schema_serializer(examples=[OpenApiExample("Dépôt", value=EVENT_EXAMPLE, response_only=True)])
 class ClaimEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor_label")
+    action_label = serializers.CharField(read_only=True, help_text="L'action en français (common.labels).")
 
     class Meta:
         model = ClaimEvent
-        fields = ["seq", "at", "actor", "action", "from_state", "to_state", "comment"]
+        fields = ["seq", "at", "actor", "action", "action_label", "from_state", "to_state", "comment"]
