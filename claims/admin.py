@@ -88,6 +88,21 @@ class FlaggedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RecoveryToProposeFilter(admin.SimpleListFilter):
+    """The agents' task « proposer un indu » (claims.selectors.advances_to_recover)."""
+
+    title = "indus"
+    parameter_name = "indu"
+
+    def lookups(self, request, model_admin):
+        return [("a_proposer", "Indus à proposer (avance payée, solde non déposé)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "a_proposer":
+            return queryset.filter(pk__in=selectors.advances_to_recover(user=request.user).values("pk"))
+        return queryset
+
+
 class AssignedToMeFilter(admin.SimpleListFilter):
     title = "agent en charge"
     parameter_name = "assigned"
@@ -183,7 +198,16 @@ class ClaimAdmin(BaseAdmin):
         "flag",
     ]
     list_display_links = ["id", "operator_name"]
-    list_filter = ["state", "kind", "campaign", "operator__kind", OverdueFilter, FlaggedFilter, AssignedToMeFilter]
+    list_filter = [
+        "state",
+        "kind",
+        "campaign",
+        "operator__kind",
+        OverdueFilter,
+        FlaggedFilter,
+        AssignedToMeFilter,
+        RecoveryToProposeFilter,
+    ]
     search_fields = ["=id", "operator__legal_name", "=operator__siren", "=operator__referencings__number"]
     list_select_related = ["operator", "campaign", "assigned_to"]
     show_facets = admin.ShowFacets.NEVER
@@ -459,6 +483,8 @@ class ClaimAdmin(BaseAdmin):
                 is_agent(request.user, Role.INSTRUCTOR)
                 and Payment.objects.filter(claim__operator=claim.operator).exists()
             )
+            if extra_context["can_open_recovery"]:
+                extra_context["recovery_proposal"] = recoveries.recovery_proposal(claim=claim, user=request.user)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _back(self, pk):

@@ -64,6 +64,28 @@ def recoverable_amount(*, payments, exclude=None):
     return paid - claimed
 
 
+def recovery_proposal(*, claim, user, at=None):
+    """What the notice form proposes for an advance on the agents' task list « indus à proposer »
+    (`selectors.advances_to_recover`): the whole advance paid, still recoverable, and the grounds.
+    None when the claim is not on that list."""
+    from claims.selectors import advances_to_recover
+
+    task = advances_to_recover(user=user, at=at).filter(pk=claim.pk).first()
+    if task is None:
+        return None
+    payment = Payment.objects.get(claim=task)
+    deadline = f"{task.balance_deadline:%d/%m/%Y}"
+    return {
+        "amount": recoverable_amount(payments=[payment]).quantize(Decimal("0.01")),
+        "reason": f"avance payée, solde non déposé à la date limite du {deadline}.",
+        "grounds": (
+            f"Le solde n'a pas été déposé avant la date limite du {deadline} : les conditions du financement "
+            f"ne sont pas justifiées et l'avance versée ({euros(payment.amount)}, virement {payment.reference}) "
+            "doit être reversée."
+        ),
+    }
+
+
 def recovery_open(*, claim, amount, grounds, actor, payments=None, observation_days=None, at=None):
     """Notify the operator of an undue amount with its grounds; opens the observations period."""
     at = at or timezone.now()
