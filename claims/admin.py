@@ -683,6 +683,7 @@ class RecoveryAdmin(BaseAdmin):
         "observations_due",
         "observations",
         "observations_received_at",
+        "documents_list",
         "decision",
         "decision_reason",
         "amount_due",
@@ -711,6 +712,25 @@ class RecoveryAdmin(BaseAdmin):
     @admin.display(description="demande")
     def claim_link(self, obj):
         return format_html('<a href="{}">{}</a>', reverse("admin:claims_claim_change", args=[obj.claim_id]), obj.claim)
+
+    @admin.display(description="courriers et pièces jointes aux observations")
+    def documents_list(self, obj):
+        documents = obj.documents.select_related("uploaded_by").order_by("uploaded_at", "pk")
+        items = format_html_join(
+            "",
+            '<li>{} : <a href="{}">{}</a> — {}, {}</li>',
+            (
+                (
+                    d.get_kind_display(),
+                    reverse("admin:claims_document_download", args=[d.pk]),
+                    d.original_name,
+                    d.uploaded_by.username,
+                    paris_datetime(d.uploaded_at),
+                )
+                for d in documents
+            ),
+        )
+        return format_html("<ul>{}</ul>", items) if items else "—"
 
     @admin.display(description="paiements concernés")
     def payments_list(self, obj):

@@ -116,7 +116,8 @@ def document_storage_name(instance, filename):
 
 
 class Document(StoredFile):
-    """A proof uploaded for a claim (or a generated decision letter). Never overwritten."""
+    """A proof uploaded for a claim, a generated letter, or an attachment to observations on an undue
+    payment (then linked to its `recovery`). Never overwritten."""
 
     operator = models.ForeignKey(
         "operators.Operator", verbose_name="opérateur", on_delete=models.PROTECT, related_name="documents"
@@ -124,6 +125,16 @@ class Document(StoredFile):
     claim = models.ForeignKey(Claim, verbose_name="demande", on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField("type de pièce", max_length=32, choices=DocumentKind.choices)
     file = models.FileField("fichier", upload_to=document_storage_name, max_length=255)
+    # The undue-payment case a letter (notice, decision) or an attachment to observations belongs to.
+    recovery = models.ForeignKey(
+        "Recovery",
+        verbose_name="indu concerné",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
+        editable=False,
+    )
 
     class Meta:
         verbose_name = "pièce justificative"
