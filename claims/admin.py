@@ -28,9 +28,9 @@ from claims.models import (
     Payment,
     Recovery,
 )
-from common.admin import BaseAdmin
+from common.admin import BaseAdmin, HistoryInlineMixin
 from common.exceptions import DomainError, NotAllowed
-from common.formatting import count, euros, number, percent, vat_rate
+from common.formatting import count, euros, number, paris_datetime, percent, vat_rate
 from common.roles import Role, is_agent
 from funding.calendar import paris_today
 from funding.models import GrowthCheck
@@ -100,6 +100,21 @@ class FlaggedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RecoveryToProposeFilter(admin.SimpleListFilter):
+    """The agents' task « proposer un indu » (claims.selectors.advances_to_recover)."""
+
+    title = "indus"
+    parameter_name = "indu"
+
+    def lookups(self, request, model_admin):
+        return [("a_proposer", "Indus à proposer (avance payée, solde non déposé)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "a_proposer":
+            return queryset.filter(pk__in=selectors.advances_to_recover(user=request.user).values("pk"))
+        return queryset
+
+
 class AssignedToMeFilter(admin.SimpleListFilter):
     title = "agent en charge"
     parameter_name = "assigned"
@@ -126,12 +141,18 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class ClaimEventInline(ReadOnlyInline):
+class ClaimEventInline(HistoryInlineMixin, ReadOnlyInline):
     model = ClaimEvent
-    fields = ["seq", "at", "actor_label", "action", "from_state", "to_state", "comment"]
+    fields = ["seq", "at_paris", "actor_label", "action_label", "states", "comment"]
     readonly_fields = fields
     ordering = ["seq"]
     verbose_name_plural = "historique (journal d'audit)"
+
+    @admin.display(description="état")
+    def states(self, obj):
+        if obj.from_state == obj.to_state:
+            return obj.get_to_state_display()
+        return f"{obj.get_from_state_display()} → {obj.get_to_state_display()}"
 
 
 class DocumentInline(ReadOnlyInline):
@@ -181,7 +202,16 @@ class ClaimAdmin(BaseAdmin):
         "flag",
     ]
     list_display_links = ["id", "operator_name"]
-    list_filter = ["state", "kind", "campaign", "operator__kind", OverdueFilter, FlaggedFilter, AssignedToMeFilter]
+    list_filter = [
+        "state",
+        "kind",
+        "campaign",
+        "operator__kind",
+        OverdueFilter,
+        FlaggedFilter,
+        AssignedToMeFilter,
+        RecoveryToProposeFilter,
+    ]
     search_fields = ["=id", "operator__legal_name", "=operator__siren", "=operator__referencings__number"]
     list_select_related = ["operator", "campaign", "assigned_to"]
     show_facets = admin.ShowFacets.NEVER
@@ -468,6 +498,8 @@ class ClaimAdmin(BaseAdmin):
             )
             if claim.state in (ClaimState.APPROVED, ClaimState.PAID):
                 extra_context["payment_panel"] = selectors.payment_panel(claim=claim)
+            if extra_context["can_open_recovery"]:
+                extra_context["recovery_proposal"] = recoveries.recovery_proposal(claim=claim, user=request.user)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _back(self, pk):
@@ -676,6 +708,7 @@ class RecoveryAdmin(BaseAdmin):
         "observations_due",
         "observations",
         "observations_received_at",
+        "documents_list",
         "decision",
         "decision_reason",
         "amount_due",
@@ -704,6 +737,25 @@ class RecoveryAdmin(BaseAdmin):
     @admin.display(description="demande")
     def claim_link(self, obj):
         return format_html('<a href="{}">{}</a>', reverse("admin:claims_claim_change", args=[obj.claim_id]), obj.claim)
+
+    @admin.display(description="courriers et pièces jointes aux observations")
+    def documents_list(self, obj):
+        documents = obj.documents.select_related("uploaded_by").order_by("uploaded_at", "pk")
+        items = format_html_join(
+            "",
+            '<li>{} : <a href="{}">{}</a> — {}, {}</li>',
+            (
+                (
+                    d.get_kind_display(),
+                    reverse("admin:claims_document_download", args=[d.pk]),
+                    d.original_name,
+                    d.uploaded_by.username,
+                    paris_datetime(d.uploaded_at),
+                )
+                for d in documents
+            ),
+        )
+        return format_html("<ul>{}</ul>", items) if items else "—"
 
     @admin.display(description="paiements concernés")
     def payments_list(self, obj):

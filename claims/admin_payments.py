@@ -18,7 +18,7 @@ from claims.admin import ReadOnlyInline, report_error
 from claims.enums import AttemptState
 from claims.models import BankReturn, PaymentAttempt, PaymentBatch, PaymentBatchEvent
 from claims.workflow import BATCH_TRANSITIONS
-from common.admin import BaseAdmin
+from common.admin import BaseAdmin, HistoryInlineMixin
 from common.exceptions import DomainError, InvalidInput, NotAllowed
 from common.formatting import euros, masked_iban
 from common.roles import Role, is_agent
@@ -26,9 +26,9 @@ from common.roles import Role, is_agent
 RETURN_FILE_MAX_BYTES = 5 * 1024 * 1024
 
 
-class PaymentBatchEventInline(ReadOnlyInline):
+class PaymentBatchEventInline(HistoryInlineMixin, ReadOnlyInline):
     model = PaymentBatchEvent
-    fields = ["seq", "at", "actor_label", "action", "from_state", "to_state", "comment"]
+    fields = ["seq", "at_paris", "actor_label", "action_label", "from_state", "to_state", "comment"]
     readonly_fields = fields
     ordering = ["seq"]
     verbose_name_plural = "historique du lot (journal d'audit)"

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
+from claims import selectors
 from claims.enums import OPEN_RECOVERY_STATES, ClaimState
 from claims.models import Claim, Payment, Recovery
 from funding.calendar import paris_today
@@ -55,6 +56,14 @@ def campaign_dashboard(*, user):
         .annotate(n=Count("id", filter=Q(state=ClaimState.CHANGES_REQUESTED, correction_due__lt=today)))
         .values_list("campaign_id", "n")
     )
+    # The agents' task « proposer un indu »: paid advances without a balance past its deadline.
+    to_propose = dict(
+        selectors.advances_to_recover(user=user)
+        .order_by()
+        .values_list("campaign_id")
+        .annotate(n=Count("id"))
+        .values_list("campaign_id", "n")
+    )
     result = []
     for campaign in Campaign.objects.select_related("schedule").order_by("-closure_date"):
         states = by_state.get(campaign.pk, {})
@@ -80,6 +89,7 @@ def campaign_dashboard(*, user):
                 "recovering": recovering.get(campaign.pk) or Decimal("0"),
                 "due_for_action": action.get(campaign.pk, 0),
                 "overdue": overdue.get(campaign.pk, 0),
+                "recoveries_to_propose": to_propose.get(campaign.pk, 0),
             }
         )
     return result

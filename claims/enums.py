@@ -34,10 +34,14 @@ class DocumentKind(models.TextChoices):
     END_CLIENT_CONTRACTS = "end_client_contracts", "Contrats avec les clients finaux"
     OTHER = "other", "Autre pièce"
     DECISION_LETTER = "decision_letter", "Lettre de décision"
+    RECOVERY_OBSERVATIONS = "recovery_observations", "Observations sur un indu"
 
 
-# Proofs an operator (or an agent on its behalf) may upload; decision letters are generated only.
-UPLOADABLE_KINDS = tuple(k for k in DocumentKind if k != DocumentKind.DECISION_LETTER)
+# Proofs an operator (or an agent on its behalf) may upload as such; decision letters are generated,
+# attachments to observations on an undue payment come with the observations (claims.recoveries).
+UPLOADABLE_KINDS = tuple(
+    k for k in DocumentKind if k not in (DocumentKind.DECISION_LETTER, DocumentKind.RECOVERY_OBSERVATIONS)
+)
 
 
 class RecoveryState(models.TextChoices):

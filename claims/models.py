@@ -17,7 +17,8 @@ from claims.enums import (
     RecoveryState,
 )
 from common.audit import ChainedEvent
-from common.formatting import euros
+from common.formatting import euros, paris_datetime
+from common.labels import batch_event_label, claim_event_label
 from common.models import StoredFile
 
 
@@ -130,7 +131,8 @@ def document_storage_name(instance, filename):
 
 
 class Document(StoredFile):
-    """A proof uploaded for a claim (or a generated decision letter). Never overwritten."""
+    """A proof uploaded for a claim, a generated letter, or an attachment to observations on an undue
+    payment (then linked to its `recovery`). Never overwritten."""
 
     operator = models.ForeignKey(
         "operators.Operator", verbose_name="opérateur", on_delete=models.PROTECT, related_name="documents"
@@ -138,6 +140,16 @@ class Document(StoredFile):
     claim = models.ForeignKey(Claim, verbose_name="demande", on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField("type de pièce", max_length=32, choices=DocumentKind.choices)
     file = models.FileField("fichier", upload_to=document_storage_name, max_length=255)
+    # The undue-payment case a letter (notice, decision) or an attachment to observations belongs to.
+    recovery = models.ForeignKey(
+        "Recovery",
+        verbose_name="indu concerné",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
+        editable=False,
+    )
 
     class Meta:
         verbose_name = "pièce justificative"
@@ -162,7 +174,11 @@ class ClaimEvent(ChainedEvent):
         constraints = [models.UniqueConstraint(fields=["claim", "seq"], name="claimevent_seq_unique")]
 
     def __str__(self):
-        return f"{self.at:%d/%m/%Y %H:%M} {self.actor_label} : {self.from_state} → {self.to_state}"
+        return f"{paris_datetime(self.at)} {self.actor_label} : {self.action_label}"
+
+    @property
+    def action_label(self):
+        return claim_event_label(self.action)
 
 
 class DeadlineExtension(models.Model):
@@ -302,7 +318,11 @@ class PaymentBatchEvent(ChainedEvent):
         constraints = [models.UniqueConstraint(fields=["batch", "seq"], name="paymentbatchevent_seq_unique")]
 
     def __str__(self):
-        return f"{self.at:%d/%m/%Y %H:%M} {self.actor_label} : {self.from_state} → {self.to_state}"
+        return f"{paris_datetime(self.at)} {self.actor_label} : {self.action_label}"
+
+    @property
+    def action_label(self):
+        return batch_event_label(self.action)
 
 
 class PaymentAttempt(models.Model):

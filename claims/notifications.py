@@ -11,10 +11,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from claims.enums import ClaimState
 from claims.models import Claim, ClaimEvent, SentNotification
+from common.formatting import paris_datetime
+from common.roles import Role, is_agent
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ NOTIFIED_ACTIONS = {
     "lapse",
     "extend_deadline",
     "recovery_open",
+    "recovery_observations",
     "recovery_decision",
     "recovery_order",
     "recovery_settled",
@@ -45,6 +49,14 @@ NOTIFIED_ACTIONS = {
 }
 # Actions fired by the operator: the agents are told; every other action is told to the operator.
 OPERATOR_ACTIONS = {"submit", "resubmit", "withdraw"}
+# Actions either side may fire: the operator's are told to the agents, an agent's to the operator.
+EITHER_SIDE_ACTIONS = {"recovery_observations"}
+
+
+def _told_to_agents(event):
+    if event.action in EITHER_SIDE_ACTIONS:
+        return not (is_agent(event.actor, Role.INSTRUCTOR) or is_agent(event.actor, Role.VALIDATOR))
+    return event.action in OPERATOR_ACTIONS
 
 
 def _enqueue(task, *args):
@@ -115,24 +127,42 @@ def send_event_notification(event_id):
                 SentNotification.objects.create(key=f"event:{event.pk}", event=event)
         except IntegrityError:
             return False  # already sent
-        recipients = agent_recipients(claim) if event.action in OPERATOR_ACTIONS else operator_recipients(claim)
+        to_agents = _told_to_agents(event)
+        recipients = agent_recipients(claim) if to_agents else operator_recipients(claim)
         if not recipients:
             return False
         state = ClaimState(event.to_state).label
+        about = (
+            f"La demande « {claim.get_kind_display()} » n° {claim.pk} de {claim.operator.legal_name} "
+            f"(campagne {claim.campaign.label})"
+        )
+        page = (
+            reverse("admin:claims_claim_change", args=[claim.pk])
+            if to_agents
+            else reverse("portal:claim", args=[claim.pk])
+        )
         lines = [
             "Bonjour,",
             "",
-            f"La demande « {claim.get_kind_display()} » n° {claim.pk} de {claim.operator.legal_name} "
-            f"(campagne {claim.campaign.label}) est désormais : {state}.",
-            f"Action : {event.action} par {event.actor_label}, le {timezone.localtime(event.at):%d/%m/%Y à %H:%M}.",
+            f"{about} est désormais : {state}."
+            if event.from_state != event.to_state
+            else f"{about} : {event.action_label}.",
+            f"{event.action_label} par {event.actor_label}, le {paris_datetime(event.at)} (heure de Paris).",
         ]
         if event.comment:
             lines += ["", "Commentaire :", event.comment]
         if event.action == "request_changes" and claim.correction_due:
             lines += ["", f"Réponse attendue avant le {claim.correction_due:%d/%m/%Y}."]
-        lines += ["", "— Plateforme de financement Ségur MSSanté"]
+        lines += [
+            "",
+            f"Voir la demande : {settings.SITE_URL.rstrip('/')}{page}",
+            "",
+            "— Plateforme de financement Ségur MSSanté",
+        ]
         # Raising here rolls back the SentNotification row, so the task's retry sends it again.
-        send_mail(_subject(claim, state), "\n".join(lines), None, recipients)
+        # An event that leaves the state as it was (a recovery step, an extension) is named by its label.
+        subject = state if event.from_state != event.to_state else event.action_label
+        send_mail(_subject(claim, subject), "\n".join(lines), None, recipients)
     return True
 
 

@@ -14,15 +14,31 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from claims.enums import OPEN_RECOVERY_STATES, RecoveryDecision, RecoveryState
-from claims.models import Payment, Recovery
-from claims.services import _append_event, _lock, attach_decision_letter
+from claims.enums import OPEN_RECOVERY_STATES, DocumentKind, RecoveryDecision, RecoveryState
+from claims.models import Document, Payment, Recovery
+from claims.services import _append_event, _lock, _next_version, _store_document, attach_decision_letter
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
-from common.formatting import euros
-from common.roles import Role, is_agent
-from funding.calendar import paris_today
+from common.formatting import euros, paris_datetime
+from common.roles import Role, has_role, is_agent
+from common.uploads import inspect_upload
+from funding.calendar import is_open, paris_today
 
 REASON_REQUIRED = "Une motivation est obligatoire pour cette étape."
+OBSERVATIONS_MAX_CHARS = 10_000
+OBSERVATIONS_MAX_FILES = 10
+OBSERVATIONS_TOO_LONG = f"Les observations ne peuvent dépasser {OBSERVATIONS_MAX_CHARS} caractères."
+OBSERVATIONS_TOO_MANY_FILES = f"Joignez au plus {OBSERVATIONS_MAX_FILES} pièces à vos observations."
+
+
+def observations_deadline_text(case):
+    return f"{case.observations_due:%d/%m/%Y} à 23 h 59 (heure de Paris)"
+
+
+def observation_period_open(case, *, at=None):
+    """True while the operator may still send observations on `case`: it awaits them (notified) and its
+    deadline day (`observations_due`, inclusive, Paris) has not ended. The one rule for the portal
+    form, the API, the service and the decision (which waits for the period to end)."""
+    return case.state == RecoveryState.NOTIFIED and is_open(case.observations_due, at=at)
 
 
 def _require(actor, role):
@@ -62,6 +78,28 @@ def recoverable_amount(*, payments, exclude=None):
         others = others.exclude(pk=exclude.pk)
     claimed = sum((r.amount_due if r.amount_due is not None else r.amount_notified) for r in others.distinct())
     return paid - claimed
+
+
+def recovery_proposal(*, claim, user, at=None):
+    """What the notice form proposes for an advance on the agents' task list « indus à proposer »
+    (`selectors.advances_to_recover`): the whole advance paid, still recoverable, and the grounds.
+    None when the claim is not on that list."""
+    from claims.selectors import advances_to_recover
+
+    task = advances_to_recover(user=user, at=at).filter(pk=claim.pk).first()
+    if task is None:
+        return None
+    payment = Payment.objects.get(claim=task)
+    deadline = f"{task.balance_deadline:%d/%m/%Y}"
+    return {
+        "amount": recoverable_amount(payments=[payment]).quantize(Decimal("0.01")),
+        "reason": f"avance payée, solde non déposé à la date limite du {deadline}.",
+        "grounds": (
+            f"Le solde n'a pas été déposé avant la date limite du {deadline} : les conditions du financement "
+            f"ne sont pas justifiées et l'avance versée ({euros(payment.amount)}, virement {payment.reference}) "
+            "doit être reversée."
+        ),
+    }
 
 
 def recovery_open(*, claim, amount, grounds, actor, payments=None, observation_days=None, at=None):
@@ -106,26 +144,99 @@ def recovery_open(*, claim, amount, grounds, actor, payments=None, observation_d
             actor,
             "recovery_open",
             f"Indu n° {case.pk} notifié : {euros(amount)}. Motifs : {grounds} "
-            f"Observations attendues avant le {case.observations_due:%d/%m/%Y}.",
+            f"Observations attendues jusqu'au {observations_deadline_text(case)}.",
+            at,
+        )
+        _letter(
+            case,
+            locked,
+            actor,
+            "Notification d'un indu",
+            [
+                f"Après examen de votre dossier, l'agence de paiement constate un indu de {euros(amount)} "
+                "(montant tel que versé, TVA comprise le cas échéant) sur les paiements suivants : "
+                + ", ".join(f"virement {p.reference} du {p.paid_on:%d/%m/%Y} ({euros(p.amount)})" for p in payments)
+                + ".",
+                f"Motifs : {grounds}",
+                f"Vous pouvez présenter vos observations, avec les pièces utiles, jusqu'au "
+                f"{observations_deadline_text(case)}, depuis la page de la demande n° {locked.pk} sur le portail "
+                "des opérateurs ou par l'API. Passé ce délai, une décision motivée sera prise.",
+            ],
             at,
         )
     return case
 
 
-def recovery_record_observations(*, recovery, observations, actor, at=None):
-    """Record the operator's observations (received by the agent, or filed by the operator itself)."""
+def _letter(case, claim, actor, title, paragraphs, at):
+    """A letter of the procedure (notice, decision), stored with the claim and linked to the case."""
+    letter = attach_decision_letter(claim=claim, actor=actor, title=title, paragraphs=paragraphs, at=at)
+    Document.objects.filter(pk=letter.pk).update(recovery=case)
+    return letter
+
+
+def recovery_record_observations(*, recovery, observations, actor, attachments=(), at=None):
+    """Observations on a notified case, with optional attachments (PDF, PNG, JPEG checked by content).
+
+    Sent by the operator's user (portal or API) until the observation deadline — then StateConflict —
+    or recorded by an instructor who received them otherwise (a letter posted in time may arrive
+    late: the agent is not bound by the deadline). Every file is checked before anything is written;
+    the attachments become documents of the claim linked to the case, each logged in the claim's
+    history; the text is added to the case's observations (a later sending completes, never erases,
+    an earlier one) and logged; the other side is e-mailed after commit (claims.notifications).
+    """
     at = at or timezone.now()
     observations = _required_text(observations, "observations")
+    if len(observations) > OBSERVATIONS_MAX_CHARS:
+        raise InvalidInput(OBSERVATIONS_TOO_LONG, errors={"observations": [OBSERVATIONS_TOO_LONG]})
+    attachments = list(attachments or ())
+    if len(attachments) > OBSERVATIONS_MAX_FILES:
+        raise InvalidInput(OBSERVATIONS_TOO_MANY_FILES, errors={"attachments": [OBSERVATIONS_TOO_MANY_FILES]})
+    checked = [(upload, *inspect_upload(upload)) for upload in attachments]
     with transaction.atomic():
         case, claim = _lock_case(recovery, (RecoveryState.NOTIFIED,), "observations")
-        from common.roles import has_role
-
-        if not (is_agent(actor, Role.INSTRUCTOR) or has_role(actor, Role.OPERATOR, operator_id=claim.operator_id)):
+        by_agent = is_agent(actor, Role.INSTRUCTOR)
+        if not (by_agent or has_role(actor, Role.OPERATOR, operator_id=claim.operator_id)):
             raise NotAllowed()
-        case.observations = observations
-        case.observations_received_at = at
-        case.save(update_fields=["observations", "observations_received_at"])
-        _log(claim, actor, "recovery_observations", f"Indu n° {case.pk} — observations : {observations}", at)
+        if not by_agent and not observation_period_open(case, at=at):
+            raise StateConflict(
+                f"Le délai d'observations sur l'indu n° {case.pk} a expiré le {observations_deadline_text(case)} : "
+                "vos observations ne peuvent plus être reçues. Une décision motivée vous sera notifiée.",
+                code="observations_closed",
+            )
+        stored = []
+        try:
+            for upload, content_type, size, sha256, name in checked:
+                version = _next_version(claim, DocumentKind.RECOVERY_OBSERVATIONS)
+                document = _store_document(
+                    claim=claim,
+                    actor=actor,
+                    kind=DocumentKind.RECOVERY_OBSERVATIONS,
+                    version=version,
+                    name=name,
+                    content=upload,
+                    content_type=content_type,
+                    size=size,
+                    sha256=sha256,
+                    action="document",
+                    comment=f"Indu n° {case.pk} — pièce jointe aux observations : {name} (SHA-256 {sha256[:12]}…)",
+                    at=at,
+                )
+                stored.append(document)
+            Document.objects.filter(pk__in=[d.pk for d in stored]).update(recovery=case)
+            if case.observations:
+                case.observations = f"{case.observations}\n\nComplément du {paris_datetime(at)} : {observations}"
+            else:
+                case.observations = observations
+            case.observations_received_at = at
+            case.save(update_fields=["observations", "observations_received_at"])
+            source = "reçues par l'agence" if by_agent else "transmises par l'opérateur"
+            files = f" Pièces jointes : {', '.join(d.original_name for d in stored)}." if stored else ""
+            comment = f"Indu n° {case.pk} — observations {source} : {observations}{files}"
+            _log(claim, actor, "recovery_observations", comment, at)
+        except Exception:
+            for document in stored:  # no stored file outlives its rolled-back row
+                document.file.storage.delete(document.file.name)
+            raise
     return case
 
 
@@ -137,7 +248,7 @@ def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
     decision = RecoveryDecision(decision)
     with transaction.atomic():
         case, claim = _lock_case(recovery, (RecoveryState.NOTIFIED,), "décision")
-        if case.observations_received_at is None and paris_today(at=at) <= case.observations_due:
+        if case.observations_received_at is None and observation_period_open(case, at=at):
             message = (
                 f"Le délai d'observations court jusqu'au {case.observations_due:%d/%m/%Y} : "
                 "la décision ne peut être prise avant, sauf observations reçues."
@@ -180,9 +291,7 @@ def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
             paragraphs.append(
                 f"Vous êtes redevable de la somme de {euros(due)}. Un ordre de reversement vous sera adressé."
             )
-        attach_decision_letter(
-            claim=claim, actor=actor, title="Décision relative à un indu", paragraphs=paragraphs, at=at
-        )
+        _letter(case, claim, actor, "Décision relative à un indu", paragraphs, at)
     return case
 
 

@@ -2,13 +2,14 @@
 
 from decimal import Decimal
 
-from django.db.models import Case, DateField, Exists, F, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, DateField, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.db.models.lookups import Exact
 
 from claims.enums import ENDED_STATES, LIVE_ATTEMPT_STATES, AttemptState, ClaimKind, ClaimState, RecoveryState
 from claims.models import Claim, DeadlineExtension, Document, Payment, PaymentAttempt, PaymentBatch, Recovery
 from common.roles import Role, is_agent, operator_id_of
+from funding.calendar import paris_today
 from funding.models import Campaign
 
 
@@ -183,3 +184,49 @@ def payment_panel(*, claim):
         "returned": returned,
         "blockers": payment_blockers(operator=claim.operator),
     }
+
+
+# --- Undue payments ------------------------------------------------------------------------------
+
+# A balance in one of these states was never filed (a draft) or no longer stands (withdrawn, lapsed).
+UNFILED_STATES = (ClaimState.DRAFT, ClaimState.WITHDRAWN, ClaimState.LAPSED)
+
+
+def advances_to_recover(*, user, at=None):
+    """The agents' task « proposer un indu »: advances paid whose operator filed no balance by its
+    effective balance deadline (Paris; extensions included, the same SQL as `effective_deadline`),
+    and on which no recovery case was opened (a cancelled one does not count). Each row is
+    annotated with `balance_deadline`. Agents only; anyone else gets nothing."""
+    if not (is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)):
+        return Claim.objects.none()
+    extensions = DeadlineExtension.objects.filter(
+        operator=OuterRef("operator"), campaign=OuterRef("campaign"), kind=ClaimKind.BALANCE
+    )
+    filed_balance = Claim.objects.filter(
+        operator=OuterRef("operator"), campaign=OuterRef("campaign"), kind=ClaimKind.BALANCE
+    ).exclude(state__in=UNFILED_STATES)
+    recovery = Recovery.objects.filter(Q(claim=OuterRef("pk")) | Q(payments__claim=OuterRef("pk"))).exclude(
+        state=RecoveryState.CANCELLED
+    )
+    return (
+        Claim.objects.filter(kind=ClaimKind.ADVANCE, state=ClaimState.PAID)
+        .annotate(
+            balance_deadline=_effective_deadline_sql(
+                kind=Value(ClaimKind.BALANCE.value), campaign_path="campaign__", extensions=extensions
+            )
+        )
+        .filter(balance_deadline__lt=paris_today(at=at))
+        .exclude(Exists(filed_balance))
+        .exclude(Exists(recovery))
+    )
+
+
+def recoveries_visible_to(*, user):
+    """Agents see every recovery case; an operator's user those of its operator's claims; others none."""
+    queryset = Recovery.objects.select_related("claim", "claim__operator", "claim__campaign")
+    if is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR):
+        return queryset
+    operator_id = operator_id_of(user)
+    if operator_id is None:
+        return queryset.none()
+    return queryset.filter(claim__operator_id=operator_id)

@@ -4,17 +4,22 @@
 → "12,5 %": digits grouped by three with a narrow no-break space (U+202F), a decimal comma, a
 no-break space (U+00A0) before the unit, the minus sign U+2212 for negative figures and "—" for a
 missing value; `spreadsheet_decimal` for CSV amounts and `spreadsheet_text` for every text cell of a
-CSV or XLSX export (never read as a formula). Every other place calls these
+CSV or XLSX export (never read as a formula); `paris_datetime` for an instant as Paris wall-clock
+time (histories, e-mails). Every other place calls these
 (tests/common/test_formatting.py fails when another formatter appears; templates use
 `{% load formatting %}`).
 """
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 
 NNBSP = "\u202f"  # between groups of three digits
 NBSP = "\u00a0"  # between a figure and its unit
 MINUS = "\u2212"
 MISSING = "—"
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def _decimal(value):
@@ -104,3 +109,11 @@ def masked_iban(iban):
     if len(compact) <= 8:
         return "•••• " + compact[-4:]
     return f"{compact[:4]} •••• •••• {compact[-4:]}"
+
+
+def paris_datetime(value):
+    """An instant in Paris wall-clock time, whatever the active time zone: "01/12/2026 14:09" (an
+    aware datetime stored in UTC), "—" when None."""
+    if value is None or value == "":
+        return MISSING
+    return timezone.localtime(value, PARIS).strftime("%d/%m/%Y %H:%M")

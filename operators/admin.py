@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from common.admin import BaseAdmin
+from common.admin import BaseAdmin, HistoryInlineMixin
 from common.exceptions import DomainError
 from common.roles import Role, is_agent
 from operators import selectors as operator_selectors
@@ -330,11 +330,11 @@ class EnrolmentDocumentInline(admin.TabularInline):
         return format_html('<a href="{}">{}</a>', url, obj.original_name)
 
 
-class EnrolmentEventInline(admin.TabularInline):
+class EnrolmentEventInline(HistoryInlineMixin, admin.TabularInline):
     model = EnrolmentEvent
     extra = 0
     can_delete = False
-    fields = ["seq", "at", "actor_label", "action", "from_state", "to_state", "comment"]
+    fields = ["seq", "at_paris", "actor_label", "action_label", "from_state", "to_state", "comment"]
     readonly_fields = fields
     ordering = ["seq"]
     verbose_name_plural = "historique (journal d'audit)"
@@ -575,11 +575,11 @@ def may_decide(user):
     return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
 
 
-class BankDetailsEventInline(admin.TabularInline):
+class BankDetailsEventInline(HistoryInlineMixin, admin.TabularInline):
     model = BankDetailsEvent
     extra = 0
     can_delete = False
-    fields = ["seq", "at", "actor_label", "action", "from_state", "to_state", "comment"]
+    fields = ["seq", "at_paris", "actor_label", "action_label", "from_state", "to_state", "comment"]
     readonly_fields = fields
     ordering = ["seq"]
     verbose_name_plural = "historique (journal d'audit)"

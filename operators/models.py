@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models.functions import Coalesce, Lower
 
 from common.audit import ChainedEvent
+from common.formatting import paris_datetime
+from common.labels import bank_details_event_label, enrolment_event_label
 from common.models import StoredFile
 from operators.enums import (
     OPEN_ENROLMENT_STATES,
@@ -392,7 +394,11 @@ class EnrolmentEvent(ChainedEvent):
         constraints = [models.UniqueConstraint(fields=["enrolment", "seq"], name="enrolmentevent_seq_unique")]
 
     def __str__(self):
-        return f"{self.at:%d/%m/%Y %H:%M} {self.actor_label} : {self.action}"
+        return f"{paris_datetime(self.at)} {self.actor_label} : {self.action_label}"
+
+    @property
+    def action_label(self):
+        return enrolment_event_label(self.action)
 
 
 class Invitation(models.Model):
@@ -627,7 +633,11 @@ class BankDetailsEvent(ChainedEvent):
         constraints = [models.UniqueConstraint(fields=["change", "seq"], name="bankdetailsevent_seq_unique")]
 
     def __str__(self):
-        return f"{self.at:%d/%m/%Y %H:%M} {self.actor_label} : {self.action}"
+        return f"{paris_datetime(self.at)} {self.actor_label} : {self.action_label}"
+
+    @property
+    def action_label(self):
+        return bank_details_event_label(self.action)
 
 
 class FraudFlag(models.Model):

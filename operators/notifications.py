@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
 
+from common.formatting import paris_datetime
 from operators.enums import BankDetailsChangeState, EnrolmentState
 from operators.models import BankDetailsEvent, EnrolmentEvent, Invitation, Webhook
 
@@ -62,7 +63,8 @@ def send_enrolment_notification(event_id):
     state = EnrolmentState(event.to_state).label
     body = (
         f"Bonjour,\n\nLa demande d'enrôlement n° {enrolment.pk} de {enrolment.legal_name} "
-        f"(SIREN {enrolment.siren}) est désormais : {state}."
+        f"(SIREN {enrolment.siren}) est désormais : {state}.\n"
+        f"{event.action_label} par {event.actor_label}, le {paris_datetime(event.at)} (heure de Paris)."
     )
     if event.comment:
         body += f"\n\nCommentaire :\n{event.comment}"
@@ -81,7 +83,7 @@ def send_invitation_email(invitation_id, token):
         f"rejoindre l'espace de {invitation.operator.legal_name} sur la plateforme de financement Ségur MSSanté.\n\n"
         f"Pour créer votre compte et choisir votre mot de passe : {link}\n"
         f"(ou par l'API : POST /api/v1/invitations/accept avec ce jeton : {token})\n\n"
-        f"Cette invitation expire le {invitation.expires_at:%d/%m/%Y à %H:%M}."
+        f"Cette invitation expire le {paris_datetime(invitation.expires_at)} (heure de Paris)."
     )
     send_mail(
         f"[Financement Ségur] Invitation à rejoindre {invitation.operator.legal_name}",

@@ -6,7 +6,8 @@ from rest_framework import serializers
 
 from claims import selectors
 from claims.enums import ClaimKind, DocumentKind
-from claims.models import Claim, ClaimEvent, Document
+from claims.models import Claim, ClaimEvent, Document, Recovery
+from claims.recoveries import OBSERVATIONS_MAX_CHARS, OBSERVATIONS_MAX_FILES, observation_period_open
 from claims.services import claim_abilities
 from funding.calendar import end_of_day
 from funding.models import Campaign
@@ -79,9 +80,45 @@ EVENT_EXAMPLE = {
     "at": "2026-11-21T10:00:00+01:00",
     "actor": "op-alpha",
     "action": "submit",
+    "action_label": "Dépôt de la demande",
     "from_state": "draft",
     "to_state": "submitted",
     "comment": "",
+}
+
+RECOVERY_EXAMPLE = {
+    "id": 4,
+    "claim": 7,
+    "state": "notified",
+    "state_label": "Notifié — observations en cours",
+    "amount_notified": "1000.50",
+    "grounds": "Parc client non conforme à la date de clôture.",
+    "observations_due": "2026-12-31",
+    "observations_deadline": "2026-12-31T23:59:59.999999+01:00",
+    "observations_open": True,
+    "observations": "",
+    "observations_received_at": None,
+    "decision": "",
+    "decision_label": "",
+    "decision_reason": "",
+    "amount_due": None,
+    "decided_at": None,
+    "order_reference": "",
+    "order_issued_at": None,
+    "settled_at": None,
+    "settlement_note": "",
+    "opened_at": "2026-12-01T10:00:00+01:00",
+    "documents": [
+        {
+            **DOCUMENT_EXAMPLE,
+            "id": 15,
+            "kind": "decision_letter",
+            "kind_label": "Lettre de décision",
+            "original_name": "notification-d-un-indu-7-v1.pdf",
+            "uploaded_by": "instructeur",
+            "download_url": "/api/v1/claims/7/documents/15/download",
+        }
+    ],
 }
 
 
@@ -130,6 +167,18 @@ class DocumentUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=DocumentKind.choices)
     file = serializers.FileField(
         allow_empty_file=True, use_url=False, help_text="PDF, PNG ou JPEG (reconnu par son contenu), 20 Mo au plus."
+    )
+
+
+class RecoveryObservationsSerializer(serializers.Serializer):
+    text = serializers.CharField(
+        max_length=OBSERVATIONS_MAX_CHARS, help_text="Vos observations sur l'indu notifié (obligatoire)."
+    )
+    attachments = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True, use_url=False),
+        required=False,
+        max_length=OBSERVATIONS_MAX_FILES,
+        help_text="Pièces jointes : PDF, PNG ou JPEG (reconnus par leur contenu), 20 Mo au plus chacune.",
     )
 
 
@@ -333,7 +382,71 @@ class DocumentSerializer(serializers.ModelSerializer):
 @extend_schema_serializer(examples=[OpenApiExample("Dépôt", value=EVENT_EXAMPLE, response_only=True)])
 class ClaimEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor_label")
+    action_label = serializers.CharField(read_only=True, help_text="L'action en français (common.labels).")
 
     class Meta:
         model = ClaimEvent
-        fields = ["seq", "at", "actor", "action", "from_state", "to_state", "comment"]
+        fields = ["seq", "at", "actor", "action", "action_label", "from_state", "to_state", "comment"]
+
+
+@extend_schema_serializer(examples=[OpenApiExample("Indu notifié", value=RECOVERY_EXAMPLE, response_only=True)])
+class RecoverySerializer(serializers.ModelSerializer):
+    """An undue-payment case as the operator follows it: amounts in the terms paid (VAT included where
+    the payment carried VAT), the observation deadline, the decision, the order and the letters."""
+
+    state_label = serializers.SerializerMethodField()
+    decision_label = serializers.SerializerMethodField()
+    observations_deadline = serializers.SerializerMethodField(
+        help_text="Fin du délai d'observations (dernier instant du jour, heure de Paris)."
+    )
+    observations_open = serializers.SerializerMethodField(
+        help_text="Vrai tant que des observations peuvent être envoyées (POST …/observations)."
+    )
+    documents = serializers.SerializerMethodField(
+        help_text="Courriers de la procédure (notification, décision) et pièces jointes aux observations."
+    )
+
+    class Meta:
+        model = Recovery
+        fields = [
+            "id",
+            "claim",
+            "state",
+            "state_label",
+            "amount_notified",
+            "grounds",
+            "observations_due",
+            "observations_deadline",
+            "observations_open",
+            "observations",
+            "observations_received_at",
+            "decision",
+            "decision_label",
+            "decision_reason",
+            "amount_due",
+            "decided_at",
+            "order_reference",
+            "order_issued_at",
+            "settled_at",
+            "settlement_note",
+            "opened_at",
+            "documents",
+        ]
+
+    def get_state_label(self, obj) -> str:
+        return obj.get_state_display()
+
+    def get_decision_label(self, obj) -> str:
+        return obj.get_decision_display() if obj.decision else ""
+
+    def get_observations_deadline(self, obj) -> str:
+        return end_of_day(obj.observations_due).isoformat()
+
+    def get_observations_open(self, obj) -> bool:
+        return observation_period_open(obj)
+
+    @extend_schema_field(DocumentSerializer(many=True))
+    def get_documents(self, obj):
+        # Prefetched by the view (`documents`, with their uploader): no query per case.
+        documents = sorted(obj.documents.all(), key=lambda d: (d.uploaded_at, d.pk))
+        return DocumentSerializer(documents, many=True).data

@@ -16,4 +16,10 @@ urlpatterns = [
         name="claim-document-download",
     ),
     re_path(r"^claims/(?P<id>\d+)/events/?$", views.ClaimEventListView.as_view(), name="claim-events"),
+    re_path(r"^claims/(?P<id>\d+)/recoveries/?$", views.RecoveryListView.as_view(), name="claim-recoveries"),
+    re_path(
+        r"^claims/(?P<id>\d+)/recoveries/(?P<recovery_id>\d+)/observations/?$",
+        views.RecoveryObservationsView.as_view(),
+        name="claim-recovery-observations",
+    ),
 ]

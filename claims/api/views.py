@@ -11,10 +11,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from claims import selectors, services
+from claims import recoveries, selectors, services
 from claims.api import serializers as s
 from claims.enums import ClaimKind, ClaimState
-from claims.models import Claim, ClaimEvent, Document
+from claims.models import Claim, ClaimEvent, Document, Recovery
 from common.roles import operator_id_of
 from operators.api.files import BINARY_RESPONSES, DownloadNegotiationMixin, attachment
 from operators.api.permissions import IsOperatorMember
@@ -23,6 +23,21 @@ from operators.api.views import PaginatedAPIView, paginated
 from operators.selectors import operator_of
 
 CLAIM_ID = id_parameter("id", "Numéro de la demande")
+RECOVERY_ID = id_parameter("recovery_id", "Numéro de l'indu")
+FILE_ERRORS = {
+    413: error(
+        "Fichier trop volumineux",
+        example={"detail": "Le fichier dépasse la taille maximale de 20 Mo.", "code": "file_too_large", "errors": {}},
+    ),
+    415: error(
+        "Type de fichier refusé",
+        example={
+            "detail": "Type de fichier refusé : seuls les PDF, PNG et JPEG sont acceptés.",
+            "code": "unsupported_media_type",
+            "errors": {},
+        },
+    ),
+}
 
 
 def _claims(request):
@@ -162,26 +177,7 @@ class DocumentListView(PaginatedAPIView):
         description="Formulaire multipart. Un nouveau dépôt du même type crée une nouvelle version.",
         parameters=[CLAIM_ID],
         request={"multipart/form-data": s.DocumentUploadSerializer},
-        responses={
-            201: s.DocumentSerializer,
-            **WRITE_ERRORS,
-            413: error(
-                "Fichier trop volumineux",
-                example={
-                    "detail": "Le fichier dépasse la taille maximale de 20 Mo.",
-                    "code": "file_too_large",
-                    "errors": {},
-                },
-            ),
-            415: error(
-                "Type de fichier refusé",
-                example={
-                    "detail": "Type de fichier refusé : seuls les PDF, PNG et JPEG sont acceptés.",
-                    "code": "unsupported_media_type",
-                    "errors": {},
-                },
-            ),
-        },
+        responses={201: s.DocumentSerializer, **WRITE_ERRORS, **FILE_ERRORS},
     )
     def post(self, request, id):
         claim = _claim(request, id)
@@ -219,3 +215,72 @@ class ClaimEventListView(PaginatedAPIView):
     def get(self, request, id):
         claim = _claim(request, id)
         return paginated(self, claim.events.order_by("seq"), s.ClaimEventSerializer)
+
+
+def _recoveries(request, claim):
+    """The claim's recovery cases, scoped to the caller (another operator's claim is already a 404)."""
+    return (
+        selectors.recoveries_visible_to(user=request.user)
+        .filter(claim=claim)
+        .prefetch_related("documents__uploaded_by")
+        .order_by("-opened_at", "-pk")
+    )
+
+
+class RecoveryListView(PaginatedAPIView):
+    queryset = Recovery.objects.none()  # the model, for the schema; reads go through selectors
+    permission_classes = [IsOperatorMember]
+
+    @extend_schema(
+        summary="Indus notifiés sur la demande",
+        description=(
+            "Montant (tel que versé, TVA comprise le cas échéant), motifs, délai d'observations, courriers, "
+            "puis décision, ordre de reversement et état."
+        ),
+        parameters=[CLAIM_ID],
+        responses={200: s.RecoverySerializer(many=True), **READ_ERRORS},
+    )
+    def get(self, request, id):
+        return paginated(self, _recoveries(request, _claim(request, id)), s.RecoverySerializer)
+
+
+class RecoveryObservationsView(APIView):
+    permission_classes = [IsOperatorMember]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(
+        summary="Envoyer des observations sur un indu",
+        description=(
+            "Formulaire multipart : `text` (obligatoire) et `attachments` (pièces jointes, facultatives). "
+            "Possible jusqu'à la fin du délai d'observations (23 h 59, heure de Paris), ensuite 409. "
+            "Un nouvel envoi complète le précédent."
+        ),
+        parameters=[CLAIM_ID, RECOVERY_ID],
+        request={"multipart/form-data": s.RecoveryObservationsSerializer},
+        responses={
+            201: s.RecoverySerializer,
+            **WRITE_ERRORS,
+            409: error(
+                "Délai d'observations expiré, ou indu déjà décidé",
+                example={
+                    "detail": "Le délai d'observations sur l'indu n° 4 a expiré le 31/12/2026 à 23 h 59 (heure de "
+                    "Paris) : vos observations ne peuvent plus être reçues. Une décision motivée vous sera notifiée.",
+                    "code": "observations_closed",
+                    "errors": {},
+                },
+            ),
+            **FILE_ERRORS,
+        },
+    )
+    def post(self, request, id, recovery_id):
+        claim = _claim(request, id)
+        case = get_object_or_404(_recoveries(request, claim), pk=recovery_id)
+        data = s.RecoveryObservationsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        recoveries.recovery_record_observations(
+            recovery=case,
+            observations=data.validated_data["text"],
+            attachments=data.validated_data.get("attachments", []),
+            actor=request.user,
+        )
+        return Response(s.RecoverySerializer(_recoveries(request, claim).get(pk=case.pk)).data, status=201)

@@ -8,8 +8,9 @@ from django.http import FileResponse, Http404
 from django.utils import timezone
 
 from claims import pricing, selectors, workflow
-from claims.enums import EDITABLE_STATES, ENDED_STATES, ClaimKind, ClaimState, DocumentKind
+from claims.enums import EDITABLE_STATES, ENDED_STATES, OPEN_RECOVERY_STATES, ClaimKind, ClaimState, DocumentKind
 from claims.models import Claim
+from claims.recoveries import observation_period_open
 from claims.services import claim_abilities
 from common.roles import operator_id_of
 from funding import selectors as funding_selectors
@@ -161,6 +162,62 @@ def next_step(claim):
     }[ClaimState(claim.state)]
 
 
+@dataclass
+class RecoveryView:
+    """An undue-payment case as the operator reads it: the case (amounts in the terms paid, grounds,
+    deadline, decision, order, state), its letters and attachments, and whether observations may be
+    sent from this page now."""
+
+    case: object
+    observations_open: bool
+    can_observe: bool
+    letters: list
+    attachments: list
+    form: object = None
+
+
+def recovery_views(*, recoveries, user, at=None):
+    """`recoveries` (prefetched with their documents) as RecoveryView; only the claim's operator's own
+    users may send observations (agents read)."""
+    operator_id = operator_id_of(user)
+    views = []
+    for case in recoveries:
+        documents = sorted(case.documents.all(), key=lambda d: (d.uploaded_at, d.pk))
+        still_open = observation_period_open(case, at=at)
+        views.append(
+            RecoveryView(
+                case=case,
+                observations_open=still_open,
+                can_observe=still_open and operator_id is not None and operator_id == case.claim.operator_id,
+                letters=[d for d in documents if d.kind == DocumentKind.DECISION_LETTER],
+                attachments=[d for d in documents if d.kind == DocumentKind.RECOVERY_OBSERVATIONS],
+            )
+        )
+    return views
+
+
+def claim_recoveries(*, claim, user, at=None):
+    """Every recovery case of the claim, newest first, whatever its state (closed ones say how)."""
+    recoveries = (
+        selectors.recoveries_visible_to(user=user)
+        .filter(claim=claim)
+        .prefetch_related("documents")
+        .order_by("-opened_at", "-pk")
+    )
+    return recovery_views(recoveries=recoveries, user=user, at=at)
+
+
+def open_recoveries(*, user, operator, at=None):
+    """The operator's running recovery cases (notified, decided, order issued), for the dashboard."""
+    recoveries = (
+        selectors.recoveries_visible_to(user=user)
+        .filter(claim__operator=operator, state__in=OPEN_RECOVERY_STATES)
+        .prefetch_related("documents")
+        .order_by("observations_due", "pk")
+    )
+    return recovery_views(recoveries=recoveries, user=user, at=at)
+
+
 def deadline_of(claim):
     return selectors.effective_deadline(operator=claim.operator, campaign=claim.campaign, kind=claim.kind)
 
@@ -290,6 +347,7 @@ def claim_page_context(*, claim, user, at=None):
         "next_step": next_step(claim),
         "documents": claim.documents.select_related("uploaded_by").order_by("kind", "-version"),
         "events": claim.events.order_by("seq"),
+        "recoveries": claim_recoveries(claim=claim, user=user, at=at),
         "can_edit_details": is_owner and claim.state in EDITABLE_STATES,
         "is_owner": is_owner,
         "today": paris_today(at=at),

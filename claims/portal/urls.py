@@ -77,5 +77,10 @@ urlpatterns = [
     path("demandes/<int:pk>/deposer/", views.claim_transition, {"action": "submit"}, name="claim_submit"),
     path("demandes/<int:pk>/renvoyer/", views.claim_transition, {"action": "resubmit"}, name="claim_resubmit"),
     path("demandes/<int:pk>/retirer/", views.claim_transition, {"action": "withdraw"}, name="claim_withdraw"),
+    path(
+        "demandes/<int:pk>/indus/<int:recovery_id>/observations/",
+        views.recovery_observations,
+        name="recovery_observations",
+    ),
     path("pieces/<int:pk>/telecharger/", views.document_download, name="document_download"),
 ]

@@ -5,9 +5,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from claims import selectors, services
+from claims import recoveries, selectors, services
 from claims.enums import ClaimKind
 from claims.portal import helpers
 from claims.portal.accounts import own_enrolments
@@ -15,6 +16,7 @@ from claims.portal.forms import (
     ClaimCreateForm,
     CommentForm,
     DocumentUploadForm,
+    RecoveryObservationsForm,
     SimulatorForm,
     TechnicalDocForm,
     apply_domain_error,
@@ -45,6 +47,7 @@ def dashboard(request):
     context = {"operator": operator, "is_agent": _is_agent(user)}
     if operator is not None:
         context["blocks"] = helpers.dashboard_blocks(user=user, operator=operator)
+        context["open_recoveries"] = helpers.open_recoveries(user=user, operator=operator)
     context.update(_enrolment_context(user))
     return render(request, "portail/dashboard.html", context)
 
@@ -66,6 +69,13 @@ def _render_claim(request, claim, *, status=200, **forms):
         initial={name: getattr(claim, name) for name in services.DETAIL_FIELDS}, buyer=claim.operator.is_buyer
     )
     context["comment_form"] = CommentForm()
+    bound = forms.get("observations_form")  # (recovery id, form) after a refused sending
+    for view in context["recoveries"]:
+        if view.can_observe:
+            if bound and bound[0] == view.case.pk:
+                view.form = bound[1]
+            else:
+                view.form = RecoveryObservationsForm(prefix=f"indu-{view.case.pk}")
     return render(request, "portail/claim_detail.html", context, status=status)
 
 
@@ -164,6 +174,33 @@ def claim_transition(request, pk, action):
     else:
         messages.success(request, success)
     return redirect("portal:claim", pk=claim.pk)
+
+
+@require_POST
+@login_required
+def recovery_observations(request, pk, recovery_id):
+    """The operator's observations on an undue-payment notice: the same service as the API's."""
+    claim = _claim_for(request, pk)
+    case = get_object_or_404(selectors.recoveries_visible_to(user=request.user).filter(claim=claim), pk=recovery_id)
+    form = RecoveryObservationsForm(request.POST, request.FILES, prefix=f"indu-{case.pk}")
+    if form.is_valid():
+        try:
+            recoveries.recovery_record_observations(
+                recovery=case,
+                observations=form.cleaned_data["observations"],
+                attachments=form.cleaned_data["attachments"],
+                actor=request.user,
+            )
+        except (NotAllowed, StateConflict) as error:
+            # Too late, or already decided: the form is gone from the page, say it above.
+            messages.error(request, error.message)
+            return redirect("portal:claim", pk=claim.pk)
+        except DomainError as error:
+            apply_domain_error(form, error, default_field="attachments")
+        else:
+            messages.success(request, f"Observations sur l'indu n° {case.pk} transmises à l'agence de paiement.")
+            return redirect(f"{reverse('portal:claim', args=[claim.pk])}#indu-{case.pk}")
+    return _render_claim(request, claim, status=400, observations_form=(case.pk, form))
 
 
 @require_GET

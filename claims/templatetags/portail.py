@@ -1,9 +1,10 @@
-"""Template filters of the operators' portal: French money (common.formatting), state badges, event labels."""
+"""Template filters of the operators' portal: French money and Paris times (common.formatting), state
+badges, event labels (common.labels)."""
 
 from django import template
 
 from claims.enums import ClaimState
-from claims.workflow import TRANSITIONS
+from common import labels
 from common.templatetags import formatting
 
 register = template.Library()
@@ -20,18 +21,12 @@ BADGES = {
     ClaimState.LAPSED: "fr-badge--error",
 }
 
-EVENT_LABELS = {
-    "create": "Création de la demande",
-    "update": "Modification",
-    "document": "Pièce déposée",
-    "extend_deadline": "Prolongation de la date limite",
-}
-
 
 # The product's one money and count format, also `{% load formatting %}` elsewhere.
 register.filter("euros", formatting.euros)
 register.filter("count", formatting.count)
 register.filter("percent", formatting.vat_rate)  # a VAT rate: « 20 % »
+register.filter("paris_datetime", formatting.paris_datetime)
 
 
 @register.filter
@@ -41,9 +36,13 @@ def state_badge(state):
 
 @register.filter
 def event_label(action):
-    if action in TRANSITIONS:
-        return TRANSITIONS[action].label
-    return EVENT_LABELS.get(action, action.replace("_", " ").capitalize())
+    """A claim event's action as the history reads it: « Dépôt de la demande »."""
+    return labels.claim_event_label(action)
+
+
+@register.filter
+def enrolment_event_label(action):
+    return labels.enrolment_event_label(action)
 
 
 @register.filter

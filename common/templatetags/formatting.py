@@ -23,3 +23,9 @@ def count(value):
 def vat_rate(rate):
     """Decimal("0.2000") → « 20 % »."""
     return formatting.vat_rate(rate)
+
+
+@register.filter
+def paris_datetime(value):
+    """An aware datetime → « 01/12/2026 14:09 » (Europe/Paris)."""
+    return formatting.paris_datetime(value)

@@ -230,10 +230,11 @@ class EnrolmentDocumentSerializer(serializers.ModelSerializer):
 
 class EnrolmentEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor_label")
+    action_label = serializers.CharField(read_only=True, help_text="L'action en français (common.labels).")
 
     class Meta:
         model = EnrolmentEvent
-        fields = ["seq", "at", "actor", "action", "from_state", "to_state", "comment"]
+        fields = ["seq", "at", "actor", "action", "action_label", "from_state", "to_state", "comment"]
 
 
 @extend_schema_serializer(
@@ -288,6 +289,7 @@ class EnrolmentEventSerializer(serializers.ModelSerializer):
                         "at": "2026-11-20T09:00:00+01:00",
                         "actor": "omega-rep",
                         "action": "submit",
+                        "action_label": "Dépôt de la demande d'enrôlement",
                         "from_state": "",
                         "to_state": "pending",
                         "comment": "Demande d'enrôlement déposée.",

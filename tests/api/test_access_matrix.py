@@ -9,9 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from claims import recoveries
 from operators import services
 from tests.api.conftest import token_client
-from tests.factories import PDF, ContractFactory, agent, ready_advance, segur_campaign
+from tests.factories import PDF, ContractFactory, agent, claim_in_state, ready_advance, segur_campaign
 from tests.operators.test_enrolment import GOOD, proofs
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +55,11 @@ def world(monkeypatch):
     )
     pending = services.enrolment_request_changes(enrolment=pending, actor=agent(), message="RIB ?")
     fresh = services.account_create(username="fresh", email="fresh@example.fr", password=PASSWORD)
+    # A paid advance of operator A in a third campaign, with an undue-payment case notified on it.
+    paid_claim, _ = claim_in_state(
+        "paid", operator=enrolment_a.operator, user=manager_a, campaign=segur_campaign("third-campaign")
+    )
+    recovery = recoveries.recovery_open(claim=paid_claim, amount=10, grounds="Solde non déposé.", actor=agent())
     return {
         "ids": {
             "claim": claim.pk,
@@ -64,6 +70,8 @@ def world(monkeypatch):
             "enrolment_doc": enrolment_a.documents.first().pk,
             "pending": pending.pk,
             "pending_doc": pending.documents.first().pk,
+            "paid_claim": paid_claim.pk,
+            "recovery": recovery.pk,
         },
         "clients": {
             "manager": token_client(manager_a),
@@ -131,6 +139,9 @@ M = [
      "multipart", 404, False),
     ("GET", "/api/v1/claims/{claim}/documents/{doc}/download", "manager", 200, None, None, 404, False),
     ("GET", "/api/v1/claims/{claim}/events", "manager", 200, None, None, 404, False),
+    ("GET", "/api/v1/claims/{paid_claim}/recoveries", "manager", 200, None, None, 404, False),
+    ("POST", "/api/v1/claims/{paid_claim}/recoveries/{recovery}/observations", "manager", 201,
+     lambda: {"text": "Le parc était conforme.", "attachments": [pdf()]}, "multipart", 404, False),
     ("GET", "/api/v1/schedules", "anonymous", 200, None, None, None, True),
     ("GET", "/api/v1/campaigns", "anonymous", 200, None, None, None, True),
     ("GET", "/api/v1/campaigns/segur-mss-2023", "anonymous", 200, None, None, None, True),
@@ -162,8 +173,9 @@ def test_matrix_covers_every_endpoint():
     covered = set()
     for method, path, *_ in M:
         generic = path
-        for name in ("claim", "webhook", "invitation", "enrolment", "pending"):
+        for name in ("claim", "paid_claim", "webhook", "invitation", "enrolment", "pending"):
             generic = generic.replace("{" + name + "}", "{id}")
+        generic = generic.replace("{recovery}", "{recovery_id}")
         for name in ("doc", "enrolment_doc"):
             generic = generic.replace("{" + name + "}", "{doc_id}")
         generic = generic.replace("/campaigns/segur-mss-2023", "/campaigns/{code}")

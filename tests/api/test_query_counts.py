@@ -15,8 +15,8 @@ from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
 from claims import services
-from claims.enums import UPLOADABLE_KINDS, ClaimKind, ClaimState
-from claims.models import Claim, Document
+from claims.enums import UPLOADABLE_KINDS, ClaimKind, ClaimState, DocumentKind, RecoveryState
+from claims.models import Claim, Document, Recovery
 from funding.models import Campaign, FundingSchedule
 from operators import secret_box
 from operators.enums import EnrolmentDocumentKind, EnrolmentState, OperatorKind, WebhookDeliveryStatus
@@ -91,6 +91,37 @@ def fill_events(ctx, n):
     claim = ctx["claim"]
     for index in range(claim.events.count(), n):
         services.claim_update_details(claim=claim, actor=ctx["user"], technical_doc_url=f"https://d.example.fr/{index}")
+
+
+def fill_recoveries(ctx, n):
+    """Recovery cases in varied states, each with a letter or an attachment (the documents are
+    prefetched, never read per case)."""
+    claim = ctx["claim"]
+    states = list(RecoveryState)
+    for index in range(claim.recoveries.count(), n):
+        case = Recovery.objects.create(
+            claim=claim,
+            state=states[index % len(states)],
+            amount_notified=100 + index,
+            grounds=f"Motif {index}",
+            observations_due=timezone.localdate() + timedelta(days=index - 5),
+            opened_by=ctx["agent"],
+            opened_at=timezone.now(),
+        )
+        kind = DocumentKind.DECISION_LETTER if index % 2 else DocumentKind.RECOVERY_OBSERVATIONS
+        Document.objects.create(
+            operator=claim.operator,
+            claim=claim,
+            recovery=case,
+            kind=kind,
+            version=claim.documents.filter(kind=kind).count() + 1,
+            file=f"proofs/{claim.operator_id}/qc-r{index}.pdf",
+            original_name=f"indu-{index}.pdf",
+            content_type="application/pdf",
+            size=100,
+            sha256="0" * 64,
+            uploaded_by=(ctx["user"], ctx["agent"])[index % 2],
+        )
 
 
 def fill_webhooks(ctx, n):
@@ -201,6 +232,7 @@ CASES = [
     ("claims filtered", "/api/v1/claims/?kind=advance&state=draft", fill_claims, True),
     ("claim documents", "/api/v1/claims/{claim}/documents", fill_documents, True),
     ("claim events", "/api/v1/claims/{claim}/events", fill_events, True),
+    ("claim recoveries", "/api/v1/claims/{claim}/recoveries", fill_recoveries, True),
     ("webhooks", "/api/v1/webhooks", fill_webhooks, True),
     ("webhook deliveries", "/api/v1/webhooks/{webhook}/deliveries", fill_deliveries, True),
     ("invitations", "/api/v1/operator/invitations", fill_invitations, True),

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from claims import services
 from claims.enums import ClaimState, DocumentKind
@@ -165,7 +166,7 @@ def test_history_inline_lists_every_event(client):
     client.force_login(agent())
     html = change_page(client, claim)
     for event in ClaimEvent.objects.filter(claim=claim):
-        assert event.action in html
+        assert escape(event.action_label) in html  # « Prise en charge », never `take`
 
 
 def test_breakdown_is_shown_as_a_table(client):

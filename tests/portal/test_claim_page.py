@@ -112,7 +112,7 @@ def test_operator_uploads_a_pdf_then_submits_and_sees_the_new_state(client, draf
     assert "Demande déposée : l'agence de paiement va l'instruire." in page
     assert state_of(draft) == ClaimState.SUBMITTED
     assert "Déposée" in page
-    assert "Déposer la demande" in page  # the event in the history
+    assert "Dépôt de la demande" in page  # the event in the history (common.labels)
     assert claim_url(draft, "portal:claim_upload") not in page  # no more uploads once submitted
     claim = Claim.objects.get(pk=draft.pk)
     assert "4\u202f299,89\u00a0€ HT" in page and claim.amount is not None  # frozen now
@@ -277,6 +277,6 @@ def test_history_lists_every_event_with_its_author(client, alpha, campaign):
     claim, user = claim_in_state("in_review", operator=alpha.operator, campaign=campaign, user=alpha.user)
     client.force_login(user)
     page = text(client.get(claim_url(claim)))
-    for label in ("Création de la demande", "Pièce déposée", "Déposer la demande", "Prendre en charge"):
+    for label in ("Création de la demande", "Dépôt d'une pièce", "Dépôt de la demande", "Prise en charge"):
         assert label in page
     assert "Déposée → En instruction" in page
