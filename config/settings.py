@@ -53,7 +53,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files (no CDN, CSP 'self')
@@ -294,6 +293,8 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # API tokens expire this long after they were issued (a new POST /api/v1/auth/token issues another).
 API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=24)
+# Live API tokens per account (named ones from the portal and those issued by the endpoint above).
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=20)
 # Request bodies: uploads are capped by DOCUMENT_MAX_BYTES; other bodies by this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 

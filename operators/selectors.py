@@ -97,6 +97,15 @@ def webhook_deliveries_visible_to(*, user):
     return WebhookDelivery.objects.filter(webhook__operator_id=operator_id).select_related("webhook")
 
 
+def api_tokens_visible_to(*, user):
+    """The user's own API tokens (nobody sees another account's, agents included)."""
+    from operators.models import ApiToken
+
+    if not (user and user.is_authenticated):
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user=user)
+
+
 def enrolment_audit_problem(*, enrolment):
     """A French description of the first inconsistency in the enrolment's history, or None."""
     return first_broken_link(

@@ -53,6 +53,13 @@ from operators.services.messages import (
     REQUIRED,
     VAT_DECLARATION_REQUIRED,
 )
+from operators.services.tokens import (
+    LOGIN_TOKEN_NAME,
+    TOKEN_NAME_REQUIRED,
+    TOO_MANY_TOKENS,
+    api_token_issue,
+    api_token_revoke,
+)
 from operators.services.webhooks import (
     ATTEMPT_DELIVERED,
     ATTEMPT_RETRY,
@@ -80,13 +87,18 @@ __all__ = [
     "DECLARED_FIELDS",
     "ENROLMENT_TRANSITIONS",
     "INVALID_INVITATION",
+    "LOGIN_TOKEN_NAME",
     "OPEN_ENROLMENT_EXISTS",
     "PROVIDER_NOT_LINKED",
     "REFERENCING_TAKEN",
     "REQUIRED",
+    "TOKEN_NAME_REQUIRED",
+    "TOO_MANY_TOKENS",
     "VAT_DECLARATION_REQUIRED",
     "EnrolmentTransition",
     "account_create",
+    "api_token_issue",
+    "api_token_revoke",
     "contract_v2_countersign",
     "contract_v2_signed_uploaded",
     "declared_provider_of",
