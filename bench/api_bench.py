@@ -89,6 +89,8 @@ def app_environment(database_url):
         "DATABASE_URL": database_url,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(40),
+        # Constant: the loaded data is reused across runs and its chains are sealed with this key.
+        "AUDIT_KEY": "bench-only-audit-key-not-secret",
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "CELERY_BROKER_URL": f"{REDIS_URL}/13",
         "CACHE_URL": f"{REDIS_URL}/14",

@@ -90,6 +90,7 @@ class _Event:
     to_state: str
     comment: str
     prev_hash: str
+    key_id: str
     hash: str = ""
 
 
@@ -289,6 +290,7 @@ class _Builder:
                 to_state=after,
                 comment=comment,
                 prev_hash=head[0],
+                key_id=settings.AUDIT_KEY_ID,
             )
             ev.hash = event_hash(ev)
             head[0] = ev.hash
@@ -461,6 +463,7 @@ EVENT_COLUMNS = [
     "comment",
     "prev_hash",
     "hash",
+    "key_id",
 ]
 DOCUMENT_COLUMNS = [
     "id",

@@ -106,10 +106,15 @@ def api_tokens_visible_to(*, user):
     return ApiToken.objects.filter(user=user)
 
 
-def enrolment_audit_problem(*, enrolment):
-    """A French description of the first inconsistency in the enrolment's history, or None."""
+def enrolment_audit_problem(*, enrolment, events=None):
+    """A French description of the first inconsistency in the enrolment's history (`events`, ordered
+    by seq, read when not given), or None. Every enrolment is created with its first event."""
     return first_broken_link(
-        parent=enrolment, events=list(enrolment.events.order_by("seq", "pk")), label=f"enrôlement n° {enrolment.pk}"
+        parent=enrolment,
+        events=list(enrolment.events.order_by("seq", "pk")) if events is None else events,
+        label=f"enrôlement n° {enrolment.pk}",
+        state=enrolment.state,
+        needs_chain=True,
     )
 
 

@@ -22,6 +22,7 @@ def test_check_deploy_is_clean_with_production_settings():
         **os.environ,
         "DEBUG": "0",
         "SECRET_KEY": "k" * 20 + "-production-secret-" + "z" * 30,
+        "AUDIT_KEY": "a" * 20 + "-production-audit-key-" + "z" * 30,
         "ALLOWED_HOSTS": "financement.example.fr",
     }
     env.pop("DATABASE_URL", None)
