@@ -89,6 +89,8 @@ def app_environment(database_url):
         "DATABASE_URL": database_url,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(40),
+        # Constant: the loaded data is reused across runs and its chains are sealed with this key.
+        "AUDIT_KEY": "bench-only-audit-key-not-secret",
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "CELERY_BROKER_URL": f"{REDIS_URL}/13",
         "CACHE_URL": f"{REDIS_URL}/14",
@@ -590,12 +592,20 @@ def main(argv=None):
         machine = machine_description(args)
 
         from django.db import connection
-        from django.utils import timezone
-        from rest_framework.authtoken.models import Token
 
-        token_rows = Token.objects.filter(user__username__startswith="bench-op-").order_by("user__username")
-        token_rows.update(created=timezone.now())  # tokens expire (API_TOKEN_TTL_HOURS): fresh for this run
-        tokens = list(token_rows.values_list("key", flat=True))
+        from operators.models import ApiToken, Membership
+        from operators.services import api_token_issue
+
+        # Tokens expire (API_TOKEN_TTL_HOURS) and only their hash is stored: fresh ones for this run,
+        # one for the first member of each operator.
+        ApiToken.objects.filter(user__username__startswith="bench-op-").delete()
+        first_members = {}
+        for membership in Membership.objects.filter(user__username__startswith="bench-op-").select_related("user"):
+            current = first_members.get(membership.operator_id)
+            if current is None or membership.user.username < current.username:
+                first_members[membership.operator_id] = membership.user
+        users = sorted(first_members.values(), key=lambda user: user.username)
+        tokens = [api_token_issue(user=user, name="bench")[1] for user in users]
         tokens_file = MEDIA_ROOT.parent / "tokens.txt"
         tokens_file.write_text("\n".join(tokens) + "\n")
         campaign = api_data.Campaign.objects.filter(code__startswith=api_data.CAMPAIGN_PREFIX).order_by("code")[0]

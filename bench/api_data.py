@@ -2,7 +2,7 @@
 
 Computes everything in Python, then writes the large tables with PostgreSQL COPY in one transaction:
 operators (developers and buyers with their provider) with a countersigned contract, a valid
-referencing number and two portal users each (memberships, API tokens); agents; campaigns spread
+referencing number and two portal users each (memberships; the run issues their API tokens); agents; campaigns spread
 over the last years; mailbox counts at each closure; claims in every state along the real
 workflow paths, with their hash-chained events (hashed by `claims.audit.event_hash`, so
 `manage.py verify_audit` passes), proofs and decision letters as document rows pointing at one
@@ -15,7 +15,6 @@ Deterministic (seeded): two loads of the same size give the same rows. Run throu
 import hashlib
 import json
 import random
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -91,6 +90,7 @@ class _Event:
     to_state: str
     comment: str
     prev_hash: str
+    key_id: str
     hash: str = ""
 
 
@@ -290,6 +290,7 @@ class _Builder:
                 to_state=after,
                 comment=comment,
                 prev_hash=head[0],
+                key_id=settings.AUDIT_KEY_ID,
             )
             ev.hash = event_hash(ev)
             head[0] = ev.hash
@@ -462,6 +463,7 @@ EVENT_COLUMNS = [
     "comment",
     "prev_hash",
     "hash",
+    "key_id",
 ]
 DOCUMENT_COLUMNS = [
     "id",
@@ -506,8 +508,6 @@ def load(scale=None, *, log=print):
         schedules = FundingSchedule.objects.in_bulk()
         for campaign in campaigns:
             campaign.schedule = schedules[campaign.schedule_id]
-        tokens = [(secrets.token_hex(20), now, members[op.pk][0].pk) for op in operators]
-        _copy("authtoken_token", ["key", "created", "user_id"], tokens)
         builder = _Builder(rng=rng, pdf_size=pdf_size, pdf_sha=pdf_sha, cutoff=cutoff)
         builder.claim_id = _next_id(Claim)
         builder.document_id = _next_id(Document)

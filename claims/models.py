@@ -16,7 +16,7 @@ from claims.enums import (
     RecoveryDecision,
     RecoveryState,
 )
-from common.audit import ChainedEvent
+from common.audit import AppendOnlyModel, ChainedEvent
 from common.formatting import euros, paris_datetime
 from common.labels import batch_event_label, claim_event_label
 from common.models import StoredFile
@@ -472,3 +472,28 @@ class SentNotification(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class AuditCheckpoint(AppendOnlyModel):
+    """The head of every audit chain (claims and enrolments) at one moment, signed with the audit
+    key and, when a time-stamp authority is configured, stamped by it (RFC 3161).
+
+    `document` is the canonical JSON that was signed and stamped, kept byte for byte. A later
+    verification checks that every chain still extends it (`verify_audit`).
+    """
+
+    created_at = models.DateTimeField("créé le")
+    document = models.TextField("contenu signé")
+    key_id = models.CharField("clé d'audit", max_length=32)
+    signature = models.CharField("signature (HMAC-SHA256)", max_length=64)
+    tsa_url = models.CharField("autorité d'horodatage", max_length=500, blank=True)
+    tsa_response = models.BinaryField("jeton d'horodatage (RFC 3161, DER)", null=True, blank=True)
+    tsa_time = models.DateTimeField("horodaté le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "point de contrôle du journal"
+        verbose_name_plural = "points de contrôle du journal"
+        get_latest_by = "pk"
+
+    def __str__(self):
+        return f"Point de contrôle n° {self.pk} du {self.created_at:%d/%m/%Y %H:%M}"

@@ -6,6 +6,7 @@ from smtplib import SMTPException
 from celery import shared_task
 
 from claims import notifications, services
+from common.timestamping import TimestampError
 
 RETRY = {"autoretry_for": (SMTPException, OSError), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 8}
 
@@ -41,3 +42,12 @@ def flush_notification_outbox(older_than_seconds=120):
     for event_id in ids:
         notifications.schedule_event_notification(event_id)
     return len(ids)
+
+
+@shared_task(acks_late=True, autoretry_for=(TimestampError,), retry_backoff=300, retry_backoff_max=3600, max_retries=6)
+def anchor_audit():
+    """Daily checkpoint of every audit chain head (signed; time-stamped when AUDIT_TSA_URL is set).
+    Retried while the time-stamp authority fails; a second run the same day only adds a checkpoint."""
+    from claims.audit import audit_anchor
+
+    return audit_anchor().pk

@@ -1,10 +1,13 @@
 """Append-only, hash-chained logs shared by the apps (claims' and enrolments' histories).
 
-Each row stores the SHA-256 of a canonical JSON form of its content chained with the
-previous row's hash; the parent object keeps the chain head, so a removed last row shows.
+Each row stores the HMAC-SHA256, under the audit key (AUDIT_KEY, kept outside the database and
+named by the row's `key_id`), of a canonical JSON form of its content chained with the previous
+row's hash; the parent object keeps the chain head, so a removed last row shows. Without the key,
+someone who can write to the database cannot recompute a chain after rewriting a row.
 """
 
 import hashlib
+import hmac
 import json
 from datetime import UTC
 
@@ -18,10 +21,31 @@ GENESIS = "0" * 64
 APPEND_ONLY = "Le journal est en ajout seul : modification ou suppression interdite."
 
 
-def chained_hash(payload, prev_hash):
-    """SHA-256 hex digest of `payload` (a JSON-serialisable dict) chained with `prev_hash`."""
-    canonical = json.dumps({**payload, "prev": prev_hash}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+class UnknownAuditKey(LookupError):
+    """No configured audit key has this id (AUDIT_KEY_ID, AUDIT_KEYS)."""
+
+
+def audit_keys():
+    """{key id: key}: the current audit key and the former ones still accepted for verification."""
+    return {**settings.AUDIT_KEYS, settings.AUDIT_KEY_ID: settings.AUDIT_KEY}
+
+
+def audit_mac(data, *, key_id):
+    """HMAC-SHA256 hex digest of `data` (bytes) under the audit key `key_id`."""
+    try:
+        key = audit_keys()[key_id]
+    except KeyError:
+        raise UnknownAuditKey(key_id) from None
+    return hmac.new(key.encode(), data, hashlib.sha256).hexdigest()
+
+
+def canonical_json(value):
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def chained_hash(payload, prev_hash, *, key_id):
+    """HMAC-SHA256 (audit key `key_id`) of `payload` (a JSON-serialisable dict) chained with `prev_hash`."""
+    return audit_mac(canonical_json({**payload, "prev": prev_hash, "key": key_id}).encode(), key_id=key_id)
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -70,6 +94,9 @@ class ChainedEvent(AppendOnlyModel):
     comment = models.TextField("commentaire", blank=True)
     prev_hash = models.CharField("empreinte précédente", max_length=64)
     hash = models.CharField("empreinte", max_length=64)
+    # Which audit key sealed the row ("" for a row left as a plain SHA-256 by the re-sealing
+    # migration because its chain was already broken).
+    key_id = models.CharField("clé d'audit", max_length=32, blank=True)
 
     class Meta:
         abstract = True
@@ -94,7 +121,7 @@ def event_payload(event, *, parent):
 
 
 def event_hash(event):
-    return chained_hash(event.hash_payload(), event.prev_hash)
+    return chained_hash(event.hash_payload(), event.prev_hash, key_id=event.key_id)
 
 
 def append_event(*, parent, event_model, actor, action, from_state, to_state, comment="", at):
@@ -111,6 +138,7 @@ def append_event(*, parent, event_model, actor, action, from_state, to_state, co
         to_state=to_state,
         comment=comment,
         prev_hash=parent.audit_head or GENESIS,
+        key_id=settings.AUDIT_KEY_ID,
     )
     event.hash = event_hash(event)
     event.save()
@@ -119,12 +147,15 @@ def append_event(*, parent, event_model, actor, action, from_state, to_state, co
     return event
 
 
-def first_broken_link(*, parent, events, label):
+def first_broken_link(*, parent, events, label, state=None, needs_chain=False):
     """A French description of the first inconsistency in `events` (ordered by seq), or None.
 
-    `label` names the parent in the message, e.g. "demande n° 12".
+    `label` names the parent in the message, e.g. "demande n° 12". With `state`, the last event
+    must lead to it; with `needs_chain`, an empty history is itself an inconsistency (a journal
+    emptied, or truncated, with its heads blanked).
     """
     previous = GENESIS
+    keys = audit_keys()
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:
             return (
@@ -132,9 +163,21 @@ def first_broken_link(*, parent, events, label):
             )
         if event.prev_hash != previous:
             return f"{label} : événement n° {event.pk} (rang {event.seq}) ne suit pas l'empreinte précédente"
-        if event_hash(event) != event.hash:
+        if event.key_id not in keys:
+            return (
+                f"{label} : événement n° {event.pk} (rang {event.seq}) scellé par une clé d'audit inconnue "
+                f"(« {event.key_id} ») ou pas scellé"
+            )
+        if not hmac.compare_digest(event_hash(event), event.hash):
             return f"{label} : événement n° {event.pk} (rang {event.seq}) a été modifié"
         previous = event.hash
     if previous != (parent.audit_head or GENESIS):
         return f"{label} : la tête de chaîne ne correspond pas au dernier événement (ligne supprimée)"
+    if not events and needs_chain:
+        return f"{label} : aucun historique pour l'état « {state} » (journal vidé ?)"
+    if events and state is not None and events[-1].to_state != state:
+        return (
+            f"{label} : l'état actuel « {state} » n'est pas celui du dernier événement "
+            f"(« {events[-1].to_state} ») : modifié hors du journal"
+        )
     return None

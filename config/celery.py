@@ -18,6 +18,12 @@ app.conf.beat_schedule = {
         "task": "claims.tasks.daily_housekeeping",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Every night at 02:30 Paris time: a signed (and, with AUDIT_TSA_URL, time-stamped) checkpoint
+    # of every audit chain head, which `verify_audit` then checks the journal still extends.
+    "daily-audit-anchor": {
+        "task": "claims.tasks.anchor_audit",
+        "schedule": crontab(hour=2, minute=30),
+    },
     # Every 5 minutes: re-queue transition e-mails whose task was lost (broker outage).
     "notification-outbox": {
         "task": "claims.tasks.flush_notification_outbox",

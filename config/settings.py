@@ -42,6 +42,36 @@ SECRET_KEY_FALLBACKS = [
     key.strip() for key in _secret("SECRET_KEY_FALLBACKS", default="").replace("\n", ",").split(",") if key.strip()
 ]
 
+# Audit journal (README "Production: security"): chain hashes and checkpoints are HMAC-SHA256 under
+# a key kept outside the database and distinct from SECRET_KEY, named by AUDIT_KEY_ID (stored on
+# each event). After a rotation, former keys stay in AUDIT_KEYS ("id:key" comma-separated, or one
+# per line in AUDIT_KEYS_FILE) so older events still verify.
+if DEBUG:
+    AUDIT_KEY = _secret("AUDIT_KEY", default="dev-only-audit-key-never-in-production")
+    AUDIT_KEY_ID = env.str("AUDIT_KEY_ID", default="dev")
+else:
+    AUDIT_KEY = _secret("AUDIT_KEY", default="")
+    AUDIT_KEY_ID = env.str("AUDIT_KEY_ID", default="1")
+    if not AUDIT_KEY:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("AUDIT_KEY est obligatoire quand DEBUG est désactivé (clé du journal d'audit).")
+AUDIT_KEYS = dict(
+    entry.strip().split(":", 1)
+    for entry in _secret("AUDIT_KEYS", default="").replace("\n", ",").split(",")
+    if entry.strip()
+)
+if AUDIT_KEY in {SECRET_KEY, *SECRET_KEY_FALLBACKS}:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("AUDIT_KEY doit être distincte de SECRET_KEY.")
+# anchor_audit: where checkpoints are also written as files (empty: database only), and the RFC 3161
+# time-stamp authority that stamps them (empty: none), with the CA certificate (PEM) that verifies it.
+AUDIT_CHECKPOINT_DIR = env.str("AUDIT_CHECKPOINT_DIR", default="")
+AUDIT_TSA_URL = env.str("AUDIT_TSA_URL", default="")
+AUDIT_TSA_CA_FILE = env.str("AUDIT_TSA_CA_FILE", default="")
+AUDIT_TSA_TIMEOUT_SECONDS = env.int("AUDIT_TSA_TIMEOUT_SECONDS", default=10)
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -53,7 +83,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files (no CDN, CSP 'self')
@@ -294,6 +323,8 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # API tokens expire this long after they were issued (a new POST /api/v1/auth/token issues another).
 API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=24)
+# Live API tokens per account (named ones from the portal and those issued by the endpoint above).
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=20)
 # Request bodies: uploads are capped by DOCUMENT_MAX_BYTES; other bodies by this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 

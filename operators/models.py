@@ -718,3 +718,34 @@ class FraudFlag(models.Model):
     @property
     def is_open(self):
         return self.cleared_at is None
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+
+class ApiToken(models.Model):
+    """A named API token of a user (`Authorization: Token <key>`), shown once when issued.
+
+    Only the SHA-256 of the key is stored. `password_fingerprint` is an HMAC of the password hash
+    the token was issued under (common.auth.password_fingerprint): once the password changes, by
+    any path, the token no longer authenticates.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="utilisateur", on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField("nom", max_length=100)
+    digest = models.CharField("empreinte du jeton", max_length=64, unique=True, editable=False)
+    password_fingerprint = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField("créé le")
+    last_used_at = models.DateTimeField("dernière utilisation", null=True, blank=True)
+    expires_at = models.DateTimeField("expire le")
+
+    class Meta:
+        verbose_name = "jeton d'API"
+        verbose_name_plural = "jetons d'API"
+        # The portal's list and the cap on live tokens per user.
+        indexes = [models.Index(fields=["user", "created_at"], name="apitoken_user_created_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.user})"

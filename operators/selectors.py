@@ -102,10 +102,24 @@ def webhook_deliveries_visible_to(*, user):
     return WebhookDelivery.objects.filter(webhook__operator_id=operator_id).select_related("webhook")
 
 
-def enrolment_audit_problem(*, enrolment):
-    """A French description of the first inconsistency in the enrolment's history, or None."""
+def api_tokens_visible_to(*, user):
+    """The user's own API tokens (nobody sees another account's, agents included)."""
+    from operators.models import ApiToken
+
+    if not (user and user.is_authenticated):
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user=user)
+
+
+def enrolment_audit_problem(*, enrolment, events=None):
+    """A French description of the first inconsistency in the enrolment's history (`events`, ordered
+    by seq, read when not given), or None. Every enrolment is created with its first event."""
     return first_broken_link(
-        parent=enrolment, events=list(enrolment.events.order_by("seq", "pk")), label=f"enrôlement n° {enrolment.pk}"
+        parent=enrolment,
+        events=list(enrolment.events.order_by("seq", "pk")) if events is None else events,
+        label=f"enrôlement n° {enrolment.pk}",
+        state=enrolment.state,
+        needs_chain=True,
     )
 
 

@@ -47,9 +47,51 @@ def verify(secret, timestamp, body, signature, *, tolerance=300, now=None):
     return hmac.compare_digest(sign(secret, timestamp, body), signature or "")
 
 
+# Receivers must be on the Internet: an explicit allowlist, not `ip.is_global` (Python 3.11 calls
+# `::127.0.0.1`, `64:ff9b::7f00:1`, `2002:a9fe:a9fe::` and `fec0::1` global).
+# IPv4: unicast outside IANA's special-purpose registry (RFC 6890 and successors) and multicast.
+_IPV4_REFUSED = [
+    ipaddress.ip_network(block)
+    for block in (
+        "0.0.0.0/8",  # "this network"
+        "10.0.0.0/8",  # private
+        "100.64.0.0/10",  # carrier-grade NAT
+        "127.0.0.0/8",  # loopback
+        "169.254.0.0/16",  # link-local (cloud metadata services)
+        "172.16.0.0/12",  # private
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.0.2.0/24",  # documentation
+        "192.88.99.0/24",  # 6to4 relay anycast (deprecated)
+        "192.168.0.0/16",  # private
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",  # documentation
+        "203.0.113.0/24",  # documentation
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, and the broadcast address
+    )
+]
+# IPv6: only the global unicast block 2000::/3 (RFC 4291). Everything outside it is refused: the
+# IPv4-embedding forms (::a.b.c.d, ::ffff:0:0/96, 64:ff9b::/96, 64:ff9b:1::/48), discard-only
+# 100::/64, ULA fc00::/7, link-local fe80::/10, site-local fec0::/10, multicast ff00::/8. Inside it,
+# these special blocks are refused too:
+_IPV6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+_IPV6_REFUSED = [
+    ipaddress.ip_network(block)
+    for block in (
+        "2001::/23",  # IETF protocol assignments: Teredo 2001::/32, benchmarking, ORCHID
+        "2001:db8::/32",  # documentation
+        "2002::/16",  # 6to4 (embeds an IPv4 address)
+        "3fff::/20",  # documentation (RFC 9637)
+    )
+]
+
+
 def is_public_address(address):
+    """True when `address` (a string) is a global unicast address a receiver may have."""
     ip = ipaddress.ip_address(address)
-    return ip.is_global and not ip.is_multicast
+    if ip.version == 4:
+        return not any(ip in block for block in _IPV4_REFUSED)
+    return ip in _IPV6_GLOBAL_UNICAST and not any(ip in block for block in _IPV6_REFUSED)
 
 
 def _checked_address(url):

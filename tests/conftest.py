@@ -7,6 +7,24 @@ from django.db import connection
 from config.celery import app as celery_app
 
 
+def _flush_past_the_truncate_guard():
+    """The audit tables refuse TRUNCATE on PostgreSQL (a statement trigger), and Django's test flush
+    (transactional tests) truncates every table: the flush alone runs with triggers off, in its
+    own transaction (SET LOCAL; the tests run as a superuser)."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        return ["SET LOCAL session_replication_role = replica", *statements] if statements else statements
+
+    DatabaseOperations.sql_flush = sql_flush
+
+
+_flush_past_the_truncate_guard()
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     """Fast hashing, in-process Celery and fresh throttling counters for every test."""

@@ -105,6 +105,13 @@ def operator_user(operator, username=None):
     return user
 
 
+def api_key_for(user, name="tests"):
+    """A fresh API token's key for `user` (what `POST /api/v1/auth/token` would hand out)."""
+    from operators.services import api_token_issue
+
+    return api_token_issue(user=user, name=name, replace_oldest=True)[1]
+
+
 def segur_campaign(code="test-campaign", *, today=None, closure=None, advance_in=30, balance_in=60):
     """A campaign under the segur-2023 schedule whose deadlines are relative to `today`."""
     today = today or date.today()

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from claims.portal import accounts, bank_details, views
+from claims.portal import accounts, bank_details, tokens, views
 from claims.portal.forms import LoginForm, PasswordResetForm, SetPasswordForm
 
 app_name = "portal"
@@ -67,6 +67,9 @@ urlpatterns = [
         bank_details.bank_details_proof_download,
         name="bank_details_proof_download",
     ),
+    path("jetons/", tokens.api_tokens, name="api_tokens"),
+    path("jetons/<int:pk>/revoquer/", tokens.api_token_revoke, name="api_token_revoke"),
+    path("mot-de-passe/changer/", tokens.password_change, name="password_change"),
     path("operateur/invitations/", accounts.invitation_create, name="invitation_create"),
     path("operateur/invitations/<int:pk>/revoquer/", accounts.invitation_revoke, name="invitation_revoke"),
     path("invitation/<str:token>/", accounts.invitation_accept, name="invitation_accept"),

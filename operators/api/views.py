@@ -3,7 +3,6 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
-from rest_framework.authtoken.models import Token
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -11,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from common.auth import ExpiringTokenAuthentication, token_expired
+from common.auth import ExpiringTokenAuthentication
 from common.exceptions import InvalidInput
 from operators import selectors, services
 from operators.api import serializers as s
@@ -88,15 +87,17 @@ class AuthTokenView(APIView):
         )
         if user is None or not user.is_active:
             raise InvalidInput(BAD_CREDENTIALS, code="invalid_credentials")
-        token = Token.objects.filter(user=user).first()
-        if token is not None and token_expired(token):
-            token.delete()  # an expired token is replaced, never handed out again
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        _token, key = services.api_token_issue(user=user, name=services.LOGIN_TOKEN_NAME, replace_oldest=True)
+        return Response({"token": key})
 
-    @extend_schema(summary="Révoquer le jeton utilisé", request=None, responses={204: None, 401: UNAUTHENTICATED})
+    @extend_schema(
+        summary="Révoquer le jeton utilisé",
+        description="Révoque le jeton de l'en-tête `Authorization` ; les autres jetons du compte restent valides.",
+        request=None,
+        responses={204: None, 401: UNAUTHENTICATED},
+    )
     def delete(self, request):
-        Token.objects.filter(user=request.user).delete()
+        services.api_token_revoke(token=request.auth, actor=request.user)  # token authentication only
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

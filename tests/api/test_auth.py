@@ -1,9 +1,10 @@
 """Token auth (SPEC §6): JSON in and out, throttled, 400 on bad credentials, 401 for anonymous calls."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from common.auth import token_digest
+from operators.models import ApiToken
 from tests.factories import OperatorFactory, UserFactory, operator_user
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +19,9 @@ def user():
 def test_token_is_issued_for_good_credentials_with_or_without_slash(api_client, user, path):
     response = api_client.post(path, {"username": "op-token", "password": "pw"}, format="json")
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=user).key}
+    assert list(response.json()) == ["token"]
+    token = ApiToken.objects.get(user=user)
+    assert token.digest == token_digest(response.json()["token"])  # only its hash is stored
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
     assert client.get("/api/v1/claims/").status_code == 200

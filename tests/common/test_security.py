@@ -9,8 +9,9 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from common.auth import token_digest
+from operators.models import ApiToken
 from tests.factories import OperatorFactory, UserFactory, operator_user
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +22,7 @@ def test_check_deploy_is_clean_with_production_settings():
         **os.environ,
         "DEBUG": "0",
         "SECRET_KEY": "k" * 20 + "-production-secret-" + "z" * 30,
+        "AUDIT_KEY": "a" * 20 + "-production-audit-key-" + "z" * 30,
         "ALLOWED_HOSTS": "financement.example.fr",
     }
     env.pop("DATABASE_URL", None)
@@ -89,7 +91,7 @@ def test_api_token_expires_and_is_replaced(api_client, settings):
     ]
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api_client.get("/api/v1/claims/").status_code == 200
-    Token.objects.filter(key=key).update(created=timezone.now() - timedelta(hours=settings.API_TOKEN_TTL_HOURS + 1))
+    ApiToken.objects.filter(digest=token_digest(key)).update(expires_at=timezone.now() - timedelta(seconds=1))
     response = api_client.get("/api/v1/claims/")
     assert response.status_code == 401
     assert response.json()["code"] == "token_expired"

@@ -12,14 +12,13 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 
 from claims.enums import ClaimState
 from claims.models import Claim, SentNotification
 from claims.notifications import pending_event_ids
 from claims.tasks import flush_notification_outbox
 from config.celery import app as celery_app
-from tests.factories import ready_advance
+from tests.factories import api_key_for, ready_advance
 from tests.fault.proxy import FlakyProxy
 from tests.fault.support import database_url, start_worker, stop, wait_for
 
@@ -67,7 +66,7 @@ def test_transition_commits_while_the_broker_is_down_and_its_e_mail_follows(tmp_
     try:
         assert wait_for(lambda: _up(port), timeout=60), (tmp_path / "server.log").read_text()
         claim, user = ready_advance()
-        token = Token.objects.create(user=user).key
+        token = api_key_for(user)
 
         proxy.cut()  # the broker goes down
         started = time.monotonic()

@@ -15,11 +15,10 @@ import urllib.request
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from claims.enums import ClaimState
 from claims.models import Claim, ClaimEvent
-from tests.factories import ready_advance
+from tests.factories import api_key_for, ready_advance
 from tests.fault.proxy import FlakyProxy
 from tests.fault.support import database_url, stop, wait_for
 
@@ -79,7 +78,7 @@ def _up(base):
 def test_requests_fail_cleanly_while_postgresql_restarts_then_recover(app_behind_proxy):
     base, proxy = app_behind_proxy
     claim, user = ready_advance()
-    token = Token.objects.create(user=user).key
+    token = api_key_for(user)
 
     assert call(base, "/api/v1/claims/", token)[0] == 200
 

@@ -1,36 +1,41 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from claims.audit import claim_audit_problem
-from claims.models import Claim, ClaimEvent
-from operators.models import Enrolment
-from operators.selectors import enrolment_audit_problem
+from claims.audit import audit_problem, read_checkpoint_file
 
 
 class Command(BaseCommand):
     help = (
-        "Recalcule les chaînes d'empreintes des historiques (demandes et enrôlements) et signale la première rupture."
+        "Recalcule les chaînes d'empreintes des historiques (demandes et enrôlements), vérifie que l'état de "
+        "chaque objet est celui de son dernier événement et que les chaînes prolongent le dernier point de "
+        "contrôle ; signale la première rupture (code de sortie 1)."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--checkpoint",
+            metavar="FICHIER",
+            help="Vérifier contre ce point de contrôle (fichier écrit par anchor_audit) plutôt que le dernier en base.",
+        )
+
     def handle(self, *args, **options):
-        claims = Claim.objects.order_by("pk").only("pk", "audit_head")
-        total = claims.count()
-        checked_events = 0
-        for index, claim in enumerate(claims.iterator(chunk_size=500), start=1):
-            events = list(ClaimEvent.objects.filter(claim_id=claim.pk).order_by("seq", "pk"))
-            broken = claim_audit_problem(claim, events)
-            if broken:
-                raise CommandError(f"Journal d'audit altéré — {broken}")
-            checked_events += len(events)
-            if options["verbosity"] > 1 and index % 1000 == 0:
-                self.stderr.write(f"{index}/{total} demandes vérifiées…")
-        enrolments = 0
-        for enrolment in Enrolment.objects.order_by("pk").only("pk", "audit_head").iterator(chunk_size=500):
-            broken = enrolment_audit_problem(enrolment=enrolment)
-            if broken:
-                raise CommandError(f"Journal d'audit altéré — {broken}")
-            enrolments += 1
+        checkpoint = read_checkpoint_file(options["checkpoint"]) if options["checkpoint"] else None
+
+        def progress(key, count):
+            if options["verbosity"] > 1:
+                self.stderr.write(f"{count} {key} vérifiés…")
+
+        problem, counts = audit_problem(checkpoint=checkpoint, progress=progress)
+        if problem:
+            raise CommandError(f"Journal d'audit altéré — {problem}")
+        anchored = counts["checkpoint"]
+        since = (
+            f" ; prolonge le point de contrôle du {anchored.created_at:%d/%m/%Y %H:%M}"
+            if anchored is not None
+            else " ; aucun point de contrôle (anchor_audit)"
+        )
         self.stdout.write(
             self.style.SUCCESS(
-                f"Journal d'audit intègre : {checked_events} événements sur {total} demandes, {enrolments} enrôlements."
+                f"Journal d'audit intègre : {counts['events']} événements sur {counts['claims']} demandes, "
+                f"{counts['enrolments']} enrôlements{since}."
             )
         )
