@@ -133,6 +133,19 @@ AXES_LOCKOUT_TEMPLATE = "portail/lockout.html"
 # The API answers a lockout with its JSON error body (429); the portal with the page above.
 AXES_LOCKOUT_CALLABLE = "operators.api.lockout.lockout_response"
 AXES_VERBOSE = False
+# The client's address as everywhere else (common.net: X-Forwarded-For only from TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "common.net.client_ip"
+
+# --- Client address and login limits ---------------------------------------------------------
+# Reverse proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For is believed;
+# none by default: the peer's address is the client's. Used by throttles, django-axes and logs.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Portal login: failed attempts per address (whatever the user names) per 15 minutes.
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+# Password-reset e-mails per address and per account per hour (beyond, the page answers the same
+# and nothing is sent).
+PASSWORD_RESET_PER_ADDRESS = env.int("PASSWORD_RESET_PER_ADDRESS", default=5)
+PASSWORD_RESET_PER_ACCOUNT = env.int("PASSWORD_RESET_PER_ACCOUNT", default=3)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
