@@ -19,6 +19,7 @@ from claims.portal.forms import (
     TechnicalDocForm,
     apply_domain_error,
 )
+from common.downloads import attachment_response
 from common.exceptions import DomainError, NotAllowed, StateConflict
 from common.roles import Role, is_agent
 from funding import selectors as funding_selectors
@@ -171,7 +172,7 @@ def claim_transition(request, pk, action):
 def document_download(request, pk):
     """A proof, to the owning operator's users and to agents only; always as an attachment."""
     document = get_object_or_404(selectors.documents_visible_to(user=request.user), pk=pk)
-    return helpers.attachment_response(document)
+    return attachment_response(document)
 
 
 # --- Funding simulator (public) -----------------------------------------------------------------
