@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,15 +20,9 @@ from django.utils.safestring import mark_safe
 from claims import exports, payments, recoveries, selectors, services
 from claims.dashboard import campaign_dashboard
 from claims.enums import ClaimState, RecoveryDecision, RecoveryState
-from claims.models import (
-    Claim,
-    ClaimEvent,
-    DeadlineExtension,
-    Document,
-    Payment,
-    Recovery,
-)
+from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment, Recovery
 from common.admin import BaseAdmin, HistoryInlineMixin
+from common.downloads import attachment_response
 from common.exceptions import DomainError, NotAllowed
 from common.formatting import count, euros, number, paris_datetime, percent, vat_rate
 from common.roles import Role, is_agent
@@ -572,12 +566,7 @@ class ClaimAdmin(BaseAdmin):
 
     def download_view(self, request, pk):
         document = get_object_or_404(selectors.documents_visible_to(user=request.user), pk=pk)
-        return FileResponse(
-            document.file.open("rb"),
-            as_attachment=True,
-            filename=document.original_name,
-            content_type=document.content_type,
-        )
+        return attachment_response(document)
 
     def dashboard_view(self, request):
         context = {

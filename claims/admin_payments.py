@@ -19,6 +19,7 @@ from claims.enums import AttemptState
 from claims.models import BankReturn, PaymentAttempt, PaymentBatch, PaymentBatchEvent
 from claims.workflow import BATCH_TRANSITIONS
 from common.admin import BaseAdmin, HistoryInlineMixin
+from common.downloads import with_download_headers
 from common.exceptions import DomainError, InvalidInput, NotAllowed
 from common.formatting import euros, masked_iban
 from common.roles import Role, is_agent
@@ -165,8 +166,7 @@ class PaymentBatchAdmin(BaseAdmin):
             raise PermissionDenied("Le fichier stocké ne correspond plus à son empreinte : téléchargement refusé.")
         response = HttpResponse(content, content_type="application/xml")
         response["Content-Disposition"] = f'attachment; filename="{batch.file_name}"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return with_download_headers(response)
 
     def step_view(self, request, pk, step):
         if request.method != "POST":

@@ -1,32 +1,30 @@
 """Celery tasks: thin, safe to run twice, retried by Celery; the logic lives in services/notifications."""
 
 from datetime import timedelta
-from smtplib import SMTPException
 
 from celery import shared_task
 
 from claims import notifications, services
+from common.tasks import EMAIL_RETRY
 from common.timestamping import TimestampError
 
-RETRY = {"autoretry_for": (SMTPException, OSError), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 8}
 
-
-@shared_task(acks_late=True, **RETRY)
+@shared_task(acks_late=True, **EMAIL_RETRY)
 def notify_claim_event(event_id):
     return notifications.send_event_notification(event_id)
 
 
-@shared_task(acks_late=True, **RETRY)
+@shared_task(acks_late=True, **EMAIL_RETRY)
 def send_deadline_reminder(claim_id, deadline, days_left):
     return notifications.send_deadline_reminder(claim_id, deadline, days_left)
 
 
-@shared_task(acks_late=True, **RETRY)
+@shared_task(acks_late=True, **EMAIL_RETRY)
 def send_correction_notice(claim_id, kind):
     return notifications.send_correction_notice(claim_id, kind)
 
 
-@shared_task(acks_late=True, **RETRY)
+@shared_task(acks_late=True, **EMAIL_RETRY)
 def send_decision_letter(document_id):
     return notifications.send_decision_letter(document_id)
 

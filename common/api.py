@@ -1,8 +1,9 @@
 """API plumbing shared by every app: one error body shape, one place mapping domain errors to HTTP."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -21,7 +22,13 @@ def exception_handler(exc, context):
             for key, msgs in exc.errors.items()
         }
         return Response(_body(detail=exc.message, code=exc.code, errors=errors), status=exc.http_status)
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        from common.parsers import RequestTooLarge
+
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # too many fields, malformed multipart boundaries, …
+        exc = exceptions.ParseError()
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -38,6 +45,17 @@ def exception_handler(exc, context):
         code = getattr(detail, "code", None) or exc.default_code
         response.data = _body(detail=detail if not isinstance(detail, dict | list) else exc.default_detail, code=code)
     return response
+
+
+class Metadata(SimpleMetadata):
+    """`OPTIONS` answers the view's name, description and media types on every view.
+
+    DRF's default also describes the POST/PUT body by instantiating `get_serializer()`, which many
+    of our views do not have (input serializers are chosen per method): the schema documents bodies.
+    """
+
+    def determine_actions(self, request, view):
+        return {}
 
 
 def _stringify(errors):

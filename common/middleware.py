@@ -1,4 +1,4 @@
-"""Turn a lost database into a clean, retryable 503 instead of a 500 with a traceback."""
+"""Turn a lost database or cache into a clean, retryable 503 instead of a 500 with a traceback."""
 
 import contextlib
 import logging
@@ -6,13 +6,17 @@ import logging
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.http import HttpResponse, JsonResponse
 
+from common.parsers import UNSTORABLE, unstorable
+from common.ratelimit import CacheUnavailable
+
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE = "Service momentanément indisponible, merci de réessayer dans quelques instants."
 
 
 class DatabaseUnavailableMiddleware:
-    """Answers 503 (JSON on the API, a short French page elsewhere) when the database is unreachable.
+    """Answers 503 (JSON on the API, a short French page elsewhere) when the database is unreachable,
+    or when the cache is and a limit guarding credentials cannot be checked.
 
     Whatever the request was doing ran in a transaction that the database rolled back, so
     nothing is half-written; the broken connection is closed so the next request reconnects.
@@ -25,22 +29,31 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        if isinstance(exception, CacheUnavailable):
+            # Limits guarding credentials fail closed without their counters (common.ratelimit).
+            logger.error("cache unavailable: %s", exception)
+            return unavailable_response(request)
         if not isinstance(exception, OperationalError | InterfaceError) or not _connection_lost(exception):
             return None
         logger.error("database unavailable: %s", exception)
         for connection in connections.all(initialized_only=True):
             with contextlib.suppress(DatabaseError):
                 connection.close()
-        if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": UNAVAILABLE, "code": "service_unavailable", "errors": {}}, status=503)
-        else:
-            response = HttpResponse(
-                f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Service indisponible</title>'
-                f"</head><body><h1>Service indisponible</h1><p>{UNAVAILABLE}</p></body></html>",
-                status=503,
-            )
-        response["Retry-After"] = "30"
-        return response
+        return unavailable_response(request)
+
+
+def unavailable_response(request):
+    """503, JSON on the API and a short French page elsewhere, with Retry-After."""
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": UNAVAILABLE, "code": "service_unavailable", "errors": {}}, status=503)
+    else:
+        response = HttpResponse(
+            f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Service indisponible</title>'
+            f"</head><body><h1>Service indisponible</h1><p>{UNAVAILABLE}</p></body></html>",
+            status=503,
+        )
+    response["Retry-After"] = "30"
+    return response
 
 
 def _connection_lost(exception):
@@ -56,5 +69,31 @@ def _connection_lost(exception):
         "could not connect",
         "the database system is starting up",
         "unable to open database",
+        "timeout expired",  # libpq's connect_timeout
+        "database connection timeout",  # the client-side deadline of common.postgresql
+        "statement timeout",  # statement_timeout: the database is too slow to serve now
     )
     return any(marker in text for marker in markers)
+
+
+class ApiQueryStringMiddleware:
+    """Query parameters of the API holding a NUL (PostgreSQL cannot compare with it) answer 400 with
+    a field error, before any view filters on them. Bodies are checked by common.parsers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            errors = {
+                name: [UNSTORABLE]
+                for name, values in request.GET.lists()
+                if unstorable(name) or any(unstorable(value) for value in values)
+            }
+            if errors:
+                return JsonResponse(
+                    {"detail": "Données invalides.", "code": "invalid", "errors": errors},
+                    status=400,
+                    json_dumps_params={"ensure_ascii": True},
+                )
+        return self.get_response(request)

@@ -1,9 +1,23 @@
-"""Health endpoints for load balancers and orchestrators."""
+"""Health endpoints for load balancers and orchestrators, and the error pages' JSON face on /api/."""
 
+import logging
+import threading
+import uuid
+
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.views import defaults
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+# /readyz answers within this many seconds whatever the database does (a load balancer's probe).
+READINESS_TIMEOUT = 1.5
 
 
 @never_cache
@@ -13,22 +27,97 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def _database_up():
+    """SELECT 1 in a thread of its own (its own connection), given READINESS_TIMEOUT to answer."""
+    result = {}
+
+    def probe():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            result["up"] = True
+        except DatabaseError:
+            result["up"] = False
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(READINESS_TIMEOUT)
+    return result.get("up", False)
+
+
+def _cache_up():
+    key = f"readyz:{uuid.uuid4().hex}"
+    try:
+        cache.set(key, 1, timeout=5)
+        up = cache.get(key) == 1
+        cache.delete(key)
+        return up
+    except Exception as error:  # the cache backend's own error type
+        logger.warning("readyz: cache unavailable: %s", error)
+        return False
+
+
 @never_cache
 @require_GET
 def readyz(request):
-    """Readiness: the database answers. The broker is not required: notifications wait in the outbox."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except DatabaseError:
-        return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
-    return JsonResponse({"status": "ok", "database": "up"})
+    """Readiness: the database and the cache answer (login limits fail closed without the cache).
+    The broker is not required: notifications wait in the outbox."""
+    checks = {"database": _database_up(), "cache": _cache_up()}
+    body = {name: "up" if up else "down" for name, up in checks.items()}
+    if all(checks.values()):
+        return JsonResponse({"status": "ok", **body})
+    return JsonResponse({"status": "unavailable", **body}, status=503)
+
+
+def _api_error(detail, code, status):
+    return JsonResponse({"detail": detail, "code": code, "errors": {}}, status=status)
+
+
+NOT_FOUND = "Ressource introuvable."
 
 
 @never_cache
+@csrf_exempt  # nothing to protect, and a POST to an unknown API path is a 404, not a CSRF page
 def api_not_found(request, *args, **kwargs):
     """Unknown API paths answer the API's JSON error body, not an HTML page."""
-    return JsonResponse(
-        {"detail": "Ressource introuvable.", "code": "not_found", "errors": {}},
-        status=404,
-    )
+    return _api_error(NOT_FOUND, "not_found", 404)
+
+
+def _is_api(request):
+    return request.path.startswith("/api/")
+
+
+def bad_request(request, exception, template_name=defaults.ERROR_400_TEMPLATE_NAME):
+    """handler400: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413; JSON on the API."""
+    if _is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return _api_error("Corps de requête trop volumineux.", "request_too_large", 413)
+        return _api_error("Requête invalide.", "bad_request", 400)
+    return defaults.bad_request(request, exception, template_name)
+
+
+def permission_denied(request, exception, template_name=defaults.ERROR_403_TEMPLATE_NAME):
+    if _is_api(request):
+        return _api_error("Vous n'avez pas la permission d'effectuer cette action.", "permission_denied", 403)
+    return defaults.permission_denied(request, exception, template_name)
+
+
+def page_not_found(request, exception, template_name=defaults.ERROR_404_TEMPLATE_NAME):
+    if _is_api(request):
+        return _api_error(NOT_FOUND, "not_found", 404)
+    return defaults.page_not_found(request, exception, template_name)
+
+
+def server_error(request, template_name=defaults.ERROR_500_TEMPLATE_NAME):
+    if _is_api(request):
+        return _api_error("Erreur interne.", "server_error", 500)
+    return defaults.server_error(request, template_name)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the API's JSON 403 on /api/, Django's page elsewhere."""
+    if _is_api(request):
+        return _api_error("Échec de la vérification CSRF.", "csrf_failed", 403)
+    return django_csrf_failure(request, reason=reason)

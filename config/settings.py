@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # A lost database answers 503 (JSON on the API), never a 500 with a traceback.
     "common.middleware.DatabaseUnavailableMiddleware",
+    # A NUL in an API query parameter is a 400 field error, never a database error.
+    "common.middleware.ApiQueryStringMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -134,9 +136,29 @@ WSGI_APPLICATION = "config.wsgi.application"
 
 # Embedded default: a SQLite file in the project folder.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# A slow or hung database must answer 503 well before the web worker is killed (gunicorn's
+# --timeout, 30 s by default): the server gives up a statement after DATABASE_STATEMENT_TIMEOUT,
+# the client gives up waiting a little later (common.postgresql), a reused connection is checked
+# within DATABASE_HEALTH_CHECK_TIMEOUT, a new one within DATABASE_CONNECT_TIMEOUT, and TCP
+# keepalives notice a peer gone silent. 0 turns a timeout off (e.g. a long one-off migration).
+DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=20)
+DATABASE_CLIENT_TIMEOUT = DATABASE_STATEMENT_TIMEOUT + 5 if DATABASE_STATEMENT_TIMEOUT else 0
+DATABASE_HEALTH_CHECK_TIMEOUT = env.float("DATABASE_HEALTH_CHECK_TIMEOUT", default=1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "common.postgresql"  # Django's, with a client-side deadline
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=3),
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 15_000,  # ms: data sent and not acknowledged (a dead network)
+            "options": f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT * 1000}",
+        }
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -162,6 +184,19 @@ AXES_LOCKOUT_TEMPLATE = "portail/lockout.html"
 # The API answers a lockout with its JSON error body (429); the portal with the page above.
 AXES_LOCKOUT_CALLABLE = "operators.api.lockout.lockout_response"
 AXES_VERBOSE = False
+# The client's address as everywhere else (common.net: X-Forwarded-For only from TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "common.net.client_ip"
+
+# --- Client address and login limits ---------------------------------------------------------
+# Reverse proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For is believed;
+# none by default: the peer's address is the client's. Used by throttles, django-axes and logs.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Portal login: failed attempts per address (whatever the user names) per 15 minutes.
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+# Password-reset e-mails per address and per account per hour (beyond, the page answers the same
+# and nothing is sent).
+PASSWORD_RESET_PER_ADDRESS = env.int("PASSWORD_RESET_PER_ADDRESS", default=5)
+PASSWORD_RESET_PER_ACCOUNT = env.int("PASSWORD_RESET_PER_ACCOUNT", default=3)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -183,6 +218,9 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = None
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A cache gone away must fail a request in a second, not hang it (common.ratelimit).
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="financement-segur@localhost")
@@ -227,6 +265,13 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.api.exception_handler",
+    # Bounded size and depth, storable text only (common.parsers); OPTIONS without serializers.
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.JSONParser",
+        "common.parsers.FormParser",
+        "common.parsers.MultiPartParser",
+    ],
+    "DEFAULT_METADATA_CLASS": "common.api.Metadata",
     "DEFAULT_THROTTLE_RATES": {
         "simulate": env.str("THROTTLE_SIMULATE", default="120/min"),
         "token": env.str("THROTTLE_TOKEN", default="20/min"),
@@ -318,6 +363,8 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+# A CSRF failure on /api/ answers the API's JSON 403.
+CSRF_FAILURE_VIEW = "common.views.csrf_failure"
 # Sessions end after 8 hours, or when the browser closes.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

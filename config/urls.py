@@ -27,3 +27,9 @@ urlpatterns = [
     # Last: anything else under /api/ is a JSON 404.
     re_path(r"^api/", common_views.api_not_found),
 ]
+
+# Errors raised outside DRF's views (oversize bodies, CSRF, unknown paths) answer JSON on /api/.
+handler400 = "common.views.bad_request"
+handler403 = "common.views.permission_denied"
+handler404 = "common.views.page_not_found"
+handler500 = "common.views.server_error"

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminDateWidget
-from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from common.admin import BaseAdmin, HistoryInlineMixin
+from common.downloads import attachment_response
 from common.exceptions import DomainError
 from common.roles import Role, is_agent
 from operators import selectors as operator_selectors
@@ -542,14 +543,7 @@ class EnrolmentAdmin(BaseAdmin):
 
     def download_view(self, request, pk):
         document = get_object_or_404(operator_selectors.enrolment_documents_visible_to(user=request.user), pk=pk)
-        response = FileResponse(
-            document.file.open("rb"),
-            as_attachment=True,
-            filename=document.original_name,
-            content_type=document.content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return attachment_response(document)
 
     @admin.action(description="Valider les demandes d'enrôlement sélectionnées")
     def validate_selected(self, request, queryset):
@@ -732,11 +726,7 @@ class BankDetailsChangeAdmin(BaseAdmin):
 
     def download_view(self, request, pk):
         proof = get_object_or_404(operator_selectors.bank_details_proofs_visible_to(user=request.user), pk=pk)
-        response = FileResponse(
-            proof.file.open("rb"), as_attachment=True, filename=proof.original_name, content_type=proof.content_type
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return attachment_response(proof)
 
 
 # --- Fraud flags (cleared by agents through operators.services.fraud_flag_clear) ----------------------

@@ -1,34 +1,32 @@
 """Celery tasks of the operators app: thin, safe to run twice; the logic lives in services/notifications."""
 
 import logging
-from smtplib import SMTPException
 
 from celery import shared_task
 from django.conf import settings
 
+from common.tasks import EMAIL_RETRY
 from operators import notifications, services
 
 logger = logging.getLogger(__name__)
 
-RETRY = {"autoretry_for": (SMTPException, OSError), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 8}
 
-
-@shared_task(acks_late=True, **RETRY)
+@shared_task(acks_late=True, **EMAIL_RETRY)
 def notify_enrolment_event(event_id):
     return notifications.send_enrolment_notification(event_id)
 
 
-@shared_task(acks_late=True, **RETRY)
+@shared_task(acks_late=True, **EMAIL_RETRY)
 def notify_bank_details_event(event_id):
     return notifications.send_bank_details_notification(event_id)
 
 
-@shared_task(acks_late=True, **RETRY)
+@shared_task(acks_late=True, **EMAIL_RETRY)
 def send_invitation_email(invitation_id, token):
     return notifications.send_invitation_email(invitation_id, token)
 
 
-@shared_task(acks_late=True, **RETRY)
+@shared_task(acks_late=True, **EMAIL_RETRY)
 def send_webhook_disabled_email(webhook_id):
     return notifications.send_webhook_disabled_email(webhook_id)
 

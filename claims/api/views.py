@@ -7,7 +7,6 @@ the object through `claims_visible_to`, so another operator's claim is a 404.
 import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,8 +14,10 @@ from claims import recoveries, selectors, services
 from claims.api import serializers as s
 from claims.enums import ClaimKind, ClaimState
 from claims.models import Claim, ClaimEvent, Document, Recovery
+from common.downloads import attachment_response
+from common.parsers import FormParser, JSONParser, MultiPartParser
 from common.roles import operator_id_of
-from operators.api.files import BINARY_RESPONSES, DownloadNegotiationMixin, attachment
+from operators.api.files import BINARY_RESPONSES, DownloadNegotiationMixin
 from operators.api.permissions import IsOperatorMember
 from operators.api.schema import INVALID, READ_ERRORS, WRITE_ERRORS, error, id_parameter
 from operators.api.views import PaginatedAPIView, paginated
@@ -200,7 +201,7 @@ class DocumentDownloadView(DownloadNegotiationMixin, APIView):
     def get(self, request, id, doc_id):
         claim = _claim(request, id)
         documents = selectors.documents_visible_to(user=request.user).filter(claim=claim)
-        return attachment(get_object_or_404(documents, pk=doc_id))
+        return attachment_response(get_object_or_404(documents, pk=doc_id))
 
 
 class ClaimEventListView(PaginatedAPIView):

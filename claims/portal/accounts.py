@@ -20,7 +20,7 @@ from claims.portal.forms import (
     SignupForm,
     apply_domain_error,
 )
-from claims.portal.helpers import attachment_response
+from common.downloads import attachment_response
 from common.exceptions import DomainError, NotAllowed
 from common.roles import Role, is_agent, operator_id_of
 from operators import selectors as operator_selectors

@@ -1,14 +1,22 @@
 """Portal forms: input shape only (French labels and messages); the rules live in the services."""
 
+import hashlib
+import logging
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 
 from claims.enums import UPLOADABLE_KINDS, ClaimKind, DocumentKind
 from claims.recoveries import OBSERVATIONS_MAX_CHARS, OBSERVATIONS_MAX_FILES
+from common import ratelimit
 from common.exceptions import InvalidInput
+from common.net import client_ip
 from funding.enums import MailboxType
 from operators.enums import EnrolmentDocumentKind, OperatorKind
 from operators.services import DECLARED_FIELDS
+
+logger = logging.getLogger(__name__)
 
 MAX_COUNT = 10_000_000
 
@@ -46,7 +54,26 @@ class LoginForm(DsfrFormMixin, auth_forms.AuthenticationForm):
 
 
 class PasswordResetForm(DsfrFormMixin, auth_forms.PasswordResetForm):
-    pass
+    """Django's reset form; e-mails are limited per client address and per account (per hour).
+
+    Beyond a limit nothing is sent and the page answers exactly as when an e-mail is sent (or when
+    no account has that address), so the limit discloses nothing. Without the cache: 503.
+    """
+
+    def save(self, *args, request=None, **kwargs):
+        email = self.cleaned_data["email"].strip().lower()
+        address = client_ip(request)
+        by_address = ratelimit.hit(
+            "password_reset_address", address, limit=settings.PASSWORD_RESET_PER_ADDRESS, period=3600
+        )
+        account = hashlib.sha256(email.encode()).hexdigest()
+        by_account = ratelimit.hit(
+            "password_reset_account", account, limit=settings.PASSWORD_RESET_PER_ACCOUNT, period=3600
+        )
+        if by_address or by_account:
+            logger.warning("password reset not sent (limit reached) from %s", address)
+            return
+        super().save(*args, request=request, **kwargs)
 
 
 class SetPasswordForm(DsfrFormMixin, auth_forms.SetPasswordForm):

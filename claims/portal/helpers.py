@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.http import FileResponse, Http404
 from django.utils import timezone
 
 from claims import pricing, selectors, workflow
@@ -352,17 +351,3 @@ def claim_page_context(*, claim, user, at=None):
         "is_owner": is_owner,
         "today": paris_today(at=at),
     }
-
-
-def attachment_response(document):
-    """A stored proof sent as an attachment (never rendered inline), with its sanitised display name."""
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=document.original_name, content_type=document.content_type
-    )
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from claims.portal import accounts, bank_details, tokens, views
+from claims.portal.auth import LoginView
 from claims.portal.forms import LoginForm, PasswordResetForm, SetPasswordForm
 
 app_name = "portal"
@@ -9,7 +10,7 @@ app_name = "portal"
 auth = [
     path(
         "connexion/",
-        auth_views.LoginView.as_view(
+        LoginView.as_view(
             template_name="portail/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
         ),
         name="login",

@@ -21,6 +21,7 @@ from claims.portal.forms import (
     TechnicalDocForm,
     apply_domain_error,
 )
+from common.downloads import attachment_response
 from common.exceptions import DomainError, NotAllowed, StateConflict
 from common.roles import Role, is_agent
 from funding import selectors as funding_selectors
@@ -208,7 +209,7 @@ def recovery_observations(request, pk, recovery_id):
 def document_download(request, pk):
     """A proof, to the owning operator's users and to agents only; always as an attachment."""
     document = get_object_or_404(selectors.documents_visible_to(user=request.user), pk=pk)
-    return helpers.attachment_response(document)
+    return attachment_response(document)
 
 
 # --- Funding simulator (public) -----------------------------------------------------------------

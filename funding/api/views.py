@@ -2,12 +2,13 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from common.ratelimit import AddressRateThrottle
 from funding import selectors
 from funding.api.serializers import BreakdownSerializer, CampaignSerializer, ScheduleSerializer, SimulateInputSerializer
 from funding.formula import compute_breakdown
+from operators.api.schema import THROTTLED
 
 
 class SimulateFundingView(APIView):
@@ -15,12 +16,12 @@ class SimulateFundingView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AddressRateThrottle]
     throttle_scope = "simulate"
 
     @extend_schema(
         request=SimulateInputSerializer,
-        responses={200: BreakdownSerializer},
+        responses={200: BreakdownSerializer, 429: THROTTLED},
         examples=[
             OpenApiExample(
                 "Opérateur A de l'atelier",

@@ -1,6 +1,5 @@
-"""Authorised streaming downloads of stored proofs (never a public media URL)."""
+"""OpenAPI and content negotiation of the API's downloads (the response itself: common.downloads)."""
 
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 
@@ -9,20 +8,6 @@ BINARY_RESPONSES = {
     (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="Le fichier, en pièce jointe.")
     for media_type in ("application/pdf", "image/png", "image/jpeg")
 }
-
-
-def attachment(document):
-    """Stream `document.file` as an attachment named by its sanitised display name."""
-    response = FileResponse(
-        document.file.open("rb"),
-        as_attachment=True,
-        filename=document.original_name,
-        content_type=document.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 class DownloadNegotiationMixin:

@@ -4,17 +4,18 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from common.auth import ExpiringTokenAuthentication
+from common.downloads import attachment_response
 from common.exceptions import InvalidInput
+from common.parsers import FormParser, JSONParser, MultiPartParser
+from common.ratelimit import AddressRateThrottle
 from operators import selectors, services
 from operators.api import serializers as s
-from operators.api.files import BINARY_RESPONSES, DownloadNegotiationMixin, attachment
+from operators.api.files import BINARY_RESPONSES, DownloadNegotiationMixin
 from operators.api.permissions import IsOperatorMember, IsPortalUser
 from operators.api.schema import (
     CONFLICT,
@@ -53,7 +54,7 @@ class AuthTokenView(APIView):
     """Exchange a username and password for an API token (throttled); DELETE revokes the token used."""
 
     authentication_classes = [ExpiringTokenAuthentication]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AddressRateThrottle]
     throttle_scope = "token"
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
@@ -69,6 +70,7 @@ class AuthTokenView(APIView):
                 "Identifiants incorrects",
                 example={"detail": BAD_CREDENTIALS, "code": "invalid_credentials", "errors": {}},
             ),
+            401: UNAUTHENTICATED,  # an Authorization header is read even here: a bad token is refused
             429: THROTTLED,
         },
         examples=[
@@ -242,7 +244,7 @@ class EnrolmentDocumentDownloadView(DownloadNegotiationMixin, APIView):
     )
     def get(self, request, id, doc_id):
         documents = selectors.enrolment_documents_visible_to(user=request.user).filter(enrolment__user=request.user)
-        return attachment(get_object_or_404(documents, pk=doc_id, enrolment_id=id))
+        return attachment_response(get_object_or_404(documents, pk=doc_id, enrolment_id=id))
 
 
 # --- Invitations ----------------------------------------------------------------------------------
@@ -295,7 +297,7 @@ class InvitationAcceptView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AddressRateThrottle]
     throttle_scope = "invitation"
 
     @extend_schema(

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db
 
 def test_liveness_and_readiness(client):
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ok", "database": "up"}
+    assert client.get("/readyz").json() == {"status": "ok", "database": "up", "cache": "up"}
 
 
 def lost_database(*args, **kwargs):

@@ -1,8 +1,11 @@
-"""A TCP proxy that can 'restart' the service behind it: cut every connection, refuse new ones, come back."""
+"""A TCP proxy that can 'restart' the service behind it (cut every connection, refuse new ones, come
+back) or 'hang' it (keep every connection open and forward nothing, as a frozen server or a network
+that drops packets)."""
 
 import contextlib
 import socket
 import threading
+import time
 
 
 class FlakyProxy:
@@ -11,6 +14,8 @@ class FlakyProxy:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.down = threading.Event()
+        self.frozen = threading.Event()
+        self.held = []  # connections accepted while frozen: open, never answered
         self.lock = threading.Lock()
         self.sockets = set()
         self.stopped = False
@@ -24,6 +29,9 @@ class FlakyProxy:
                 return
             if self.down.is_set():
                 client.close()  # like a server that is not up yet: the connection drops at once
+                continue
+            if self.frozen.is_set():
+                self.held.append(client)
                 continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
@@ -39,6 +47,8 @@ class FlakyProxy:
     def _pipe(self, source, destination):
         try:
             while data := source.recv(65536):
+                while self.frozen.is_set() and not self.stopped:
+                    time.sleep(0.05)  # bytes received and held: nothing reaches the other side
                 destination.sendall(data)
         except OSError:
             pass
@@ -63,7 +73,19 @@ class FlakyProxy:
     def restore(self):
         self.down.clear()
 
+    def freeze(self):
+        """The service hangs: connections stay open, new ones are accepted, no byte goes through."""
+        self.frozen.set()
+
+    def thaw(self):
+        self.frozen.clear()
+        for sock in self.held:
+            with contextlib.suppress(OSError):
+                sock.close()
+        self.held.clear()
+
     def close(self):
         self.stopped = True
+        self.thaw()
         self.cut()
         self.listener.close()
