@@ -16,9 +16,8 @@ import urllib.request
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
-from tests.factories import ready_advance
+from tests.factories import api_key_for, ready_advance
 from tests.fault.proxy import FlakyProxy
 from tests.fault.support import database_url, stop, wait_for
 from tests.fault.test_database_outage import free_port
@@ -87,7 +86,7 @@ def _up(base):
 def test_a_hung_database_is_a_quick_503_and_readyz_says_so_in_under_two_seconds(gunicorn_behind_proxy):
     base, proxy = gunicorn_behind_proxy
     claim, user = ready_advance()
-    token = Token.objects.create(user=user).key
+    token = api_key_for(user)
     assert timed_call(base, "/api/v1/claims/", token)[0] == 200  # the worker now holds a connection
 
     proxy.freeze()
