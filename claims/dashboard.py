@@ -6,8 +6,8 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 
 from claims import selectors
-from claims.enums import OPEN_RECOVERY_STATES, ClaimState
-from claims.models import Claim, Payment, Recovery
+from claims.enums import OPEN_RECOVERY_STATES, AttemptState, ClaimState
+from claims.models import Claim, Payment, PaymentAttempt, Recovery
 from funding.calendar import paris_today
 from funding.models import Campaign
 
@@ -27,12 +27,20 @@ def campaign_dashboard(*, user):
         .values("campaign_id")
         .annotate(excl_vat=Sum("amount"), to_pay=Sum("amount_to_pay"))
     }
+    # Paid: settled payments only (a transfer the bank returned no longer counts). Ordered: batch lines
+    # sent or about to be, not yet confirmed — part of what remains to pay.
     paid = {
         row["claim__campaign_id"]: row
-        for row in Payment.objects.values("claim__campaign_id").annotate(
-            to_pay=Sum("amount"), excl_vat=Sum("amount_excl_vat")
-        )
+        for row in Payment.objects.settled()
+        .values("claim__campaign_id")
+        .annotate(to_pay=Sum("amount"), excl_vat=Sum("amount_excl_vat"))
     }
+    ordered = dict(
+        PaymentAttempt.objects.filter(state=AttemptState.ORDERED)
+        .values_list("claim__campaign_id")
+        .annotate(total=Sum("amount_to_pay"))
+        .values_list("claim__campaign_id", "total")
+    )
     recovering = dict(
         Recovery.objects.filter(state__in=OPEN_RECOVERY_STATES)
         .values_list("claim__campaign_id")
@@ -85,6 +93,7 @@ def campaign_dashboard(*, user):
                 "granted_to_pay": granted_row["to_pay"] or Decimal("0"),
                 "paid": paid_row["to_pay"] or Decimal("0"),
                 "paid_excl_vat": paid_row["excl_vat"] or Decimal("0"),
+                "ordered": ordered.get(campaign.pk) or Decimal("0"),
                 "remaining": (granted_row["to_pay"] or Decimal("0")) - (paid_row["to_pay"] or Decimal("0")),
                 "recovering": recovering.get(campaign.pk) or Decimal("0"),
                 "due_for_action": action.get(campaign.pk, 0),
