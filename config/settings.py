@@ -127,6 +127,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "operators.proconnect.context",
             ],
         },
     },
@@ -165,13 +166,38 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     # Login throttling first (django-axes), then the ordinary user/password check.
     "claims.portal.auth.LoginThrottleBackend",
+    # Staff accounts refused a password when AGENT_PASSWORD_LOGIN is off (ProConnect only).
+    "operators.proconnect.AgentPasswordGate",
     "django.contrib.auth.backends.ModelBackend",
+    # ProConnect's callback (OpenID Connect), when PROCONNECT_ISSUER is set.
+    "operators.proconnect.ProConnectBackend",
 ]
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "portal:login"
 # Password-reset links stay valid for 1 day.
 PASSWORD_RESET_TIMEOUT = 24 * 3600
+
+# --- ProConnect (OpenID Connect; operators/proconnect.py, README "ProConnect") ---------------
+# Empty issuer: ProConnect is off and only passwords sign in. Production issuer:
+# https://auth.agentconnect.gouv.fr/api/v2 (endpoints read from its discovery document).
+PROCONNECT_ISSUER = env.str("PROCONNECT_ISSUER", default="")
+PROCONNECT_CLIENT_ID = _secret("PROCONNECT_CLIENT_ID", default="")
+PROCONNECT_CLIENT_SECRET = _secret("PROCONNECT_CLIENT_SECRET", default="")
+# An agent (staff) signing in through ProConnect must present one of these `acr` (MFA).
+PROCONNECT_AGENT_ACR_VALUES = env.list("PROCONNECT_AGENT_ACR_VALUES", default=["eidas2", "eidas3"])
+# Off: agents sign in through ProConnect only (admin, portal and API token refuse their passwords).
+AGENT_PASSWORD_LOGIN = env.bool("AGENT_PASSWORD_LOGIN", default=True)
+# mozilla-django-oidc (client side of the flow): ProConnect's scopes, RS256-signed ID token and
+# userinfo, state and nonce of 32+ characters, PKCE, no account created by the library itself.
+OIDC_RP_SCOPES = "openid email given_name usual_name uid siret"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_STATE_SIZE = 48
+OIDC_NONCE_SIZE = 48
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = False
+OIDC_TIMEOUT = env.int("PROCONNECT_TIMEOUT_SECONDS", default=5)
+OIDC_AUTHENTICATION_CALLBACK_URL = "proconnect:callback"
 
 # --- Login throttling (django-axes) -------------------------------------------
 # After AXES_FAILURE_LIMIT failures for one user name from one address, that pair is locked for

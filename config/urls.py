@@ -20,6 +20,7 @@ urlpatterns = [
     path("readyz", common_views.readyz, name="readyz"),
     path("", RedirectView.as_view(pattern_name="portal:dashboard", permanent=False)),
     path("portail/", include("claims.portal.urls")),
+    path("proconnect/", include("operators.proconnect_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
