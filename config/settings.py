@@ -347,6 +347,12 @@ ANOMALY_GROWTH_FACTOR = env.str("ANOMALY_GROWTH_FACTOR", default="2.0")
 ANOMALY_MIN_INCREASE = env.int("ANOMALY_MIN_INCREASE", default=500)
 
 # --- Operators: enrolment, invitations, webhooks (README "API") -----------------
+# The State's company directory (public Sirene data, no key; operators/company.py): SIREN/SIRET checked
+# at enrolment. Empty: no check. Unreachable: the enrolment goes on, flagged "non vérifié" for the agent,
+# and `operators.tasks.recheck_companies` retries.
+COMPANY_API_URL = env.str("COMPANY_API_URL", default="https://recherche-entreprises.api.gouv.fr")
+COMPANY_API_TIMEOUT_SECONDS = env.float("COMPANY_API_TIMEOUT_SECONDS", default=3)
+COMPANY_CACHE_SECONDS = env.int("COMPANY_CACHE_SECONDS", default=24 * 3600)
 # Public address of the site, for links in e-mails (invitations).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # How long an invitation link stays valid, in days.
