@@ -98,6 +98,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request id for every request and its log lines (X-Request-ID), and its metrics.
+    "common.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A lost database answers 503 (JSON on the API), never a 500 with a traceback.
     "common.middleware.DatabaseUnavailableMiddleware",
@@ -367,16 +369,40 @@ WEBHOOKS_PER_OPERATOR = env.int("WEBHOOKS_PER_OPERATOR", default=5)
 # Receivers must be on the Internet (no SSRF into private networks) unless this is set (tests, demos).
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 
+# Logs go to stderr (the process manager or container collects them): one JSON object per line with
+# LOG_FORMAT=json (the default with DEBUG=0), each with the request id of the request or task.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "common.observability.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "celery.app.trace": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},  # PDF font subsetting is chatty at INFO
     },
 }
+
+# Prometheus metrics at /metrics (common.observability): only for a bearer METRICS_TOKEN or an address
+# in METRICS_ALLOWED_IPS (addresses or CIDR, as common.net.client_ip sees the client); neither: 404.
+METRICS_TOKEN = _secret("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+METRICS_COLLECTORS = ["claims.metrics.ClaimsCollector"]
 
 # --- Security -------------------------------------------------------------------------------
 # Production (DEBUG=0) defaults are strict and `manage.py check --deploy` is clean with them;

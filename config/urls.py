@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from common import observability
 from common import views as common_views
 
 admin.site.site_header = "Financement Ségur MSSanté — instruction"
@@ -18,6 +19,7 @@ api_v1 = [
 urlpatterns = [
     path("healthz", common_views.healthz, name="healthz"),
     path("readyz", common_views.readyz, name="readyz"),
+    path("metrics", observability.metrics, name="metrics"),
     path("", RedirectView.as_view(pattern_name="portal:dashboard", permanent=False)),
     path("portail/", include("claims.portal.urls")),
     path("proconnect/", include("operators.proconnect_urls")),
