@@ -29,6 +29,12 @@ app.conf.beat_schedule = {
         "task": "claims.tasks.flush_notification_outbox",
         "schedule": crontab(minute="*/5"),
     },
+    # Every hour at :20: look up again the SIREN/SIRET of enrolments filed while the company
+    # directory was unreachable ("non vérifié"); a directory still down changes nothing.
+    "company-recheck": {
+        "task": "operators.tasks.recheck_companies",
+        "schedule": crontab(minute=20),
+    },
     # Every 5 minutes: re-queue webhook deliveries whose task was lost (broker outage, lost retry).
     "webhook-outbox": {
         "task": "operators.tasks.flush_webhook_outbox",

@@ -98,6 +98,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request id for every request and its log lines (X-Request-ID), and its metrics.
+    "common.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A lost database answers 503 (JSON on the API), never a 500 with a traceback.
     "common.middleware.DatabaseUnavailableMiddleware",
@@ -127,6 +129,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "operators.proconnect.context",
             ],
         },
     },
@@ -165,13 +168,38 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     # Login throttling first (django-axes), then the ordinary user/password check.
     "claims.portal.auth.LoginThrottleBackend",
+    # Staff accounts refused a password when AGENT_PASSWORD_LOGIN is off (ProConnect only).
+    "operators.proconnect.AgentPasswordGate",
     "django.contrib.auth.backends.ModelBackend",
+    # ProConnect's callback (OpenID Connect), when PROCONNECT_ISSUER is set.
+    "operators.proconnect.ProConnectBackend",
 ]
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "portal:login"
 # Password-reset links stay valid for 1 day.
 PASSWORD_RESET_TIMEOUT = 24 * 3600
+
+# --- ProConnect (OpenID Connect; operators/proconnect.py, README "ProConnect") ---------------
+# Empty issuer: ProConnect is off and only passwords sign in. Production issuer:
+# https://auth.agentconnect.gouv.fr/api/v2 (endpoints read from its discovery document).
+PROCONNECT_ISSUER = env.str("PROCONNECT_ISSUER", default="")
+PROCONNECT_CLIENT_ID = _secret("PROCONNECT_CLIENT_ID", default="")
+PROCONNECT_CLIENT_SECRET = _secret("PROCONNECT_CLIENT_SECRET", default="")
+# An agent (staff) signing in through ProConnect must present one of these `acr` (MFA).
+PROCONNECT_AGENT_ACR_VALUES = env.list("PROCONNECT_AGENT_ACR_VALUES", default=["eidas2", "eidas3"])
+# Off: agents sign in through ProConnect only (admin, portal and API token refuse their passwords).
+AGENT_PASSWORD_LOGIN = env.bool("AGENT_PASSWORD_LOGIN", default=True)
+# mozilla-django-oidc (client side of the flow): ProConnect's scopes, RS256-signed ID token and
+# userinfo, state and nonce of 32+ characters, PKCE, no account created by the library itself.
+OIDC_RP_SCOPES = "openid email given_name usual_name uid siret"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_STATE_SIZE = 48
+OIDC_NONCE_SIZE = 48
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = False
+OIDC_TIMEOUT = env.int("PROCONNECT_TIMEOUT_SECONDS", default=5)
+OIDC_AUTHENTICATION_CALLBACK_URL = "proconnect:callback"
 
 # --- Login throttling (django-axes) -------------------------------------------
 # After AXES_FAILURE_LIMIT failures for one user name from one address, that pair is locked for
@@ -321,6 +349,12 @@ ANOMALY_GROWTH_FACTOR = env.str("ANOMALY_GROWTH_FACTOR", default="2.0")
 ANOMALY_MIN_INCREASE = env.int("ANOMALY_MIN_INCREASE", default=500)
 
 # --- Operators: enrolment, invitations, webhooks (README "API") -----------------
+# The State's company directory (public Sirene data, no key; operators/company.py): SIREN/SIRET checked
+# at enrolment. Empty: no check. Unreachable: the enrolment goes on, flagged "non vérifié" for the agent,
+# and `operators.tasks.recheck_companies` retries.
+COMPANY_API_URL = env.str("COMPANY_API_URL", default="https://recherche-entreprises.api.gouv.fr")
+COMPANY_API_TIMEOUT_SECONDS = env.float("COMPANY_API_TIMEOUT_SECONDS", default=3)
+COMPANY_CACHE_SECONDS = env.int("COMPANY_CACHE_SECONDS", default=24 * 3600)
 # Public address of the site, for links in e-mails (invitations).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # How long an invitation link stays valid, in days.
@@ -335,16 +369,40 @@ WEBHOOKS_PER_OPERATOR = env.int("WEBHOOKS_PER_OPERATOR", default=5)
 # Receivers must be on the Internet (no SSRF into private networks) unless this is set (tests, demos).
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 
+# Logs go to stderr (the process manager or container collects them): one JSON object per line with
+# LOG_FORMAT=json (the default with DEBUG=0), each with the request id of the request or task.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "common.observability.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "celery.app.trace": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},  # PDF font subsetting is chatty at INFO
     },
 }
+
+# Prometheus metrics at /metrics (common.observability): only for a bearer METRICS_TOKEN or an address
+# in METRICS_ALLOWED_IPS (addresses or CIDR, as common.net.client_ip sees the client); neither: 404.
+METRICS_TOKEN = _secret("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+METRICS_COLLECTORS = ["claims.metrics.ClaimsCollector"]
 
 # --- Security -------------------------------------------------------------------------------
 # Production (DEBUG=0) defaults are strict and `manage.py check --deploy` is clean with them;

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from common import observability
 from common import views as common_views
 
 admin.site.site_header = "Financement Ségur MSSanté — instruction"
@@ -18,8 +19,10 @@ api_v1 = [
 urlpatterns = [
     path("healthz", common_views.healthz, name="healthz"),
     path("readyz", common_views.readyz, name="readyz"),
+    path("metrics", observability.metrics, name="metrics"),
     path("", RedirectView.as_view(pattern_name="portal:dashboard", permanent=False)),
     path("portail/", include("claims.portal.urls")),
+    path("proconnect/", include("operators.proconnect_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

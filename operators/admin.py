@@ -359,7 +359,7 @@ ENROLMENT_DECISIONS = {
 class EnrolmentAdmin(BaseAdmin):
     list_display = ["id", "legal_name", "siren", "kind", "state", "user", "submitted_at", "operator"]
     list_display_links = ["id", "legal_name"]
-    list_filter = ["state", "kind"]
+    list_filter = ["state", "kind", "company_check"]
     search_fields = ["=id", "legal_name", "=siren", "=referencing_number", "user__username", "user__email"]
     list_select_related = ["user", "operator"]
     actions = ["validate_selected"]
@@ -370,7 +370,19 @@ class EnrolmentAdmin(BaseAdmin):
             {"fields": ["provider_siren", "provider_referencing_number", "declared_provider", "provider"]},
         ),
         ("Référencement et coordonnées bancaires", {"fields": ["referencing_number", "iban", "bic"]}),
-        ("Contrôles", {"fields": ["existing_operator", "required_proofs", "fraud_signals"]}),
+        (
+            "Contrôles",
+            {
+                "fields": [
+                    "existing_operator",
+                    "company_check",
+                    "company_name",
+                    "company_checked_at",
+                    "required_proofs",
+                    "fraud_signals",
+                ]
+            },
+        ),
         (
             "Instruction",
             {"fields": ["state", "agent_message", "decision_reason", "decided_by", "decided_at", "operator"]},
@@ -393,6 +405,9 @@ class EnrolmentAdmin(BaseAdmin):
         "iban",
         "bic",
         "existing_operator",
+        "company_check",
+        "company_name",
+        "company_checked_at",
         "required_proofs",
         "fraud_signals",
         "state",

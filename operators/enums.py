@@ -64,3 +64,15 @@ class BankDetailsChangeState(models.TextChoices):
 class FraudFlagKind(models.TextChoices):
     SHARED_IBAN = "shared_iban", "IBAN partagé entre plusieurs opérateurs"
     REUSED_FILE = "reused_file", "Même fichier (SHA-256) déposé plusieurs fois"
+
+
+class CompanyCheck(models.TextChoices):
+    """What the State's company directory (Recherche d'entreprises, Sirene data) said of a declared SIREN/SIRET."""
+
+    NOT_CHECKED = "", "non contrôlé"
+    VERIFIED = "verified", "vérifié"
+    # The directory was unreachable at filing: accepted, flagged for the agent, retried by a periodic job.
+    UNVERIFIED = "unverified", "non vérifié (service indisponible)"
+    # Found by the retry job only (at filing these are refused): the agent decides.
+    CLOSED = "closed", "fermé"
+    UNKNOWN = "unknown", "inconnu"

@@ -13,6 +13,7 @@ from common.models import StoredFile
 from operators.enums import (
     OPEN_ENROLMENT_STATES,
     BankDetailsChangeState,
+    CompanyCheck,
     ContractStatus,
     EnrolmentDocumentKind,
     EnrolmentState,
@@ -326,6 +327,13 @@ class Enrolment(models.Model):
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
     submitted_at = models.DateTimeField("déposée le", null=True, blank=True, editable=False)
+    # The SIREN/SIRET as the company directory saw it at filing (operators.company); "unverified" rows
+    # are looked up again by the periodic job `operators.tasks.recheck_companies`.
+    company_check = models.CharField(
+        "contrôle SIREN/SIRET", max_length=16, choices=CompanyCheck.choices, blank=True, default="", editable=False
+    )
+    company_name = models.CharField("raison sociale (répertoire Sirene)", max_length=255, blank=True, editable=False)
+    company_checked_at = models.DateTimeField("contrôlé le", null=True, blank=True, editable=False)
     # Hash of the newest event: the head of this enrolment's audit chain.
     audit_head = models.CharField(max_length=64, blank=True, editable=False)
 

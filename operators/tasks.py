@@ -69,3 +69,18 @@ def flush_webhook_outbox():
     for delivery_id in ids:
         notifications._enqueue(deliver_webhook, str(delivery_id))
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def recheck_companies():
+    """Looks up again the open enrolments filed while the company directory was unreachable."""
+    from operators.enums import OPEN_ENROLMENT_STATES, CompanyCheck
+    from operators.models import Enrolment
+
+    changed = 0
+    pending = Enrolment.objects.filter(company_check=CompanyCheck.UNVERIFIED, state__in=OPEN_ENROLMENT_STATES)
+    for enrolment in pending.order_by("pk")[:200]:
+        changed += services.company_recheck(enrolment=enrolment) is not None
+    if changed:
+        logger.info("company directory: %s enrolment(s) checked again", changed)
+    return changed

@@ -30,6 +30,7 @@ def _test_settings(settings):
     """Fast hashing, in-process Celery and fresh throttling counters for every test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.COMPANY_API_URL = ""  # no network: tests/operators/test_company_check.py serves recorded answers
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     cache.clear()

@@ -13,11 +13,12 @@ from common.audit import append_event
 from common.exceptions import DomainError, InvalidInput, NotAllowed, StateConflict
 from common.roles import Role, is_agent, operator_id_of
 from common.uploads import inspect_upload
-from operators import notifications
+from operators import company, notifications
 from operators.enums import (
     BASE_ENROLMENT_PROOFS,
     OPEN_ENROLMENT_STATES,
     OPTIONAL_ENROLMENT_PROOFS,
+    CompanyCheck,
     EnrolmentDocumentKind,
     EnrolmentState,
     OperatorKind,
@@ -139,6 +140,46 @@ def enrolment_abilities(*, user, enrolment):
         name: enrolment.state in transition.sources and _may(user, transition, enrolment)
         for name, transition in ENROLMENT_TRANSITIONS.items()
     }
+
+
+def _check_company(cleaned, *, errors, at):
+    """The declared SIREN/SIRET looked up in the company directory (operators.company): unknown or closed →
+    French field errors; directory unreachable → accepted, flagged "non vérifié". Returns the fields to store."""
+    if not company.enabled() or "siren" in errors or "siret" in errors:
+        return {}
+    try:
+        found = company.company_lookup(siren=cleaned["siren"], siret=cleaned["siret"])
+    except company.CompanyUnavailable:
+        return {"company_check": CompanyCheck.UNVERIFIED, "company_name": "", "company_checked_at": at}
+    if found is None:
+        field = "siret" if cleaned["siret"] else "siren"
+        errors[field] = [company.UNKNOWN_SIRET if cleaned["siret"] else company.UNKNOWN_SIREN]
+        return {}
+    for field, messages in found.problems().items():
+        errors[field] = messages
+    return {"company_check": CompanyCheck.VERIFIED, "company_name": found.legal_name[:255], "company_checked_at": at}
+
+
+def company_recheck(*, enrolment, at=None):
+    """The periodic retry of an enrolment filed while the directory was unreachable: records what it says now
+    (verified, closed or unknown: the agent decides). Safe to run twice; a directory still down changes nothing.
+    Returns the new CompanyCheck value, or None when nothing changed."""
+    at = at or timezone.now()
+    if enrolment.company_check != CompanyCheck.UNVERIFIED or not company.enabled():
+        return None
+    try:
+        found = company.company_lookup(siren=enrolment.siren, siret=enrolment.siret)
+    except company.CompanyUnavailable:
+        return None
+    if found is None:
+        status, name = CompanyCheck.UNKNOWN, ""
+    else:
+        status = CompanyCheck.CLOSED if found.problems() else CompanyCheck.VERIFIED
+        name = found.legal_name[:255]
+    updated = Enrolment.objects.filter(pk=enrolment.pk, company_check=CompanyCheck.UNVERIFIED).update(
+        company_check=status, company_name=name, company_checked_at=at
+    )
+    return status if updated == 1 else None
 
 
 def _clean_declaration(data, *, errors):
@@ -335,6 +376,7 @@ def enrolment_submit(*, user, documents, at=None, **declared):
         raise StateConflict(OPEN_ENROLMENT_EXISTS, code="open_enrolment")
     errors = {}
     cleaned = _clean_declaration(declared, errors=errors)
+    cleaned.update(_check_company(cleaned, errors=errors, at=at))
     documents = {kind: file for kind, file in (documents or {}).items() if file is not None}
     vat_liable = cleaned["vat_liable"]
     _check_document_kinds(documents, vat_liable=vat_liable, errors=errors)
@@ -422,6 +464,7 @@ def enrolment_resubmit(*, enrolment, actor, documents=None, comment="", at=None,
             changes.setdefault(name, "")
     errors = {}
     cleaned = _clean_declaration({**current, **{k: v for k, v in changes.items() if v is not None}}, errors=errors)
+    cleaned.update(_check_company(cleaned, errors=errors, at=at))
     vat_liable = cleaned["vat_liable"]
     _check_document_kinds(documents, vat_liable=vat_liable, errors=errors)
     if vat_liable is not None:

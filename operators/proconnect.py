@@ -1,0 +1,204 @@
+"""ProConnect sign-in (OpenID Connect) through mozilla-django-oidc, for agents (admin) and operators' users
+(portal). The library verifies the signed ID token and decodes the signed userinfo (`application/jwt`);
+this module adds what ProConnect needs: endpoints discovered from the issuer, the issuer and audience
+checked, `acr` requested (and required for agents), and the account chosen by
+`operators.services.proconnect_account` (matched on e-mail, never created without an invitation).
+
+Settings: PROCONNECT_ISSUER (empty: ProConnect off), PROCONNECT_CLIENT_ID / PROCONNECT_CLIENT_SECRET
+(`_FILE` variants), PROCONNECT_AGENT_ACR_VALUES, AGENT_PASSWORD_LOGIN.
+"""
+
+import json
+import logging
+import time
+
+import requests
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+from mozilla_django_oidc.utils import import_from_settings
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
+
+from operators.services.proconnect import ProConnectRefused, proconnect_account
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE = "ProConnect est momentanément indisponible : réessayez dans quelques minutes."
+FAILED = "La connexion avec ProConnect a échoué : réessayez."
+PASSWORD_LOGIN_OFF = "Les agents se connectent avec ProConnect."
+
+# The provider's metadata per issuer, kept one hour (each process fetches it on first use).
+_METADATA_TTL = 3600
+_metadata = {}
+
+_ENDPOINTS = {
+    "OIDC_OP_AUTHORIZATION_ENDPOINT": "authorization_endpoint",
+    "OIDC_OP_TOKEN_ENDPOINT": "token_endpoint",
+    "OIDC_OP_USER_ENDPOINT": "userinfo_endpoint",
+    "OIDC_OP_JWKS_ENDPOINT": "jwks_uri",
+}
+
+
+def enabled():
+    return bool(settings.PROCONNECT_ISSUER)
+
+
+def provider_metadata():
+    """The issuer's discovery document (cached), checked to name the configured issuer."""
+    issuer = settings.PROCONNECT_ISSUER.rstrip("/")
+    cached = _metadata.get(issuer)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    response = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=settings.OIDC_TIMEOUT)
+    response.raise_for_status()
+    metadata = response.json()
+    if metadata.get("issuer", "").rstrip("/") != issuer:
+        raise SuspiciousOperation("ProConnect: the discovery document names another issuer")
+    _metadata[issuer] = (time.monotonic() + _METADATA_TTL, metadata)
+    return metadata
+
+
+def _setting(attr, *default):
+    """mozilla-django-oidc's settings, with the endpoints discovered and the client from PROCONNECT_*."""
+    if attr in _ENDPOINTS:
+        return provider_metadata()[_ENDPOINTS[attr]]
+    if attr == "OIDC_RP_CLIENT_ID":
+        return settings.PROCONNECT_CLIENT_ID
+    if attr == "OIDC_RP_CLIENT_SECRET":
+        return settings.PROCONNECT_CLIENT_SECRET
+    return import_from_settings(attr, *default)
+
+
+class ProConnectBackend(OIDCAuthenticationBackend):
+    """Authenticates the callback of a ProConnect sign-in; never a user name and password."""
+
+    get_settings = staticmethod(_setting)
+
+    def __init__(self, *args, **kwargs):
+        # The library reads every endpoint here; this backend is built for each request's session
+        # user, so the endpoints are read lazily (below), only during a sign-in.
+        self.UserModel = get_user_model()
+        self.OIDC_RP_SIGN_ALGO = "RS256"
+        self.OIDC_RP_IDP_SIGN_KEY = None
+
+    def __getattr__(self, name):
+        if name in _ENDPOINTS or name in {"OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET"}:
+            return _setting(name)
+        raise AttributeError(name)
+
+    def authenticate(self, request, **kwargs):
+        if request is None or not enabled() or "nonce" not in kwargs:
+            return None
+        return super().authenticate(request, **kwargs)
+
+    def verify_token(self, token, **kwargs):
+        """The library checks the signature (JWKS), expiry and nonce; the ID token's issuer and audience
+        are checked here."""
+        payload = super().verify_token(token, **kwargs)
+        if "nonce" in kwargs:  # the ID token (the signed userinfo carries no nonce)
+            audience = payload.get("aud")
+            audiences = audience if isinstance(audience, list) else [audience]
+            if payload.get("iss", "").rstrip("/") != settings.PROCONNECT_ISSUER.rstrip("/"):
+                raise SuspiciousOperation("ProConnect: ID token from another issuer")
+            if settings.PROCONNECT_CLIENT_ID not in audiences:
+                raise SuspiciousOperation("ProConnect: ID token for another client")
+        return payload
+
+    def verify_claims(self, claims):
+        return bool(claims.get("email"))
+
+    def get_or_create_user(self, access_token, id_token, payload):
+        claims = self.get_userinfo(access_token, id_token, payload)
+        if not self.verify_claims(claims):
+            raise SuspiciousOperation("ProConnect: no e-mail in the userinfo")
+        try:
+            return proconnect_account(claims=claims, acr=payload.get("acr"))
+        except ProConnectRefused as refusal:
+            self.request.proconnect_refusal = refusal.message
+            return None
+
+
+class ProConnectLoginView(OIDCAuthenticationRequestView):
+    """Sends the browser to ProConnect. `purpose` is "portal" or "admin" (agents: MFA `acr` required)."""
+
+    get_settings = staticmethod(_setting)
+    purpose = "portal"
+
+    def __init__(self, *args, **kwargs):
+        super(OIDCAuthenticationRequestView, self).__init__(*args, **kwargs)
+
+    def get(self, request):
+        if not enabled():
+            raise Http404
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = _setting("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        except (requests.RequestException, ValueError, KeyError, SuspiciousOperation):
+            logger.exception("proconnect: discovery failed")
+            messages.error(request, UNAVAILABLE)
+            return HttpResponseRedirect(reverse(_login_url(self.purpose)))
+        self.OIDC_RP_CLIENT_ID = settings.PROCONNECT_CLIENT_ID
+        request.session["proconnect_purpose"] = self.purpose
+        return super().get(request)
+
+    def get_extra_params(self, request):
+        acr = {"essential": True}
+        if self.purpose == "admin":
+            acr["values"] = list(settings.PROCONNECT_AGENT_ACR_VALUES)
+        return {"claims": json.dumps({"id_token": {"acr": acr}})}
+
+
+def _login_url(purpose):
+    return "admin:login" if purpose == "admin" else "portal:login"
+
+
+class ProConnectCallbackView(OIDCAuthenticationCallbackView):
+    """ProConnect's redirect back: signs the user in, or explains in French on the login page."""
+
+    get_settings = staticmethod(_setting)
+
+    @property
+    def success_url(self):
+        next_url = self.request.session.get("oidc_login_next")
+        if next_url:
+            return next_url
+        return reverse("admin:index" if self._purpose() == "admin" else settings.LOGIN_REDIRECT_URL)
+
+    def _purpose(self):
+        return self.request.session.get("proconnect_purpose", "portal")
+
+    def get(self, request):
+        if not enabled():
+            raise Http404
+        try:
+            return super().get(request)
+        except requests.RequestException:
+            logger.exception("proconnect: the provider did not answer the callback's requests")
+            messages.error(request, UNAVAILABLE)
+            return HttpResponseRedirect(reverse(_login_url(self._purpose())))
+
+    def login_failure(self):
+        refusal = getattr(self.request, "proconnect_refusal", None)
+        logger.warning("proconnect: sign-in failed (%s)", "refused" if refusal else "error")
+        messages.error(self.request, refusal or FAILED)
+        return HttpResponseRedirect(reverse(_login_url(self._purpose())))
+
+
+class AgentPasswordGate:
+    """With AGENT_PASSWORD_LOGIN off, a staff account cannot sign in with a password (admin, portal, API
+    token): raising PermissionDenied stops Django's authentication at this backend."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if settings.AGENT_PASSWORD_LOGIN or username is None or password is None:
+            return None
+        if get_user_model().objects.filter(username=username, is_staff=True).exists():
+            raise PermissionDenied(PASSWORD_LOGIN_OFF)
+        return None
+
+
+def context(request):
+    """Template context: whether the ProConnect buttons are shown."""
+    return {"proconnect_enabled": enabled(), "agent_password_login": settings.AGENT_PASSWORD_LOGIN}
