@@ -422,7 +422,7 @@ class ClaimAdmin(BaseAdmin):
         check = GrowthCheck.objects.filter(campaign=obj.campaign_id, operator=obj.operator_id).first()
         if check is None:
             return "Pas de contrôle calculé pour cette campagne."
-        growth = "infinie" if check.growth is None else percent(check.growth)
+        growth = check.growth_label
         text = (
             f"{count(check.reference_count)} BAL à la référence → {count(check.closure_count)} à la clôture "
             f"(croissance {growth}, ensemble des opérateurs {percent(check.overall_growth)}, "
