@@ -165,15 +165,17 @@ class HashingReader:
     """Passes reads through and hashes what went by (SHA-256, CRC-32, size): the text is hashed
     in the parse pass itself, never read (for a zip: inflated) a second time."""
 
-    def __init__(self, raw):
+    def __init__(self, raw, *, crc=True):
         self._raw = raw
         self._digest = hashlib.sha256()
+        self._crc = crc  # a zip member's CRC-32 is known (and checked by zipfile): not computed again
         self.crc32 = 0
         self.size = 0
 
     def _seen(self, data):
         self._digest.update(data)
-        self.crc32 = zlib.crc32(data, self.crc32)
+        if self._crc:
+            self.crc32 = zlib.crc32(data, self.crc32)
         self.size += len(data)
         return data
 

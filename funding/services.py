@@ -151,7 +151,8 @@ def _import_extraction(extraction, *, file_name, as_of, actor, actor_label, prog
             "Date de l'extraction introuvable dans le nom du fichier "
             "(Extraction_Correspondance_MSSante_AAAAMMJJhhmm) : indiquez --as-of AAAA-MM-JJ."
         )
-    reader = annuaire.HashingReader(extraction.raw)
+    # A zip's text is hashed while it is parsed (inflated once); a plain file's was hashed already.
+    reader = annuaire.HashingReader(extraction.raw, crc=False) if sha256 is None else extraction.raw
     annuaire.read_header(reader)
     hashed = dataclasses.replace(extraction, raw=reader)
     report = annuaire.ParseReport()
