@@ -17,12 +17,12 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from claims import exports, payments, recoveries, selectors, services
+from claims import dashboard, exports, payments, recoveries, selectors, services
 from claims.dashboard import campaign_dashboard
 from claims.enums import ClaimState, RecoveryDecision, RecoveryState
 from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment, Recovery
 from common.admin import BaseAdmin, HistoryInlineMixin
-from common.downloads import attachment_response
+from common.downloads import attachment_response, with_download_headers
 from common.exceptions import DomainError, NotAllowed
 from common.formatting import count, euros, number, paris_datetime, percent, vat_rate
 from common.roles import Role, is_agent
@@ -422,7 +422,7 @@ class ClaimAdmin(BaseAdmin):
         check = GrowthCheck.objects.filter(campaign=obj.campaign_id, operator=obj.operator_id).first()
         if check is None:
             return "Pas de contrôle calculé pour cette campagne."
-        growth = "infinie" if check.growth is None else percent(check.growth)
+        growth = check.growth_label
         text = (
             f"{count(check.reference_count)} BAL à la référence → {count(check.closure_count)} à la clôture "
             f"(croissance {growth}, ensemble des opérateurs {percent(check.overall_growth)}, "
@@ -453,6 +453,11 @@ class ClaimAdmin(BaseAdmin):
                 name="claims_document_download",
             ),
             path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="claims_dashboard"),
+            path(
+                "dashboard/<int:campaign_id>/<slug:chart>.csv",
+                self.admin_site.admin_view(self.dashboard_csv_view),
+                name="claims_dashboard_csv",
+            ),
         ]
         return extra + super().get_urls()
 
@@ -569,13 +574,33 @@ class ClaimAdmin(BaseAdmin):
         return attachment_response(document)
 
     def dashboard_view(self, request):
+        campaigns = campaign_dashboard(user=request.user)
+        # The charts of one campaign at a time (?campagne=<code>, default the newest): its budget
+        # prices every operator at closure, too much to do for every campaign on each visit.
+        chosen = next((c for c in campaigns if c["campaign"].code == request.GET.get("campagne")), None)
+        chosen = chosen or (campaigns[0] if campaigns else None)
+        charts = dashboard.campaign_charts(campaign=chosen["campaign"], figures=chosen) if chosen else None
         context = {
             **self.admin_site.each_context(request),
             "title": "Tableau de bord des campagnes",
-            "campaigns": campaign_dashboard(user=request.user),
+            "campaigns": campaigns,
+            "chosen": chosen,
+            "charts": charts,
+            "charts_data": dashboard.charts_json(charts) if charts else None,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/claims/dashboard.html", context)
+
+    def dashboard_csv_view(self, request, campaign_id, chart):
+        if chart not in dashboard.CHART_NAMES:
+            raise Http404
+        figures = next((c for c in campaign_dashboard(user=request.user) if c["campaign"].pk == campaign_id), None)
+        if figures is None:
+            raise Http404
+        charts = dashboard.campaign_charts(campaign=figures["campaign"], figures=figures)
+        response = HttpResponse(dashboard.chart_csv(charts, chart), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{chart}-{figures["campaign"].code}.csv"'
+        return with_download_headers(response)
 
     # --- exports ------------------------------------------------------------------------------
 

@@ -24,6 +24,14 @@ app.conf.beat_schedule = {
         "task": "claims.tasks.anchor_audit",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Every morning at 05:30 Paris time (after the nightly Annuaire extraction is imported): refresh
+    # the growth checks of campaigns whose reference or closure snapshot changed, or that have none.
+    # An import refreshes them too; this catches an import whose refresh failed and a reference date
+    # or closure snapshot changed in the admin. Idempotent.
+    "daily-growth-checks": {
+        "task": "funding.tasks.refresh_growth_checks",
+        "schedule": crontab(hour=5, minute=30),
+    },
     # Every 5 minutes: re-queue transition e-mails whose task was lost (broker outage).
     "notification-outbox": {
         "task": "claims.tasks.flush_notification_outbox",

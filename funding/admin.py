@@ -200,11 +200,21 @@ ERRORS_SHOWN = 100
 
 @admin.register(AnnuaireSnapshot)
 class AnnuaireSnapshotAdmin(BaseAdmin):
-    list_display = ["as_of", "file_name", "rows", "mailbox_total", "error_count", "imported_by_label", "imported_at"]
+    list_display = [
+        "as_of",
+        "file_name",
+        "generation",
+        "rows",
+        "mailbox_total",
+        "error_count",
+        "imported_by_label",
+        "imported_at",
+    ]
     list_filter = ["as_of"]
     search_fields = ["file_name", "sha256"]
     readonly_fields = [
         "as_of",
+        "generation",
         "file_name",
         "sha256",
         "rows",
@@ -235,6 +245,18 @@ class AnnuaireSnapshotAdmin(BaseAdmin):
             path("<int:pk>/operateurs/", view(self.operators_view), name="funding_snapshot_operators"),
             *super().get_urls(),
         ]
+
+    @admin.display(description="heure de génération utilisée")
+    def generation(self, obj):
+        """The generation time read from the file name (Paris time), and the warning when the file was
+        not generated the day after the day it is imported for (funding.annuaire.generation_warning)."""
+        if obj.generated_at is None:
+            return "inconnue (absente du nom du fichier) : extraction prise pour le jour de son import"
+        text = f"{formatting.paris_datetime(obj.generated_at)} (heure de Paris, lue dans le nom du fichier)"
+        warning = annuaire.generation_warning(generated_at=obj.generated_at, as_of=obj.as_of)
+        if warning:
+            return format_html('{}<br><strong style="color:#b34000">⚠ {}</strong>', text, warning)
+        return text
 
     @admin.display(description="BAL par type")
     def types(self, obj):
@@ -315,7 +337,7 @@ class GrowthCheckAdmin(BaseAdmin):
         "reference_count",
         "closure_count",
         "increase",
-        "growth",
+        "growth_shown",
         "overall_growth",
         "flagged",
     ]
@@ -332,3 +354,7 @@ class GrowthCheckAdmin(BaseAdmin):
     @admin.display(description="hausse")
     def increase(self, obj):
         return obj.increase
+
+    @admin.display(description="croissance de l'opérateur", ordering="growth")
+    def growth_shown(self, obj):
+        return obj.growth_label

@@ -15,10 +15,11 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from django.db import connection
@@ -106,32 +107,133 @@ class ParseReport:
 
 @dataclass
 class Extraction:
-    """An opened extraction: the name of the text inside, its size and a binary stream on it."""
+    """An opened extraction: the name of the text inside, its size and a binary stream on it.
+
+    `crc32`: the CRC-32 of the text, known before reading it for a zip member (from the archive's
+    directory), None for a plain file. `archive`: the zip's own file name, or "".
+    """
 
     name: str
     size: int
     raw: io.BufferedIOBase
+    crc32: int | None = None
+    archive: str = ""
+
+    @property
+    def text_key(self):
+        """What identifies the text without reading it: name, size and CRC-32 (None when unknown)."""
+        return None if self.crc32 is None else text_key(self.name, self.size, self.crc32)
+
+
+def text_key(name, size, crc32):
+    return f"{name}|{size}|{crc32:08x}"[-300:]
+
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+class _ZipMemberReader:
+    """A zip member's stream whose failures are worded: a bad CRC (checked by zipfile once the
+    member has been read to its end) or compressed data that stop short. ExtractionError."""
+
+    def __init__(self, raw, member):
+        self._raw, self._member = raw, member
+
+    def _call(self, method, *args):
+        try:
+            return method(*args)
+        except zipfile.BadZipFile as exc:
+            if "CRC" in str(exc):
+                raise ExtractionError(f"Archive endommagée (CRC incorrect) : {self._member}.") from None
+            raise ExtractionError(f"Archive endommagée : {self._member} ({exc}).") from None
+        except (EOFError, zlib.error):
+            raise ExtractionError(
+                f"Fichier tronqué : le contenu compressé de {self._member} s'arrête avant sa fin."
+            ) from None
+
+    def read(self, size=-1):
+        return self._call(self._raw.read, size)
+
+    def readline(self, size=-1):
+        return self._call(self._raw.readline, size)
+
+    def tell(self):
+        return self._raw.tell()
+
+
+class HashingReader:
+    """Passes reads through and hashes what went by (SHA-256, CRC-32, size): the text is hashed
+    in the parse pass itself, never read (for a zip: inflated) a second time."""
+
+    def __init__(self, raw, *, crc=True):
+        self._raw = raw
+        self._digest = hashlib.sha256()
+        self._crc = crc  # a zip member's CRC-32 is known (and checked by zipfile): not computed again
+        self.crc32 = 0
+        self.size = 0
+
+    def _seen(self, data):
+        self._digest.update(data)
+        if self._crc:
+            self.crc32 = zlib.crc32(data, self.crc32)
+        self.size += len(data)
+        return data
+
+    def read(self, size=-1):
+        return self._seen(self._raw.read(size))
+
+    def readline(self, size=-1):
+        return self._seen(self._raw.readline(size))
+
+    def tell(self):
+        return self._raw.tell()
+
+    def hexdigest(self):
+        return self._digest.hexdigest()
 
 
 @contextmanager
 def open_extraction(path):
-    """Open `path` (.txt, or a .zip holding one .txt) as a binary stream; ExtractionError otherwise."""
+    """Open `path` (.txt, or a .zip holding one .txt) as a binary stream; ExtractionError otherwise,
+    worded for the agent: a file that is not a zip, a truncated or damaged archive, not one .txt."""
     path = Path(path)
     if not path.is_file():
         raise ExtractionError(f"Fichier introuvable : {path}")
-    if zipfile.is_zipfile(path):
+    with open(path, "rb") as probe:
+        magic = probe.read(4)
+    if magic in ZIP_MAGIC or path.suffix.lower() == ".zip":
+        if magic not in ZIP_MAGIC:
+            raise ExtractionError(f"Ce fichier n'est pas une archive zip : {path.name}.")
+        if not zipfile.is_zipfile(path):
+            # The directory of a zip is at its end: a copy cut short has none.
+            raise ExtractionError(
+                f"Fichier tronqué : l'archive {path.name} est incomplète (répertoire de l'archive introuvable)."
+            )
         try:
             archive = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as exc:
-            raise ExtractionError(f"Archive zip illisible : {exc}") from None
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise ExtractionError(f"Archive endommagée : {path.name} ({exc}).") from None
         with archive:
-            members = [
-                info for info in archive.infolist() if not info.is_dir() and info.filename.lower().endswith(".txt")
-            ]
+            files = [info for info in archive.infolist() if not info.is_dir()]
+            members = [info for info in files if info.filename.lower().endswith(".txt")]
             if len(members) != 1:
-                raise ExtractionError(f"L'archive doit contenir un seul fichier .txt ({len(members)} trouvé(s)).")
-            with archive.open(members[0]) as raw:
-                yield Extraction(name=Path(members[0].filename).name, size=members[0].file_size, raw=raw)
+                found = ", ".join(f"« {info.filename} »" for info in files[:5]) or "aucun fichier"
+                raise ExtractionError(
+                    f"L'archive doit contenir un seul fichier .txt ({len(members)} trouvé(s) ; contenu : {found})."
+                )
+            member = members[0]
+            try:
+                opened = archive.open(member)
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+                raise ExtractionError(f"Archive endommagée : {member.filename} ({exc}).") from None
+            with opened as raw:
+                yield Extraction(
+                    name=Path(member.filename).name,
+                    size=member.file_size,
+                    raw=_ZipMemberReader(raw, member.filename),
+                    crc32=member.CRC,
+                    archive=path.name,
+                )
         return
     with open(path, "rb") as raw:
         yield Extraction(name=path.name, size=path.stat().st_size, raw=raw)
@@ -147,6 +249,26 @@ def generated_at_from_name(*names):
             except ValueError:
                 return None
     return None
+
+
+def generation_warning(*, generated_at, as_of):
+    """A French warning when the extraction was not generated the day after `as_of`, or "".
+
+    A nightly extraction generated on day D (at 04:00, say) reflects the directory at the end of
+    D − 1: the file for `as_of` is the one generated on `as_of` + 1. None (no time in the name): "".
+    """
+    if generated_at is None:
+        return ""
+    generated = generated_at.astimezone(PARIS)
+    reflects = generated.date() - timedelta(days=1)
+    if reflects == as_of:
+        return ""
+    when = "antérieur" if reflects < as_of else "postérieur"
+    return (
+        f"Attention : extraction générée le {generated:%d/%m/%Y à %H:%M} (heure de Paris), elle reflète "
+        f"l'Annuaire à la fin du {reflects:%d/%m/%Y}, jour {when} au {as_of:%d/%m/%Y} pour lequel elle est "
+        "importée."
+    )
 
 
 def as_of_from_name(*names):
@@ -189,23 +311,28 @@ def check_header(first_line):
     raise ExtractionError(f"En-tête invalide : colonne {wrong + 1} « {names[wrong]} » au lieu de « {COLUMNS[wrong]} ».")
 
 
-def inspect_file(extraction):
-    """First pass over the bytes: check the header, return the SHA-256 of the extraction text."""
-    digest = hashlib.sha256()
-    first = extraction.raw.readline(64 * 1024)
+def read_header(raw):
+    """Read and check the first line of `raw` (ExtractionError when it is not the expected header)."""
+    first = raw.readline(64 * 1024)
     if not first:
         raise ExtractionError("Le fichier est vide.")
     try:
         check_header(first.decode("utf-8"))
     except UnicodeDecodeError:
         raise ExtractionError("En-tête invalide : le fichier n'est pas encodé en UTF-8.") from None
-    digest.update(first)
-    for chunk in iter(lambda: extraction.raw.read(1024 * 1024), b""):
-        digest.update(chunk)
-    return digest.hexdigest()
+    return first
 
 
-def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS, vectorised=True):
+def inspect_file(extraction):
+    """First pass over a plain file's bytes: check the header; (SHA-256, CRC-32) of the text."""
+    reader = HashingReader(extraction.raw)
+    read_header(reader)
+    while reader.read(1024 * 1024):
+        pass
+    return reader.hexdigest(), reader.crc32
+
+
+def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS, vectorised=True, header_read=False):
     """Yield polars DataFrames (line, address, mailbox_type, domain) of the valid, first-seen rows.
 
     Bad rows go to `report` with their line number; the header is line 1 and has been checked.
@@ -229,7 +356,8 @@ def parse_batches(extraction, report, *, progress=None, batch_rows=BATCH_ROWS, v
     import polars as pl  # imported here: only the import needs it, not every process start
 
     raw = extraction.raw
-    raw.readline()  # the header
+    if not header_read:
+        raw.readline()  # the header (checked before)
     bits = BLOOM_BYTES * 8
     seen = pl.Series("seen", [False], dtype=pl.Boolean).extend_constant(False, bits - 1)
     domain_counts = {kind: {} for kind in KNOWN_TYPES}

@@ -199,6 +199,9 @@ class AnnuaireSnapshot(models.Model):
     # generated at 04:00 reflects the day before, which matters for the closure snapshot.
     generated_at = models.DateTimeField("générée le", null=True, blank=True)
     sha256 = models.CharField("empreinte SHA-256", max_length=64, unique=True)
+    # Name, size and CRC-32 of the text (a zip member's, read from the archive's directory): a zip
+    # already imported is recognised before it is inflated. Empty for snapshots imported before.
+    text_key = models.CharField("nom, taille et CRC-32 du texte", max_length=300, blank=True, default="")
     rows = models.PositiveIntegerField("lignes lues", default=0)
     mailbox_total = models.PositiveIntegerField("BAL distinctes", default=0)
     by_type = models.JSONField("BAL par type", default=dict)
@@ -222,6 +225,8 @@ class AnnuaireSnapshot(models.Model):
         indexes = [
             # counts_at(): the newest snapshot of a given day.
             models.Index(fields=["as_of", "-imported_at"], name="snapshot_as_of_idx"),
+            # annuaire_import(): a zip already imported, found by its member's key before inflating it.
+            models.Index(fields=["text_key"], name="snapshot_text_key_idx"),
         ]
 
     def __str__(self):
@@ -357,7 +362,8 @@ class GrowthCheck(models.Model):
     """Mailbox growth of one operator between a reference and the closure snapshot of a campaign.
 
     `flagged` when the operator's growth ratio exceeds the overall growth by the configured
-    factor and its increase reaches the configured minimum (settings ANOMALY_*).
+    factor and its increase reaches the configured minimum (settings ANOMALY_*). An operator with
+    no mailbox at the reference is a newcomer (`growth` empty): never flagged.
     """
 
     campaign = models.ForeignKey(Campaign, verbose_name="campagne", on_delete=models.CASCADE, related_name="+")
@@ -373,12 +379,20 @@ class GrowthCheck(models.Model):
     reference_count = models.PositiveIntegerField("BAL à la référence")
     closure_count = models.PositiveIntegerField("BAL à la clôture")
     growth = models.DecimalField(
-        "croissance de l'opérateur", max_digits=12, decimal_places=4, null=True, blank=True, help_text="Vide : infinie."
+        "croissance de l'opérateur",
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Vide : nouvel entrant (aucune BAL à la référence).",
     )
     overall_growth = models.DecimalField("croissance de l'ensemble", max_digits=12, decimal_places=4)
     factor = models.DecimalField("facteur de seuil", max_digits=8, decimal_places=2)
     min_increase = models.PositiveIntegerField("hausse minimale")
     flagged = models.BooleanField("anomalie", default=False)
+    # When the agents were told of the flag: kept across refreshes while the operator stays flagged,
+    # so a flag is e-mailed once (funding.notifications.send_growth_flags).
+    notified_at = models.DateTimeField("signalement envoyé le", null=True, blank=True)
     computed_at = models.DateTimeField("calculé le", auto_now_add=True)
 
     class Meta:
@@ -395,3 +409,14 @@ class GrowthCheck(models.Model):
     @property
     def increase(self):
         return self.closure_count - self.reference_count
+
+    @property
+    def is_newcomer(self):
+        return self.reference_count == 0
+
+    @property
+    def growth_label(self):
+        """The operator's growth in words: "nouvel entrant" when it had no mailbox at the reference."""
+        from common.formatting import percent
+
+        return "nouvel entrant" if self.growth is None else percent(self.growth)

@@ -316,3 +316,50 @@ def counted_elsewhere(*, campaign, operator, other_operator_ids):
     return sum(
         1 for address in addresses.values_list("address", flat=True).iterator(chunk_size=10_000) if address in theirs
     )
+
+
+# --- An operator's mailboxes over time (the portal's chart) ------------------------------------
+
+
+@dataclass(frozen=True)
+class MailboxPoint:
+    """The counts established for an operator on `day` (as an advance filed that day would read them)
+    and the funding they would give under the schedule in force for it."""
+
+    day: date
+    lines: dict  # {type: CountLine}
+    missing: list
+    funding: object  # funding.formula.Breakdown (missing types count as zero)
+
+
+# A few years of nightly extractions would make an unreadable chart: the latest dates only.
+HISTORY_POINTS = 36
+
+
+def operator_mailbox_history(*, operator, campaign, until=None):
+    """[MailboxPoint] on each day that brought a figure for `operator` — an imported Annuaire extraction
+    or a line of ANS's count file (also an agent's entry) — oldest first, at most HISTORY_POINTS.
+
+    Each point holds what count_lines_at reads on that day with the campaign's maximum age (the rule
+    of an advance's counts) and its price under `campaign.schedule_for(operator.kind)`
+    (funding.formula.compute_breakdown; a type not established counts as zero and is listed in
+    `missing`). Reads only.
+    """
+    days = set(AnnuaireSnapshot.objects.values_list("as_of", flat=True).distinct())
+    days |= set(MailboxCount.objects.filter(operator=operator).values_list("as_of", flat=True).distinct())
+    if until is not None:
+        days = {day for day in days if day <= until}
+    schedule = campaign.schedule_for(operator.kind)
+    points = []
+    for day in sorted(days)[-HISTORY_POINTS:]:
+        lines = count_lines_at(operator=operator, basis=basis_on(day, max_age_days=campaign.count_max_age_days))
+        counts = {kind: line.count for kind, line in lines.items()}
+        points.append(
+            MailboxPoint(
+                day=day,
+                lines=lines,
+                missing=missing_types(lines),
+                funding=compute_breakdown(schedule=schedule, counts=counts),
+            )
+        )
+    return points

@@ -2,6 +2,8 @@
 
 import dataclasses
 import hashlib
+import logging
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -12,9 +14,12 @@ from django.db import IntegrityError, transaction
 from common.exceptions import InvalidInput, NotAllowed
 from common.roles import Role, is_agent
 from common.uploads import inspect_upload
-from funding import annuaire, count_file, selectors
+from funding import annuaire, count_file, notifications, selectors
+from funding.calendar import PARIS
 from funding.enums import CountSource, MailboxType
-from funding.models import AnnuaireSnapshot, GrowthCheck, MailboxCount
+from funding.models import AnnuaireSnapshot, Campaign, GrowthCheck, MailboxCount
+
+logger = logging.getLogger(__name__)
 
 
 def mailbox_count_record(
@@ -72,44 +77,107 @@ def _summary(snapshot, *, errors=None):
         "by_type": dict(snapshot.by_type),
         "unknown_domains": annuaire.unknown_domains(snapshot.pk, snapshot.as_of),
         "errors": list(snapshot.errors if errors is None else errors),
+        # Paris time, as read in the file name (the database returns it in UTC).
+        "generated_at": snapshot.generated_at.astimezone(PARIS).isoformat() if snapshot.generated_at else None,
+        "warnings": [
+            w for w in [annuaire.generation_warning(generated_at=snapshot.generated_at, as_of=snapshot.as_of)] if w
+        ],
     }
+
+
+class _SameTextImported(Exception):
+    """Raised inside the import's transaction to roll it back: the text turned out to be a snapshot's."""
+
+    def __init__(self, snapshot):
+        self.snapshot = snapshot
 
 
 def annuaire_import(*, path, as_of=None, actor=None, actor_label="", progress=None):
     """Import one Annuaire Santé MSSanté extraction (.txt or .zip) as a snapshot on `as_of`.
 
-    Before anything is written: the header is checked and the file hashed; a file already
-    imported (same SHA-256) is a no-op (`created` False). Then, in one transaction, the rows
-    are parsed, loaded and folded; any failure leaves no snapshot. Raises ExtractionError
-    (French message) for an unreadable file, a bad header, a missing date or too many bad rows.
+    Before anything is written the header is checked and the file recognised when it was already
+    imported (`created` False, a no-op): a .txt by the SHA-256 of a hash pass (reading a plain file
+    costs little); a .zip by its member's name, size and CR-32 read from the archive's directory,
+    without inflating it. A zip is inflated once: its SHA-256 is computed while it is parsed (the
+    same text imported unzipped before is then recognised and the transaction rolled back).
+    In one transaction the rows are parsed, loaded and folded; any failure leaves no snapshot.
+    Raises ExtractionError (French message) for an unreadable, truncated or damaged file, a bad
+    header, a missing date or too many bad rows. A new snapshot then refreshes the growth checks
+    of the campaigns whose reference or closure snapshot it changed (growth_checks_refresh_stale).
     """
+    file_name = Path(path).name
     with annuaire.open_extraction(path) as extraction:
-        sha256 = annuaire.inspect_file(extraction)
-    as_of = as_of or annuaire.as_of_from_name(Path(path).name, extraction.name)
+        if extraction.archive:
+            result = _import_extraction(
+                extraction,
+                file_name=file_name,
+                as_of=as_of,
+                actor=actor,
+                actor_label=actor_label,
+                progress=progress,
+            )
+        else:
+            sha256, crc32 = annuaire.inspect_file(extraction)
+            known_key = annuaire.text_key(extraction.name, extraction.size, crc32)
+    if not extraction.archive:
+        with annuaire.open_extraction(path) as extraction:
+            result = _import_extraction(
+                extraction,
+                file_name=file_name,
+                as_of=as_of,
+                actor=actor,
+                actor_label=actor_label,
+                progress=progress,
+                known=(sha256, known_key),
+            )
+    if result.created:
+        transaction.on_commit(lambda: growth_checks_refresh_stale(trigger=result.snapshot), robust=True)
+    return result
+
+
+def _import_extraction(extraction, *, file_name, as_of, actor, actor_label, progress, known=None):
+    """The import proper, on an opened extraction (`known`: the (SHA-256, text key) of a hash pass)."""
+    sha256, key = known if known is not None else (None, extraction.text_key)
+    existing = None
+    if sha256 is not None:
+        existing = AnnuaireSnapshot.objects.filter(sha256=sha256).first()
+    if existing is None and key:
+        existing = AnnuaireSnapshot.objects.filter(text_key=key).order_by("pk").first()
+    if existing is not None:
+        return AnnuaireImportResult(snapshot=existing, created=False, summary=_summary(existing))
+    as_of = as_of or annuaire.as_of_from_name(file_name, extraction.name)
     if as_of is None:
         raise annuaire.ExtractionError(
             "Date de l'extraction introuvable dans le nom du fichier "
             "(Extraction_Correspondance_MSSante_AAAAMMJJhhmm) : indiquez --as-of AAAA-MM-JJ."
         )
-    existing = AnnuaireSnapshot.objects.filter(sha256=sha256).first()
-    if existing is not None:
-        return AnnuaireImportResult(snapshot=existing, created=False, summary=_summary(existing))
-
+    # A zip's text is hashed while it is parsed (inflated once); a plain file's was hashed already.
+    reader = annuaire.HashingReader(extraction.raw, crc=False) if sha256 is None else extraction.raw
+    annuaire.read_header(reader)
+    hashed = dataclasses.replace(extraction, raw=reader)
     report = annuaire.ParseReport()
     try:
         with transaction.atomic():
             snapshot = AnnuaireSnapshot.objects.create(
                 as_of=as_of,
-                generated_at=annuaire.generated_at_from_name(Path(path).name, extraction.name),
-                file_name=Path(path).name[:255],
-                sha256=sha256,
+                generated_at=annuaire.generated_at_from_name(file_name, extraction.name),
+                file_name=file_name[:255],
+                # Unique: a placeholder until the text has been read through (never committed).
+                sha256=sha256 or f"en-cours-{uuid.uuid4().hex}",
+                text_key=key or "",
                 imported_by=actor,
                 imported_by_label=(actor.get_username() if actor is not None else actor_label)[:150],
             )
-            with annuaire.open_extraction(path) as extraction:
-                annuaire.load_rows(
-                    annuaire.parse_batches(extraction, report, progress=progress), report, snapshot_id=snapshot.pk
-                )
+            annuaire.load_rows(
+                annuaire.parse_batches(hashed, report, progress=progress, header_read=True),
+                report,
+                snapshot_id=snapshot.pk,
+            )
+            if sha256 is None:
+                snapshot.sha256 = reader.hexdigest()
+                same = AnnuaireSnapshot.objects.filter(sha256=snapshot.sha256).exclude(pk=snapshot.pk).first()
+                if same is not None:
+                    raise _SameTextImported(same)
             by_type = dict.fromkeys(annuaire.KNOWN_TYPES, 0)
             by_type.update(annuaire.type_counts(snapshot.pk))
             by_type.update(report.unknown_types)
@@ -118,10 +186,12 @@ def annuaire_import(*, path, as_of=None, actor=None, actor_label="", progress=No
             snapshot.by_type = by_type
             snapshot.error_count = report.error_count
             snapshot.errors = report.errors
-            snapshot.save(update_fields=["rows", "mailbox_total", "by_type", "error_count", "errors"])
+            snapshot.save(update_fields=["sha256", "rows", "mailbox_total", "by_type", "error_count", "errors"])
+    except _SameTextImported as same:
+        return AnnuaireImportResult(snapshot=same.snapshot, created=False, summary=_summary(same.snapshot))
     except IntegrityError:
         # The same file imported concurrently: the other import won and holds the snapshot.
-        existing = AnnuaireSnapshot.objects.filter(sha256=sha256).first()
+        existing = AnnuaireSnapshot.objects.filter(sha256=sha256 or reader.hexdigest()).first()
         if existing is None:
             raise
         return AnnuaireImportResult(snapshot=existing, created=False, summary=_summary(existing))
@@ -231,8 +301,11 @@ def growth_checks_refresh(*, campaign):
     """Recompute the growth of every operator between the reference and the closure snapshots.
 
     Flagged: growth ratio above the overall growth × ANOMALY_GROWTH_FACTOR and an increase of at
-    least ANOMALY_MIN_INCREASE mailboxes (an operator absent from the reference grows infinitely).
-    Counted types: the funded ones the directory publishes (PER, ORG). Replaces the campaign's checks.
+    least ANOMALY_MIN_INCREASE mailboxes. An operator with no mailbox at the reference is a newcomer
+    (the seeds open the funding to them): its growth is left empty and it is never flagged.
+    Counted types: the funded ones the directory publishes (PER, ORG). Replaces the campaign's checks;
+    an operator still flagged keeps `notified_at`, and the agents are e-mailed the new flags once
+    (after commit).
     """
     closure = selectors.closure_snapshot(campaign)
     if closure is None:
@@ -261,7 +334,6 @@ def growth_checks_refresh(*, campaign):
     for operator_id in sorted(set(before) | set(after)):
         old, new = before.get(operator_id, 0), after.get(operator_id, 0)
         growth = Decimal(new) / Decimal(old) if old else None
-        exceeds = growth is None or growth > overall * factor
         checks.append(
             GrowthCheck(
                 campaign=campaign,
@@ -274,10 +346,58 @@ def growth_checks_refresh(*, campaign):
                 overall_growth=overall.quantize(Decimal("0.0001")),
                 factor=factor,
                 min_increase=min_increase,
-                flagged=exceeds and new - old >= min_increase,
+                flagged=growth is not None and growth > overall * factor and new - old >= min_increase,
             )
         )
     with transaction.atomic():
+        told = dict(
+            GrowthCheck.objects.filter(campaign=campaign, flagged=True, notified_at__isnull=False).values_list(
+                "operator_id", "notified_at"
+            )
+        )
+        for check in checks:
+            if check.flagged:
+                check.notified_at = told.get(check.operator_id)
         GrowthCheck.objects.filter(campaign=campaign).delete()
         GrowthCheck.objects.bulk_create(checks)
+        if any(check.flagged and check.notified_at is None for check in checks):
+            campaign_id = campaign.pk
+            transaction.on_commit(lambda: notifications.schedule_growth_flags(campaign_id))
     return checks
+
+
+def growth_checks_stale(campaign):
+    """True when the campaign's growth checks are missing or were computed on other snapshots than
+    its reference and closure snapshots today (an import, a new reference date, a closure choice),
+    and both exist."""
+    closure = selectors.closure_snapshot(campaign)
+    reference = selectors.reference_snapshot(campaign)
+    if closure is None or reference is None or reference.pk == closure.pk:
+        return False
+    current = (
+        GrowthCheck.objects.filter(campaign=campaign)
+        .values_list("reference_snapshot_id", "closure_snapshot_id")
+        .first()
+    )
+    return current != (reference.pk, closure.pk)
+
+
+def growth_checks_refresh_stale(*, trigger=None):
+    """Refresh the growth checks of every campaign whose checks are stale (see growth_checks_stale).
+
+    Called after each Annuaire import (`trigger`: the new snapshot, for the log) and by the daily
+    job; safe to run twice. A campaign whose figures cannot be computed (no operator's mailbox at
+    the reference) is left as it is and logged. Returns the campaigns refreshed.
+    """
+    refreshed = []
+    for campaign in Campaign.objects.select_related("closure_snapshot").order_by("pk"):
+        if not growth_checks_stale(campaign):
+            continue
+        try:
+            growth_checks_refresh(campaign=campaign)
+        except InvalidInput as exc:
+            logger.warning("growth checks of %s not refreshed: %s", campaign.code, exc.message)
+            continue
+        logger.info("growth checks of %s refreshed (snapshot %s)", campaign.code, getattr(trigger, "pk", None))
+        refreshed.append(campaign)
+    return refreshed

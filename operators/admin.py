@@ -167,7 +167,7 @@ class OperatorAdmin(BaseAdmin):
                     f"{check.reference_snapshot.as_of:%d/%m/%Y}",
                     check.closure_count,
                     f"{check.closure_snapshot.as_of:%d/%m/%Y}",
-                    f"×{check.growth}" if check.growth is not None else "absent à la référence",
+                    f"×{check.growth}" if check.growth is not None else "nouvel entrant, absent à la référence",
                     check.overall_growth,
                     "⚠ ANOMALIE : demander les contrats avec les clients finaux" if check.flagged else "pas d'anomalie",
                 )

@@ -62,6 +62,7 @@ urlpatterns = [
         name="enrolment_document_download",
     ),
     path("operateur/", accounts.operator_profile, name="operator"),
+    path("operateur/bal/", views.mailboxes, name="mailboxes"),
     path("operateur/coordonnees-bancaires/", bank_details.bank_details, name="bank_details"),
     path(
         "operateur/coordonnees-bancaires/rib/<int:pk>/telecharger/",

@@ -25,6 +25,8 @@ from common.downloads import attachment_response
 from common.exceptions import DomainError, NotAllowed, StateConflict
 from common.roles import Role, is_agent
 from funding import selectors as funding_selectors
+from funding.calendar import paris_today
+from funding.enums import MailboxType
 from funding.formula import compute_breakdown, with_vat
 
 
@@ -237,3 +239,49 @@ def simulator(request):
     status = 400 if submitted and not form.is_valid() else 200
     context = {"form": form, "results": results, "vat_rate": vat_rate}
     return render(request, "portail/simulator.html", context, status=status)
+
+
+# --- The operator's mailboxes over time ---------------------------------------------------------
+
+
+@require_GET
+@login_required
+def mailboxes(request):
+    """The operator's own mailbox counts per type on each day a figure came in (Annuaire extractions,
+    ANS's count file, agents' entries), the funding each would give and where it stands against the
+    cap, under the chosen campaign's schedule for its kind (?campagne=<code>, default the newest)."""
+    operator = helpers.operator_for(request.user)
+    if operator is None:
+        raise Http404
+    campaigns = list(funding_selectors.campaigns())
+    campaign = next(
+        (c for c in campaigns if c.code == request.GET.get("campagne")), campaigns[0] if campaigns else None
+    )
+    if campaign is None:
+        raise Http404
+    points = funding_selectors.operator_mailbox_history(operator=operator, campaign=campaign, until=paris_today())
+    schedule = campaign.schedule_for(operator.kind)
+    types = [kind for kind in MailboxType.values if any(kind in point.lines for point in points)]
+    latest = points[-1] if points else None
+    chart = {
+        "labels": [point.day.isoformat() for point in points],
+        "types": types,
+        "counts": {
+            kind: [point.lines[kind].count if kind in point.lines else None for point in points] for kind in types
+        },
+        "funding": [float(point.funding.total) for point in points],
+        "cap": float(schedule.cap),
+    }
+    context = {
+        "operator": operator,
+        "campaign": campaign,
+        "campaigns": campaigns,
+        "schedule": schedule,
+        "types": types,
+        "rows": [{"point": point, "cells": [point.lines.get(kind) for kind in types]} for point in reversed(points)],
+        "latest": latest,
+        "cap_share": (latest.funding.subtotal / schedule.cap) if latest and schedule.cap else None,
+        "cap_remaining": schedule.cap - latest.funding.total if latest else None,
+        "chart": chart,
+    }
+    return render(request, "portail/mailboxes.html", context)

@@ -29,3 +29,17 @@ def vat_rate(rate):
 def paris_datetime(value):
     """An aware datetime → « 01/12/2026 14:09 » (Europe/Paris)."""
     return formatting.paris_datetime(value)
+
+
+@register.filter
+def percent(ratio):
+    """Decimal("0.125") → « 12,5 % »; « — » when None."""
+    return formatting.percent(ratio)
+
+
+@register.filter
+def number(value, places=0):
+    """Decimal("4.25"), 2 → « 4,25 »; « — » when None."""
+    if value is None:
+        return formatting.MISSING
+    return formatting.number(value, int(places))

@@ -38,7 +38,7 @@ def parks(tmp_path, settings):
         + mailboxes("small.mssante.fr", 10)  # ×5 but only +8: under the minimum increase
         + mailboxes("surge.mssante.fr", 60, kind="ORG", prefix="o")  # 20 → 80: ×4
         + mailboxes("surge.mssante.fr", 20)
-        + mailboxes("new.mssante.fr", 25)  # absent from the reference: infinite growth
+        + mailboxes("new.mssante.fr", 25)  # absent from the reference: a newcomer
     )
     services.annuaire_import(path=extraction(tmp_path, after, name=AFTER_CLOSURE), as_of=CLOSURE)
     return {"steady": steady, "small": small, "surge": surge, "newcomer": newcomer}
@@ -53,10 +53,11 @@ def test_operators_growing_much_faster_than_all_are_flagged(parks):
     assert (surge.reference_count, surge.closure_count, surge.growth) == (20, 80, 4)
     assert surge.flagged
     assert checks[parks["newcomer"].pk].growth is None
-    assert checks[parks["newcomer"].pk].flagged
+    assert checks[parks["newcomer"].pk].growth_label == "nouvel entrant"
+    assert not checks[parks["newcomer"].pk].flagged  # never flagged as an infinite growth
     assert not checks[parks["steady"].pk].flagged
     assert not checks[parks["small"].pk].flagged  # ×5 but only 8 more mailboxes
-    assert GrowthCheck.objects.filter(campaign=campaign, flagged=True).count() == 2
+    assert GrowthCheck.objects.filter(campaign=campaign, flagged=True).count() == 1
 
 
 def test_the_factor_is_configurable(parks, settings):
@@ -64,7 +65,7 @@ def test_the_factor_is_configurable(parks, settings):
     campaign = segur_campaign(closure=CLOSURE)
     services.growth_checks_refresh(campaign=campaign)
     assert not GrowthCheck.objects.get(operator=parks["surge"]).flagged  # ×4 is under ×1.84 × 3
-    assert GrowthCheck.objects.get(operator=parks["newcomer"]).flagged  # infinite growth, +25
+    assert not GrowthCheck.objects.get(operator=parks["newcomer"]).flagged  # a newcomer, +25
     settings.ANOMALY_GROWTH_FACTOR = "2.5"
     settings.ANOMALY_MIN_INCREASE = 100
     services.growth_checks_refresh(campaign=campaign)
@@ -91,7 +92,7 @@ def test_check_growth_command_prints_the_flagged_operators(parks):
     segur_campaign(code="c1", closure=CLOSURE)
     out = StringIO()
     call_command("check_growth", "--campaign", "c1", stdout=out)
-    assert "2 signalé(s)" in out.getvalue()
+    assert "1 signalé(s)" in out.getvalue()
     assert "Envolée" in out.getvalue()
     with pytest.raises(CommandError):
         call_command("check_growth", "--campaign", "inconnue", stdout=out)

@@ -37,7 +37,12 @@ def test_json_summary_has_the_contract_shape_and_counts(tmp_path):
     operator_with_domains("medecin.mssante.fr")
     extraction_path = extraction(tmp_path, ROWS)
     summary = run_json(extraction_path)
-    assert list(summary) == ["rows", "mailboxes", "by_type", "unknown_domains", "errors"]
+    assert list(summary) == ["rows", "mailboxes", "by_type", "unknown_domains", "errors", "generated_at", "warnings"]
+    assert summary["generated_at"] == "2023-06-30T04:00:00+02:00"
+    # Generated at 04:00 on 30/06, the file reflects 29/06: not the day it is imported for.
+    assert len(summary["warnings"]) == 1
+    assert "générée le 30/06/2023 à 04:00" in summary["warnings"][0]
+    assert "fin du 29/06/2023, jour antérieur au 30/06/2023" in summary["warnings"][0]
     assert summary["rows"] == 4
     assert summary["mailboxes"] == 4
     assert summary["by_type"] == {"PER": 2, "ORG": 1, "APP": 0, "CAB": 1}

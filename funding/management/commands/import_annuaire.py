@@ -67,6 +67,7 @@ class Command(BaseCommand):
                             "by_type": {},
                             "unknown_domains": {},
                             "errors": report.errors,
+                            "error": str(exc),
                         },
                         ensure_ascii=False,
                     )
@@ -102,6 +103,14 @@ class Command(BaseCommand):
                 f"Instantané n° {snapshot.pk} enregistré : {Path(snapshot.file_name).name}, "
                 f"extraction au {snapshot.as_of:%d/%m/%Y}."
             )
+        if snapshot.generated_at is not None:
+            write(
+                f"Heure de génération utilisée : {formatting.paris_datetime(snapshot.generated_at)} (heure de Paris)."
+            )
+        else:
+            write("Heure de génération inconnue (absente du nom du fichier).")
+        for warning in summary["warnings"]:
+            write(warning)
         write(f"Lignes lues : {formatting.count(summary['rows'])}")
         write(f"BAL distinctes : {formatting.count(summary['mailboxes'])}")
         for kind, count in summary["by_type"].items():
