@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
 
 EXPIRED = "Jeton expiré : demandez-en un nouveau (POST /api/v1/auth/token)."
 PASSWORD_CHANGED = "Jeton révoqué : le mot de passe du compte a changé depuis sa création."
@@ -47,8 +47,27 @@ def token_ttl():
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):
-    """`Authorization: Token <key>` against operators.ApiToken; refused (401) when unknown, expired,
+    """`Authorization: Bearer <key>` (RFC 6750, what generated clients send) or `Token <key>` (DRF's
+    keyword, for existing clients) against operators.ApiToken; refused (401) when unknown, expired,
     issued under a former password, or of an inactive account — and then deleted."""
+
+    keywords = ("Token", "Bearer")
+
+    def authenticate(self, request):
+        auth = get_authorization_header(request).split()
+        if not auth or auth[0].decode("latin-1").lower() not in {k.lower() for k in self.keywords}:
+            return None
+        if len(auth) == 1:
+            raise exceptions.AuthenticationFailed(_("Invalid token header. No credentials provided."))
+        if len(auth) > 2:
+            raise exceptions.AuthenticationFailed(_("Invalid token header. Token string should not contain spaces."))
+        try:
+            key = auth[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed(
+                _("Invalid token header. Token string should not contain invalid characters.")
+            ) from None
+        return self.authenticate_credentials(key)
 
     def authenticate_credentials(self, key):
         from operators.models import ApiToken

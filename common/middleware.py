@@ -76,20 +76,25 @@ def _connection_lost(exception):
     return any(marker in text for marker in markers)
 
 
+REPEATED = "Paramètre donné plusieurs fois : une seule valeur est attendue."
+
+
 class ApiQueryStringMiddleware:
-    """Query parameters of the API holding a NUL (PostgreSQL cannot compare with it) answer 400 with
-    a field error, before any view filters on them. Bodies are checked by common.parsers."""
+    """Query parameters of the API holding a NUL (PostgreSQL cannot compare with it), or given more
+    than once (every parameter of the API takes one value; DRF would silently read the last one),
+    answer 400 with a field error, before any view filters on them. Bodies: common.parsers."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if request.path.startswith("/api/"):
-            errors = {
-                name: [UNSTORABLE]
-                for name, values in request.GET.lists()
-                if unstorable(name) or any(unstorable(value) for value in values)
-            }
+            errors = {}
+            for name, values in request.GET.lists():
+                if unstorable(name) or any(unstorable(value) for value in values):
+                    errors[name] = [UNSTORABLE]
+                elif len(values) > 1:
+                    errors[name] = [REPEATED]
             if errors:
                 return JsonResponse(
                     {"detail": "Données invalides.", "code": "invalid", "errors": errors},

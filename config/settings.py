@@ -288,17 +288,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # `?page=` must be a page number (400 otherwise, not page 1).
+    "DEFAULT_PAGINATION_CLASS": "common.api.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.api.exception_handler",
     # Bounded size and depth, storable text only (common.parsers); OPTIONS without serializers.
-    "DEFAULT_PARSER_CLASSES": [
-        "common.parsers.JSONParser",
-        "common.parsers.FormParser",
-        "common.parsers.MultiPartParser",
-    ],
+    # JSON only: the views receiving files set `parser_classes = [MultiPartParser]` themselves, so
+    # every operation has one request content type (generated clients then send what we read).
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
     "DEFAULT_METADATA_CLASS": "common.api.Metadata",
     "DEFAULT_THROTTLE_RATES": {
         "simulate": env.str("THROTTLE_SIMULATE", default="120/min"),
@@ -316,17 +315,28 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "PREPROCESSING_HOOKS": ["common.api.normalise_optional_slash_paths"],
+    # Tags and operationIds from the path after /api/v1 (`claims_list`, tag `claims`).
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Request and response components apart: files are `format: binary` in requests, and a
+    # response's fields are all required (common.openapi.AutoSchema).
+    "COMPONENT_SPLIT_REQUEST": True,
+    "COMPONENT_NO_READ_ONLY_REQUIRED": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "common.openapi.document_common_errors",
     ],
-    # One name per choice set shared by several serializers.
+    # One name per choice set shared by several serializers; query parameters listing the same
+    # values reference these components too (common.openapi).
     "ENUM_NAME_OVERRIDES": {
         "ClaimStateEnum": "claims.enums.ClaimState",
         "ClaimKindEnum": "claims.enums.ClaimKind",
         "DocumentKindEnum": "claims.enums.DocumentKind",
+        "UploadableDocumentKindEnum": "claims.api.serializers.UPLOADABLE_KIND_CHOICES",
         "OperatorKindEnum": "operators.enums.OperatorKind",
         "EnrolmentStateEnum": "operators.enums.EnrolmentState",
+        "MailboxTypeEnum": "funding.enums.MailboxType",
+        "CountSourceEnum": "funding.enums.CountSource",
+        "ErrorCodeEnum": "common.openapi.ERROR_CODES",
     },
 }
 

@@ -1,15 +1,21 @@
 """Claims API serializers: inputs are shapes only (services decide), outputs say what the operator may do."""
 
+from datetime import datetime
+
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from claims import selectors
-from claims.enums import ClaimKind, DocumentKind
+from claims.enums import UPLOADABLE_KINDS, ClaimKind, DocumentKind
 from claims.models import Claim, ClaimEvent, Document, Recovery
 from claims.recoveries import OBSERVATIONS_MAX_CHARS, OBSERVATIONS_MAX_FILES, observation_period_open
 from claims.services import claim_abilities
+from claims.workflow import TRANSITIONS
+from common.serializers import InputSerializer, StrictCharField, StrictEmailField, StrictURLField
+from funding.api.serializers import BreakdownSerializer, CountsSerializer
 from funding.calendar import end_of_day
+from funding.enums import CountSource
 from funding.models import Campaign
 
 # --- OpenAPI examples ------------------------------------------------------------------------
@@ -48,7 +54,22 @@ CLAIM_DETAIL_EXAMPLE = {
         "advance": "65597.48",
         "balance": "153060.79",
         "counts_as_of": "2026-10-24",
+        "counts_basis": "BAL comptées au 24/10/2026 (chiffres d'au plus 30 jours)",
+        "count_sources": {
+            kind: {
+                "count": count,
+                "source": "annuaire",
+                "label": "Annuaire Santé",
+                "detail": "Extraction du 24/10/2026",
+                "as_of": "2026-10-24",
+                "overridden": [],
+            }
+            for kind, count in (("APP", 120), ("ORG", 2400), ("PER", 31000))
+        },
         "amount": "65597.48",
+        "vat_rate": "0.2000",
+        "vat": "13119.50",
+        "amount_to_pay": "78716.98",
     },
     "counts": {"APP": 120, "ORG": 2400, "PER": 31000},
     "technical_doc_url": "",
@@ -125,7 +146,7 @@ RECOVERY_EXAMPLE = {
 # --- Inputs ------------------------------------------------------------------------------------
 
 
-class ClaimCreateSerializer(serializers.Serializer):
+class ClaimCreateSerializer(InputSerializer):
     campaign = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Campaign.objects.all(),
@@ -133,13 +154,13 @@ class ClaimCreateSerializer(serializers.Serializer):
         error_messages={"does_not_exist": "Campagne inconnue : « {value} »."},
     )
     kind = serializers.ChoiceField(choices=ClaimKind.choices)
-    technical_doc_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    technical_doc_url = StrictURLField(max_length=500, required=False, allow_blank=True)
 
 
-class ClaimUpdateSerializer(serializers.Serializer):
+class ClaimUpdateSerializer(InputSerializer):
     """What a balance declares (each field optional: only those sent change)."""
 
-    technical_doc_url = serializers.URLField(
+    technical_doc_url = StrictURLField(
         max_length=500,
         allow_blank=True,
         required=False,
@@ -148,10 +169,10 @@ class ClaimUpdateSerializer(serializers.Serializer):
     deployment_date = serializers.DateField(
         required=False, allow_null=True, help_text="Date de déploiement du connecteur, au plus tard la clôture (solde)."
     )
-    technical_contact_name = serializers.CharField(
+    technical_contact_name = StrictCharField(
         max_length=200, required=False, allow_blank=True, help_text="Contact technique pour les éditeurs (solde)."
     )
-    technical_contact_email = serializers.EmailField(required=False, allow_blank=True)
+    technical_contact_email = StrictEmailField(max_length=254, required=False, allow_blank=True)
     installation_date = serializers.DateField(
         required=False,
         allow_null=True,
@@ -159,19 +180,23 @@ class ClaimUpdateSerializer(serializers.Serializer):
     )
 
 
-class CommentSerializer(serializers.Serializer):
-    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+class CommentSerializer(InputSerializer):
+    comment = StrictCharField(max_length=2000, required=False, allow_blank=True)
 
 
-class DocumentUploadSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=DocumentKind.choices)
+# What an operator may upload: every proof, not the agency's letters (claims.enums.UPLOADABLE_KINDS).
+UPLOADABLE_KIND_CHOICES = [(kind.value, kind.label) for kind in UPLOADABLE_KINDS]
+
+
+class DocumentUploadSerializer(InputSerializer):
+    kind = serializers.ChoiceField(choices=UPLOADABLE_KIND_CHOICES)
     file = serializers.FileField(
         allow_empty_file=True, use_url=False, help_text="PDF, PNG ou JPEG (reconnu par son contenu), 20 Mo au plus."
     )
 
 
-class RecoveryObservationsSerializer(serializers.Serializer):
-    text = serializers.CharField(
+class RecoveryObservationsSerializer(InputSerializer):
+    text = StrictCharField(
         max_length=OBSERVATIONS_MAX_CHARS, help_text="Vos observations sur l'indu notifié (obligatoire)."
     )
     attachments = serializers.ListField(
@@ -226,62 +251,69 @@ class RequiredProofSerializer(serializers.Serializer):
     version = serializers.IntegerField(allow_null=True)
 
 
-BREAKDOWN_SCHEMA = {
+class OverriddenCountSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    source = serializers.ChoiceField(choices=CountSource.choices)
+    label = serializers.CharField()
+    as_of = serializers.DateField(allow_null=True)
+
+
+class CountSourceLineSerializer(serializers.Serializer):
+    """One frozen count (funding.selectors.CountLine.as_dict): the figure, its source and date, and
+    the figures of other sources it prevailed over."""
+
+    count = serializers.IntegerField()
+    source = serializers.ChoiceField(choices=CountSource.choices)
+    label = serializers.CharField()
+    detail = serializers.CharField()
+    as_of = serializers.DateField(allow_null=True)
+    overridden = OverriddenCountSerializer(many=True)
+
+
+class CountSourcesSerializer(serializers.Serializer):
+    APP = CountSourceLineSerializer()
+    ORG = CountSourceLineSerializer()
+    PER = CountSourceLineSerializer()
+
+
+class SnapshotSerializer(serializers.Serializer):
+    file_name = serializers.CharField()
+    as_of = serializers.DateField()
+    generated_at = serializers.DateTimeField(allow_null=True)
+    sha256 = serializers.CharField()
+
+
+class ClaimBreakdownSerializer(BreakdownSerializer):
+    """Output only: the calculation frozen at submission (claims.pricing.price): the simulator's
+    breakdown, then what was counted and from where, and the claim's amount with its VAT."""
+
+    counts_as_of = serializers.DateField(help_text="Jour compté.")
+    counts_basis = serializers.CharField(help_text="Jour compté et ancienneté admise, en clair.")
+    count_sources = CountSourcesSerializer(
+        help_text="Par type : nombre retenu, source, date, et les nombres d'autres sources écartés."
+    )
+    snapshot = SnapshotSerializer(required=False, help_text="Extraction de l'Annuaire lue, quand il y en a une.")
+    advance_granted = serializers.CharField(
+        required=False, help_text="Solde seulement : avance approuvée déduite (€ HT)."
+    )
+    amount = serializers.CharField(help_text="Montant de la demande (€ HT).")
+    vat_rate = serializers.CharField()
+    vat = serializers.CharField()
+    amount_to_pay = serializers.CharField(help_text="Montant à verser, TVA comprise si due.")
+
+
+ABILITIES_SCHEMA = {
     "type": "object",
-    "nullable": True,
-    "description": "Calcul figé au dépôt : lignes par type de BAL, forfait, plafond, total, montant demandé (€ HT).",
-    "properties": {
-        "schedule": {"type": "string"},
-        "lines": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "type": {"type": "string"},
-                    "count": {"type": "integer"},
-                    "rate": {"type": "string"},
-                    "amount": {"type": "string"},
-                },
-            },
-        },
-        "base": {"type": "string"},
-        "subtotal": {"type": "string"},
-        "cap": {"type": "string"},
-        "capped": {"type": "boolean"},
-        "total": {"type": "string"},
-        "advance": {"type": "string"},
-        "balance": {"type": "string"},
-        "counts_as_of": {"type": "string", "format": "date", "description": "Jour compté."},
-        "counts_basis": {"type": "string", "description": "Jour compté et ancienneté admise, en clair."},
-        "count_sources": {
-            "type": "object",
-            "description": "Par type : nombre retenu, source, date, et les nombres d'autres sources écartés.",
-            "additionalProperties": {
-                "type": "object",
-                "properties": {
-                    "count": {"type": "integer"},
-                    "source": {"type": "string", "enum": ["agent_entry", "count_file", "annuaire"]},
-                    "label": {"type": "string"},
-                    "detail": {"type": "string"},
-                    "as_of": {"type": "string", "format": "date", "nullable": True},
-                    "overridden": {"type": "array", "items": {"type": "object"}},
-                },
-            },
-        },
-        "snapshot": {"type": "object", "nullable": True, "description": "Extraction de l'Annuaire lue."},
-        "advance_granted": {"type": "string", "description": "Solde : avance approuvée déduite (€ HT)."},
-        "amount": {"type": "string", "description": "Montant de la demande (€ HT)."},
-        "vat_rate": {"type": "string"},
-        "vat": {"type": "string"},
-        "amount_to_pay": {"type": "string", "description": "Montant à verser, TVA comprise si due."},
-    },
+    "properties": {name: {"type": "boolean"} for name in [*TRANSITIONS, "upload"]},
+    "required": [*TRANSITIONS, "upload"],
+    "description": "Ce que l'utilisateur peut faire maintenant : une entrée par transition, et `upload`.",
 }
 
 
 @extend_schema_serializer(examples=[OpenApiExample("Avance déposée", value=CLAIM_DETAIL_EXAMPLE, response_only=True)])
 class ClaimDetailSerializer(ClaimSerializer):
-    breakdown = serializers.SerializerMethodField()
-    counts = serializers.SerializerMethodField()
+    breakdown = serializers.SerializerMethodField(help_text="Calcul figé au dépôt ; null avant.")
+    counts = serializers.SerializerMethodField(help_text="Nombres de BAL retenus au dépôt ; null avant.")
     deadline = serializers.SerializerMethodField(
         help_text="Date limite de dépôt de l'opérateur (dernier instant du jour, heure de Paris)."
     )
@@ -309,27 +341,19 @@ class ClaimDetailSerializer(ClaimSerializer):
             "required_proofs",
         ]
 
-    @extend_schema_field(BREAKDOWN_SCHEMA)
+    @extend_schema_field(ClaimBreakdownSerializer(allow_null=True))
     def get_breakdown(self, obj):
         return obj.breakdown
 
-    @extend_schema_field(
-        {"type": "object", "nullable": True, "additionalProperties": {"type": "integer"}, "example": {"APP": 10}}
-    )
+    @extend_schema_field(CountsSerializer(allow_null=True))
     def get_counts(self, obj):
         return obj.counts
 
-    def get_deadline(self, obj) -> str:
+    def get_deadline(self, obj) -> datetime:
         deadline = selectors.effective_deadline(operator=obj.operator, campaign=obj.campaign, kind=obj.kind)
         return end_of_day(deadline).isoformat()
 
-    @extend_schema_field(
-        {
-            "type": "object",
-            "additionalProperties": {"type": "boolean"},
-            "description": "Ce que l'utilisateur peut faire maintenant (submit, withdraw, resubmit, upload…).",
-        }
-    )
+    @extend_schema_field(ABILITIES_SCHEMA)
     def get_abilities(self, obj):
         return claim_abilities(user=self.context["request"].user, claim=obj)
 
@@ -439,7 +463,7 @@ class RecoverySerializer(serializers.ModelSerializer):
     def get_decision_label(self, obj) -> str:
         return obj.get_decision_display() if obj.decision else ""
 
-    def get_observations_deadline(self, obj) -> str:
+    def get_observations_deadline(self, obj) -> datetime:
         return end_of_day(obj.observations_due).isoformat()
 
     def get_observations_open(self, obj) -> bool:

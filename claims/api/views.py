@@ -6,6 +6,7 @@ the object through `claims_visible_to`, so another operator's claim is a 404.
 
 import django_filters
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,31 +15,18 @@ from claims import recoveries, selectors, services
 from claims.api import serializers as s
 from claims.enums import ClaimKind, ClaimState
 from claims.models import Claim, ClaimEvent, Document, Recovery
+from common.api import OrderingFilter
 from common.downloads import attachment_response
-from common.parsers import FormParser, JSONParser, MultiPartParser
+from common.parsers import MultiPartParser
 from common.roles import operator_id_of
 from operators.api.files import BINARY_RESPONSES, DownloadNegotiationMixin
 from operators.api.permissions import IsOperatorMember
-from operators.api.schema import INVALID, READ_ERRORS, WRITE_ERRORS, error, id_parameter
+from operators.api.schema import FILE_ERRORS, INVALID, READ_ERRORS, WRITE_ERRORS, error, id_parameter
 from operators.api.views import PaginatedAPIView, paginated
 from operators.selectors import operator_of
 
 CLAIM_ID = id_parameter("id", "Numéro de la demande")
 RECOVERY_ID = id_parameter("recovery_id", "Numéro de l'indu")
-FILE_ERRORS = {
-    413: error(
-        "Fichier trop volumineux",
-        example={"detail": "Le fichier dépasse la taille maximale de 20 Mo.", "code": "file_too_large", "errors": {}},
-    ),
-    415: error(
-        "Type de fichier refusé",
-        example={
-            "detail": "Type de fichier refusé : seuls les PDF, PNG et JPEG sont acceptés.",
-            "code": "unsupported_media_type",
-            "errors": {},
-        },
-    ),
-}
 
 
 def _claims(request):
@@ -67,7 +55,17 @@ class ClaimFilter(django_filters.FilterSet):
 
 class ClaimListView(PaginatedAPIView):
     permission_classes = [IsOperatorMember]
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = ClaimFilter
+    # `?ordering=` names (API) → model fields or annotations; the deadline is the operator's effective
+    # one (claims.selectors.with_effective_deadline), annotated only when sorted on.
+    ordering_fields = {
+        "created_at": "created_at",
+        "submitted_at": "submitted_at",
+        "amount": "amount",
+        "deadline": "effective_deadline",
+    }
+    ordering_annotations = {"effective_deadline": selectors.with_effective_deadline}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
@@ -76,7 +74,10 @@ class ClaimListView(PaginatedAPIView):
         return _claims(self.request).select_related(None).select_related("campaign").order_by("-created_at", "-pk")
 
     @extend_schema(
-        summary="Demandes de mon opérateur", responses={200: s.ClaimSerializer(many=True), 400: INVALID, **READ_ERRORS}
+        summary="Demandes de mon opérateur",
+        description="Les plus récentes d'abord, sauf `ordering` (par exemple `?ordering=deadline` ou "
+        "`?ordering=-amount,submitted_at`). Filtre, tri ou page inconnus : 400.",
+        responses={200: s.ClaimSerializer(many=True), 400: INVALID, **READ_ERRORS},
     )
     def get(self, request):
         return paginated(self, self.get_queryset(), s.ClaimSerializer)
@@ -129,7 +130,6 @@ def transition_view(name, service, summary, *, with_comment):
 
     class TransitionView(APIView):
         permission_classes = [IsOperatorMember]
-        parser_classes = [JSONParser, FormParser, MultiPartParser]
 
         @extend_schema(
             summary=summary,
@@ -161,7 +161,7 @@ ClaimResubmitView = transition_view(
 class DocumentListView(PaginatedAPIView):
     queryset = Document.objects.none()  # the model, for the schema; reads go through selectors
     permission_classes = [IsOperatorMember]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
 
     @extend_schema(
         summary="Pièces de la demande (toutes versions)",
@@ -247,7 +247,7 @@ class RecoveryListView(PaginatedAPIView):
 
 class RecoveryObservationsView(APIView):
     permission_classes = [IsOperatorMember]
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser]
 
     @extend_schema(
         summary="Envoyer des observations sur un indu",

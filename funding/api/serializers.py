@@ -1,7 +1,10 @@
+from datetime import datetime
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common import formatting
+from common.serializers import InputSerializer
 from funding.calendar import end_of_day
 from funding.enums import MailboxType
 from funding.models import Campaign, FundingSchedule
@@ -36,7 +39,7 @@ class MailboxCountField(serializers.Field):
         return value
 
 
-class CountsSerializer(serializers.Serializer):
+class CountsSerializer(InputSerializer):
     APP = MailboxCountField(help_text="Nombre de BAL applicatives")
     ORG = MailboxCountField(help_text="Nombre de BAL organisationnelles")
     PER = MailboxCountField(help_text="Nombre de BAL personnelles")
@@ -56,7 +59,7 @@ SCHEDULE_AND_CAMPAIGN = "Indiquez un barème, ou bien une campagne et un type d'
 OPERATOR_KIND_NEEDED = "Indiquez le type d'opérateur (developer ou buyer) : le barème de la campagne en dépend."
 
 
-class ScheduleChoiceSerializer(serializers.Serializer):
+class ScheduleChoiceSerializer(InputSerializer):
     """Which schedule prices a simulation: `schedule` itself, or `campaign` + `operator_kind`.
 
     After validation `schedule` is always the FundingSchedule to apply (the campaign's developers'
@@ -169,8 +172,8 @@ class CampaignSerializer(serializers.ModelSerializer):
             "balance_deadline",
         ]
 
-    def get_advance_deadline(self, obj) -> str:
+    def get_advance_deadline(self, obj) -> datetime:
         return end_of_day(obj.advance_deadline).isoformat()
 
-    def get_balance_deadline(self, obj) -> str:
+    def get_balance_deadline(self, obj) -> datetime:
         return end_of_day(obj.balance_deadline).isoformat()

@@ -22,6 +22,7 @@ class SimulateFundingView(APIView):
     @extend_schema(
         request=SimulateInputSerializer,
         responses={200: BreakdownSerializer, 429: THROTTLED},
+        auth=[],
         examples=[
             OpenApiExample(
                 "Opérateur A de l'atelier",

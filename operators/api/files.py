@@ -3,10 +3,14 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 
-# The three accepted formats; the stored content type comes from the file's content, not its name.
+# One 200 response, binary whatever its type: the file is sent with its own type (PDF, PNG or JPEG,
+# recognised from its content at upload); `application/octet-stream` comes first so that clients
+# generated from the schema (openapi-python-client) read any of them as bytes.
 BINARY_RESPONSES = {
-    (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="Le fichier, en pièce jointe.")
-    for media_type in ("application/pdf", "image/png", "image/jpeg")
+    (200, media_type): OpenApiResponse(
+        OpenApiTypes.BINARY, description="Le fichier, en pièce jointe, sous son propre type (PDF, PNG ou JPEG)."
+    )
+    for media_type in ("application/octet-stream", "application/pdf", "image/png", "image/jpeg")
 }
 
 

@@ -1,15 +1,9 @@
-"""OpenAPI helpers shared by the API modules: the error body and the usual error responses."""
+"""OpenAPI helpers shared by the API modules: the usual error responses (all of them the `Error`
+component, common.openapi) and path parameters."""
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
-from rest_framework import serializers
 
-
-class ErrorSerializer(serializers.Serializer):
-    """Every API error: `{"detail": …, "code": …, "errors": {field: [...]}}` (common.api)."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+from common.openapi import ErrorSerializer
 
 
 def error(description, *, example=None):
@@ -45,6 +39,19 @@ CONFLICT = error(
     },
 )
 THROTTLED = error("Trop de requêtes", example={"detail": "Requête ralentie.", "code": "throttled", "errors": {}})
+TOO_LARGE = error(
+    "Fichier ou corps trop volumineux",
+    example={"detail": "Le fichier dépasse la taille maximale de 20 Mo.", "code": "file_too_large", "errors": {}},
+)
+UNSUPPORTED = error(
+    "Type de fichier refusé",
+    example={
+        "detail": "Type de fichier refusé : seuls les PDF, PNG et JPEG sont acceptés.",
+        "code": "unsupported_media_type",
+        "errors": {},
+    },
+)
+FILE_ERRORS = {413: TOO_LARGE, 415: UNSUPPORTED}
 
 READ_ERRORS = {401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND}
 WRITE_ERRORS = {**READ_ERRORS, 400: INVALID, 409: CONFLICT}

@@ -4,6 +4,7 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from common.serializers import InputSerializer, StrictBooleanField, StrictCharField, StrictEmailField
 from operators import services
 from operators.enums import EnrolmentDocumentKind, OperatorKind
 from operators.models import (
@@ -20,13 +21,15 @@ from operators.models import (
 # --- Auth -----------------------------------------------------------------------------------------
 
 
-class TokenInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
+class TokenInputSerializer(InputSerializer):
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="À envoyer dans l'en-tête `Authorization: Token <jeton>`.")
+    token = serializers.CharField(
+        help_text="À envoyer dans l'en-tête `Authorization: Bearer <jeton>` (ou `Authorization: Token <jeton>`)."
+    )
 
 
 # --- Operator profile ------------------------------------------------------------------------------
@@ -139,23 +142,21 @@ class VatLiableField(serializers.ChoiceField):
         return super().to_internal_value(str(data).strip().lower() if data is not None else data)
 
 
-class EnrolmentInputSerializer(serializers.Serializer):
+class EnrolmentInputSerializer(InputSerializer):
     """Multipart form: the declared fields and the proofs required by the VAT declaration."""
 
-    legal_name = serializers.CharField(max_length=255)
-    siren = serializers.CharField(max_length=20, help_text="9 chiffres, clé de contrôle vérifiée.")
-    siret = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    legal_name = StrictCharField(max_length=255)
+    siren = StrictCharField(max_length=20, help_text="9 chiffres, clé de contrôle vérifiée.")
+    siret = StrictCharField(max_length=20, required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=OperatorKind.choices)
-    provider_siren = serializers.CharField(
-        max_length=20, required=False, allow_blank=True, help_text=PROVIDER_SIREN_HELP
-    )
-    provider_referencing_number = serializers.CharField(
+    provider_siren = StrictCharField(max_length=20, required=False, allow_blank=True, help_text=PROVIDER_SIREN_HELP)
+    provider_referencing_number = StrictCharField(
         max_length=64, required=False, allow_blank=True, help_text=PROVIDER_NUMBER_HELP
     )
-    referencing_number = serializers.CharField(max_length=64)
-    iban = serializers.CharField(max_length=50)
-    bic = serializers.CharField(max_length=20)
-    contact_email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    referencing_number = StrictCharField(max_length=64)
+    iban = StrictCharField(max_length=50)
+    bic = StrictCharField(max_length=20)
+    contact_email = StrictCharField(max_length=254, required=False, allow_blank=True)
     vat_liable = VatLiableField()
     referencing_certificate = serializers.FileField(allow_empty_file=True, use_url=False, help_text=PROOF_HELP)
     representative_id = serializers.FileField(allow_empty_file=True, use_url=False, help_text=PROOF_HELP)
@@ -175,19 +176,19 @@ class EnrolmentInputSerializer(serializers.Serializer):
     )
 
 
-class EnrolmentResubmitSerializer(serializers.Serializer):
+class EnrolmentResubmitSerializer(InputSerializer):
     """Multipart form: only the corrected fields and the new proof versions; a comment for the agent."""
 
-    legal_name = serializers.CharField(max_length=255, required=False)
-    siren = serializers.CharField(max_length=20, required=False)
-    siret = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    legal_name = StrictCharField(max_length=255, required=False)
+    siren = StrictCharField(max_length=20, required=False)
+    siret = StrictCharField(max_length=20, required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=OperatorKind.choices, required=False)
-    provider_siren = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    provider_referencing_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    referencing_number = serializers.CharField(max_length=64, required=False)
-    iban = serializers.CharField(max_length=50, required=False)
-    bic = serializers.CharField(max_length=20, required=False)
-    contact_email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    provider_siren = StrictCharField(max_length=20, required=False, allow_blank=True)
+    provider_referencing_number = StrictCharField(max_length=64, required=False, allow_blank=True)
+    referencing_number = StrictCharField(max_length=64, required=False)
+    iban = StrictCharField(max_length=50, required=False)
+    bic = StrictCharField(max_length=20, required=False)
+    contact_email = StrictCharField(max_length=254, required=False, allow_blank=True)
     vat_liable = VatLiableField(required=False)
     referencing_certificate = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
     representative_id = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
@@ -195,7 +196,7 @@ class EnrolmentResubmitSerializer(serializers.Serializer):
     vat_certificate = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
     vat_non_liability = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
     contract_v2 = serializers.FileField(allow_empty_file=True, use_url=False, required=False)
-    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    comment = StrictCharField(max_length=2000, required=False, allow_blank=True)
 
 
 def split_enrolment_input(data):
@@ -353,8 +354,8 @@ class EnrolmentSerializer(serializers.ModelSerializer):
 # --- Invitations ----------------------------------------------------------------------------------
 
 
-class InvitationInputSerializer(serializers.Serializer):
-    email = serializers.CharField(max_length=254)
+class InvitationInputSerializer(InputSerializer):
+    email = StrictEmailField(max_length=254)
 
 
 @extend_schema_serializer(
@@ -390,12 +391,12 @@ class InvitationSerializer(serializers.ModelSerializer):
         return obj.status_at(timezone.now())
 
 
-class InvitationAcceptSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=200)
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+class InvitationAcceptSerializer(InputSerializer):
+    token = StrictCharField(max_length=200)
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
+    first_name = StrictCharField(max_length=150, required=False, allow_blank=True)
+    last_name = StrictCharField(max_length=150, required=False, allow_blank=True)
 
 
 @extend_schema_serializer(
@@ -413,13 +414,13 @@ class AccountSerializer(serializers.Serializer):
 # --- Webhooks -------------------------------------------------------------------------------------
 
 
-class WebhookInputSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=500, help_text="Adresse https joignable sur Internet.")
+class WebhookInputSerializer(InputSerializer):
+    url = StrictCharField(max_length=500, help_text="Adresse https joignable sur Internet.")
 
 
-class WebhookUpdateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=500, required=False)
-    is_active = serializers.BooleanField(required=False, help_text="`true` réactive un webhook désactivé.")
+class WebhookUpdateSerializer(InputSerializer):
+    url = StrictCharField(max_length=500, required=False)
+    is_active = StrictBooleanField(required=False, help_text="`true` réactive un webhook désactivé.")
 
 
 @extend_schema_serializer(
@@ -525,15 +526,15 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 # --- Bank details ---------------------------------------------------------------------------------
 
 
-class BankDetailsInputSerializer(serializers.Serializer):
+class BankDetailsInputSerializer(InputSerializer):
     """Multipart form: the new account and its RIB (checked by content: PDF, PNG or JPEG)."""
 
-    iban = serializers.CharField(max_length=50, help_text="Vérifié (clé de contrôle).")
-    bic = serializers.CharField(max_length=20, help_text="Vérifié.")
+    iban = StrictCharField(max_length=50, help_text="Vérifié (clé de contrôle).")
+    bic = StrictCharField(max_length=20, help_text="Vérifié.")
     proof = serializers.FileField(
         allow_empty_file=True, use_url=False, help_text="RIB du nouveau compte : PDF, PNG ou JPEG, 20 Mo au plus."
     )
-    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    comment = StrictCharField(max_length=2000, required=False, allow_blank=True)
 
 
 class BankDetailsChangeSerializer(serializers.ModelSerializer):

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from common.auth import ExpiringTokenAuthentication
 from common.downloads import attachment_response
 from common.exceptions import InvalidInput
-from common.parsers import FormParser, JSONParser, MultiPartParser
+from common.parsers import MultiPartParser
 from common.ratelimit import AddressRateThrottle
 from operators import selectors, services
 from operators.api import serializers as s
@@ -19,6 +19,7 @@ from operators.api.files import BINARY_RESPONSES, DownloadNegotiationMixin
 from operators.api.permissions import IsOperatorMember, IsPortalUser
 from operators.api.schema import (
     CONFLICT,
+    FILE_ERRORS,
     FORBIDDEN,
     INVALID,
     READ_ERRORS,
@@ -56,7 +57,6 @@ class AuthTokenView(APIView):
     authentication_classes = [ExpiringTokenAuthentication]
     throttle_classes = [AddressRateThrottle]
     throttle_scope = "token"
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
@@ -96,7 +96,7 @@ class AuthTokenView(APIView):
         summary="Révoquer le jeton utilisé",
         description="Révoque le jeton de l'en-tête `Authorization` ; les autres jetons du compte restent valides.",
         request=None,
-        responses={204: None, 401: UNAUTHENTICATED},
+        responses={204: None, 401: UNAUTHENTICATED, 429: THROTTLED},
     )
     def delete(self, request):
         services.api_token_revoke(token=request.auth, actor=request.user)  # token authentication only
@@ -122,7 +122,7 @@ class OperatorProfileView(APIView):
 
 class BankDetailsRequestView(APIView):
     permission_classes = [IsOperatorMember]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
 
     @extend_schema(
         summary="Demander un changement de coordonnées bancaires",
@@ -135,8 +135,7 @@ class BankDetailsRequestView(APIView):
         responses={
             201: s.BankDetailsChangeSerializer,
             **WRITE_ERRORS,
-            413: error("Fichier trop volumineux"),
-            415: error("Type de fichier refusé"),
+            **FILE_ERRORS,
         },
     )
     def post(self, request):
@@ -158,7 +157,7 @@ def _enrolments(user):
 class EnrolmentListView(PaginatedAPIView):
     queryset = Enrolment.objects.none()  # the model, for the schema; reads go through selectors
     permission_classes = [IsPortalUser]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
 
     @extend_schema(
         summary="Mes demandes d'enrôlement",
@@ -180,8 +179,7 @@ class EnrolmentListView(PaginatedAPIView):
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             409: CONFLICT,
-            413: error("Fichier trop volumineux"),
-            415: error("Type de fichier refusé"),
+            **FILE_ERRORS,
         },
     )
     def post(self, request):
@@ -208,7 +206,7 @@ class EnrolmentDetailView(APIView):
 
 class EnrolmentResubmitView(APIView):
     permission_classes = [IsPortalUser]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
 
     @extend_schema(
         summary="Renvoyer la demande complétée",
@@ -218,8 +216,7 @@ class EnrolmentResubmitView(APIView):
         responses={
             200: s.EnrolmentSerializer,
             **WRITE_ERRORS,
-            413: error("Fichier trop volumineux"),
-            415: error("Type de fichier refusé"),
+            **FILE_ERRORS,
         },
     )
     def post(self, request, id):

@@ -86,9 +86,9 @@ def test_api_token_expires_and_is_replaced(api_client, settings):
     user = operator_user(OperatorFactory())
     user.set_password("secret-pw-123")
     user.save()
-    key = api_client.post("/api/v1/auth/token", {"username": user.username, "password": "secret-pw-123"}).json()[
-        "token"
-    ]
+    key = api_client.post(
+        "/api/v1/auth/token", {"username": user.username, "password": "secret-pw-123"}, format="json"
+    ).json()["token"]
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api_client.get("/api/v1/claims/").status_code == 200
     ApiToken.objects.filter(digest=token_digest(key)).update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -96,7 +96,9 @@ def test_api_token_expires_and_is_replaced(api_client, settings):
     assert response.status_code == 401
     assert response.json()["code"] == "token_expired"
     api_client.credentials()
-    fresh = api_client.post("/api/v1/auth/token", {"username": user.username, "password": "secret-pw-123"}).json()
+    fresh = api_client.post(
+        "/api/v1/auth/token", {"username": user.username, "password": "secret-pw-123"}, format="json"
+    ).json()
     assert fresh["token"] != key
 
 
