@@ -53,6 +53,7 @@ ERROR_CODES = (
     "already_member",
     "open_enrolment",
     "account_exists",
+    "proconnect_refused",
     # the service
     "service_unavailable",
     "server_error",
