@@ -379,6 +379,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 *
 # (longer than any request may run: gunicorn's --timeout).
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=120)
+# The events feed (GET /api/v1/events) serves events older than this: an event is dated when its
+# transaction starts and may commit later (lock waits, at most DATABASE_STATEMENT_TIMEOUT), so a
+# client reading the newest ones could otherwise step past one that commits just after.
+EVENTS_FEED_DELAY_SECONDS = env.int("EVENTS_FEED_DELAY_SECONDS", default=30)
 
 # Content-Security-Policy (django-csp): scripts only from this site (Swagger UI is self-hosted by
 # drf-spectacular-sidecar and its init script is a separate file); inline style attributes are
