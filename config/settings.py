@@ -291,6 +291,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "common.openapi.document_common_errors",
+        "common.openapi.document_api_flow",
     ],
     # One name per choice set shared by several serializers.
     "ENUM_NAME_OVERRIDES": {
