@@ -84,3 +84,15 @@ class AttemptState(models.TextChoices):
 
 # A claim has at most one attempt in these states (database constraint): ordered, or paid and not returned.
 LIVE_ATTEMPT_STATES = (AttemptState.ORDERED, AttemptState.PAID)
+
+
+class FeedEventType(models.TextChoices):
+    """The `type` of an event of the feed (GET /api/v1/events); the first two are also sent to webhooks."""
+
+    CLAIM_CREATED = "claim.created", "Demande créée"
+    CLAIM_STATE_CHANGED = "claim.state_changed", "Changement d'état d'une demande"
+    CLAIM_UPDATED = "claim.updated", "Demande complétée (pièce, informations, courrier, délai)"
+    ENROLMENT_CREATED = "enrolment.created", "Demande d'enrôlement déposée"
+    ENROLMENT_STATE_CHANGED = "enrolment.state_changed", "Changement d'état de l'enrôlement"
+    ENROLMENT_UPDATED = "enrolment.updated", "Enrôlement complété"
+    WEBHOOK_DELIVERY_FAILED = "webhook.delivery_failed", "Livraison de webhook abandonnée"

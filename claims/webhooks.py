@@ -4,13 +4,14 @@ import logging
 
 from django.utils import timezone
 
+from claims.enums import FeedEventType
 from claims.models import ClaimEvent
 from operators import services as operator_services
 
 logger = logging.getLogger(__name__)
 
-EVENT_TYPES = {"create": "claim.created"}
-STATE_CHANGED = "claim.state_changed"
+EVENT_TYPES = {"create": FeedEventType.CLAIM_CREATED.value}
+STATE_CHANGED = FeedEventType.CLAIM_STATE_CHANGED.value
 
 
 def event_type(event):

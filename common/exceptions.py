@@ -56,3 +56,31 @@ class UnsupportedFileType(DomainError):
     code = "unsupported_media_type"
     default_message = "Type de fichier refusé : seuls les PDF, PNG et JPEG sont acceptés."
     http_status = 415
+
+
+class PreconditionFailed(DomainError):
+    """`If-Match` names another version than the current one: someone changed the object since it was read."""
+
+    code = "precondition_failed"
+    default_message = (
+        "La ressource a été modifiée depuis votre lecture (If-Match) : relisez-la puis recommencez si besoin."
+    )
+    http_status = 412
+
+
+class IdempotencyKeyReused(DomainError):
+    """The same `Idempotency-Key` came with another method, path or body."""
+
+    code = "idempotency_key_reused"
+    default_message = (
+        "Cette clé d'idempotence a déjà servi pour une autre requête (méthode, chemin ou corps différents) : "
+        "utilisez une nouvelle clé."
+    )
+    http_status = 422
+
+
+class IdempotencyInProgress(StateConflict):
+    """The first request with this `Idempotency-Key` is still running."""
+
+    code = "idempotency_in_progress"
+    default_message = "Une requête avec la même clé d'idempotence est en cours : réessayez dans un instant."

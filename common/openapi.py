@@ -10,6 +10,8 @@
 - `document_common_errors`: the errors every operation may answer whatever its view declares.
 """
 
+import copy
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
@@ -54,6 +56,9 @@ ERROR_CODES = (
     "open_enrolment",
     "account_exists",
     "proconnect_refused",
+    "precondition_failed",
+    "idempotency_in_progress",
+    "idempotency_key_reused",
     # the service
     "service_unavailable",
     "server_error",
@@ -218,3 +223,118 @@ def _reference_enum(parameter, enums):
     name = enums.get(tuple(sorted(map(str, holder[key].get("enum", ())))))
     if name:
         holder[key] = {"$ref": f"#/components/schemas/{name}"}
+
+
+# --- Retries, versions, webhook signatures (common.idempotency, common.concurrency, claims.feed) ----------
+
+
+def _header(description, schema=None, example=None):
+    header = {"description": description, "schema": schema or {"type": "string"}}
+    if example is not None:
+        header["example"] = example
+    return header
+
+
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "example": "2f1c7a0e-1b7e-4f57-9a43-5d9f3c2b8e10",
+    "description": (
+        "Clé choisie par le client (un UUID par requête logique) : un nouvel envoi avec la même clé et le même "
+        "corps dans les 24 h renvoie la première réponse réussie (en-tête `Idempotent-Replayed: true`) sans agir "
+        "une seconde fois ; la même clé avec une autre requête → 422 ; pendant que la première s'exécute → 409."
+    ),
+}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "example": '"3b1f0c9a6d2e4b7f8a9c0d1e2f3a4b5c"',
+    "description": (
+        "L'`ETag` lu (ou plusieurs, séparés par des virgules ; `*` : n'importe lequel) : l'action n'est faite que si "
+        "la ressource n'a pas changé depuis, sinon 412. Facultatif."
+    ),
+}
+ETAG_HEADER = _header(
+    "Version de la ressource, à renvoyer en `If-Match` pour la modifier sans écraser un changement concurrent.",
+    example='"3b1f0c9a6d2e4b7f8a9c0d1e2f3a4b5c"',
+)
+LOCATION_HEADER = _header("Adresse de la ressource créée.", example="/api/v1/claims/7")
+REPLAYED_HEADER = _header(
+    "`true` quand la réponse est celle, conservée, d'une requête précédente de même `Idempotency-Key`.",
+    example="true",
+)
+# The headers of every webhook POST (operators.webhooks, operators.services.webhooks.webhook_request).
+SIGNATURE_HEADERS = {
+    "X-Segur-Signature": _header(
+        "`sha256=<hex>` : HMAC-SHA256 avec le secret du webhook de `<X-Segur-Timestamp>.<corps brut>`.",
+        example="sha256=5d5b0c2f...",
+    ),
+    "X-Segur-Timestamp": _header(
+        "Secondes Unix de l'envoi ; refusez un écart de plus de 5 minutes (rejeu).",
+        schema={"type": "string", "pattern": "^[0-9]+$"},
+        example="1763910300",
+    ),
+    "X-Segur-Delivery": _header(
+        "Identifiant de la livraison (UUID) : une livraison peut arriver deux fois, dédoublonnez dessus.",
+        schema={"type": "string", "format": "uuid"},
+    ),
+    "X-Segur-Event": _header("Type de l'événement (`type` de l'enveloppe).", example="claim.state_changed"),
+}
+
+
+def _error_response(result, description, example):
+    schema = ERROR_REF
+    return {"description": description, "content": {"application/json": {"schema": schema, "example": example}}}
+
+
+def _add_headers(operation, codes, headers):
+    for code, response in operation.get("responses", {}).items():
+        if code in codes:
+            response.setdefault("headers", {}).update(headers)
+
+
+def document_api_flow(result, generator, request, public):
+    """Idempotency-Key, If-Match, ETag and Location where the views honour them (their class attributes
+    `idempotent_methods`, `if_match_methods`, `etag_methods`, `location_methods`), their error answers,
+    and the webhook signature headers as components (`components.headers`, with the `EventEnvelope` body)."""
+    from common.exceptions import IdempotencyInProgress, IdempotencyKeyReused, PreconditionFailed
+
+    def example(error):
+        return {"detail": error.default_message, "code": error.code, "errors": {}}
+
+    paths = result.get("paths", {})
+    for path, _regex, method, callback in generator.endpoints or []:
+        operation = paths.get(path, {}).get(method.lower())
+        view = getattr(callback, "cls", None)
+        if operation is None or view is None:
+            continue
+        method = method.lower()
+        parameters = operation.setdefault("parameters", [])
+        responses = operation.setdefault("responses", {})
+        if method in getattr(view, "idempotent_methods", ()):
+            parameters.append(copy.deepcopy(IDEMPOTENCY_KEY))
+            responses.setdefault(
+                "409", _error_response(result, "Requête de même clé en cours", example(IdempotencyInProgress))
+            )
+            responses.setdefault(
+                "422",
+                _error_response(
+                    result, "Clé d'idempotence déjà utilisée pour une autre requête", example(IdempotencyKeyReused)
+                ),
+            )
+            _add_headers(operation, {"200", "201"}, {"Idempotent-Replayed": copy.deepcopy(REPLAYED_HEADER)})
+        if method in getattr(view, "if_match_methods", ()):
+            parameters.append(copy.deepcopy(IF_MATCH))
+            responses.setdefault(
+                "412", _error_response(result, "La ressource a changé depuis sa lecture", example(PreconditionFailed))
+            )
+        if method in getattr(view, "etag_methods", ()):
+            _add_headers(operation, {"200", "201"}, {"ETag": copy.deepcopy(ETAG_HEADER)})
+        if method in getattr(view, "location_methods", ()):
+            _add_headers(operation, {"201"}, {"Location": copy.deepcopy(LOCATION_HEADER)})
+    result.setdefault("components", {}).setdefault("headers", {}).update(SIGNATURE_HEADERS)
+    return result

@@ -4,6 +4,9 @@ strings, booleans that are booleans. Imports nothing of DRF's views (serializers
 from rest_framework import serializers
 
 UNKNOWN_FIELD = "Champ inconnu."
+# Django's CSRF token, which a browser session posting a form sends beside the fields (read by the
+# CSRF middleware, never by a serializer): not an unknown field.
+TRANSPORT_FIELDS = frozenset({"csrfmiddlewaretoken"})
 
 
 # The body of a request: a field it does not declare is refused (400 naming it) rather than ignored,
@@ -13,7 +16,7 @@ UNKNOWN_FIELD = "Champ inconnu."
 class InputSerializer(serializers.Serializer):
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
-            unknown = sorted(set(data.keys()) - set(self.fields))
+            unknown = sorted(set(data.keys()) - set(self.fields) - TRANSPORT_FIELDS)
             if unknown:
                 raise serializers.ValidationError({name: [UNKNOWN_FIELD] for name in unknown})
         return super().to_internal_value(data)

@@ -32,6 +32,12 @@ app.conf.beat_schedule = {
         "task": "funding.tasks.refresh_growth_checks",
         "schedule": crontab(hour=5, minute=30),
     },
+    # Every night at 03:00 Paris time: forget the API's Idempotency-Keys older than 24 h
+    # (IDEMPOTENCY_TTL_HOURS). Idempotent.
+    "daily-idempotency-purge": {
+        "task": "common.tasks.purge_idempotency_keys",
+        "schedule": crontab(hour=3, minute=0),
+    },
     # Every 5 minutes: re-queue transition e-mails whose task was lost (broker outage).
     "notification-outbox": {
         "task": "claims.tasks.flush_notification_outbox",

@@ -324,6 +324,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "common.openapi.document_common_errors",
+        "common.openapi.document_api_flow",
     ],
     # One name per choice set shared by several serializers; query parameters listing the same
     # values reference these components too (common.openapi).
@@ -442,6 +443,15 @@ API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=24)
 API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=20)
 # Request bodies: uploads are capped by DOCUMENT_MAX_BYTES; other bodies by this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+# Idempotency-Key (common.idempotency): a successful POST is replayed to retries with the same key for
+# this long; a key reserved by a request that never finished is taken over after IDEMPOTENCY_LOCK_SECONDS
+# (longer than any request may run: gunicorn's --timeout).
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=120)
+# The events feed (GET /api/v1/events) serves events older than this: an event is dated when its
+# transaction starts and may commit later (lock waits, at most DATABASE_STATEMENT_TIMEOUT), so a
+# client reading the newest ones could otherwise step past one that commits just after.
+EVENTS_FEED_DELAY_SECONDS = env.int("EVENTS_FEED_DELAY_SECONDS", default=30)
 
 # Content-Security-Policy (django-csp): scripts only from this site (Swagger UI is self-hosted by
 # drf-spectacular-sidecar and its init script is a separate file); inline style attributes are

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from claims.api import views
+from claims.api import events, views
 
 # Every API path answers with or without its trailing slash (SPEC §6), POST included.
 urlpatterns = [
@@ -22,4 +22,5 @@ urlpatterns = [
         views.RecoveryObservationsView.as_view(),
         name="claim-recovery-observations",
     ),
+    re_path(r"^events/?$", events.EventFeedView.as_view(), name="event-feed"),
 ]

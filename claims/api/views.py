@@ -6,6 +6,7 @@ the object through `claims_visible_to`, so another operator's claim is a 404.
 
 import django_filters
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
@@ -16,7 +17,9 @@ from claims.api import serializers as s
 from claims.enums import ClaimKind, ClaimState
 from claims.models import Claim, ClaimEvent, Document, Recovery
 from common.api import OrderingFilter
+from common.concurrency import created, if_match_guard, make_etag, with_etag
 from common.downloads import attachment_response
+from common.idempotency import IdempotentMixin
 from common.parsers import MultiPartParser
 from common.roles import operator_id_of
 from operators.api.files import BINARY_RESPONSES, DownloadNegotiationMixin
@@ -38,9 +41,19 @@ def _claim(request, id):
     return get_object_or_404(_claims(request), pk=id)
 
 
+def claim_etag(claim):
+    """The claim's version: every write appends an audit event (a new chain head) and moves `updated_at`."""
+    return make_etag("claim", claim.pk, claim.audit_head, claim.updated_at.isoformat())
+
+
 def _detail(request, claim):
     claim = _claims(request).get(pk=claim.pk)
-    return Response(s.ClaimDetailSerializer(claim, context={"request": request}).data)
+    return with_etag(Response(s.ClaimDetailSerializer(claim, context={"request": request}).data), claim_etag(claim))
+
+
+def _if_match(request, claim):
+    """With If-Match: lock the claim as the services do (operator first) and compare its ETag first."""
+    return if_match_guard(request, lock=lambda: services._lock(claim), etag_of=claim_etag)
 
 
 class ClaimFilter(django_filters.FilterSet):
@@ -53,9 +66,10 @@ class ClaimFilter(django_filters.FilterSet):
         fields = ["state", "kind", "campaign"]
 
 
-class ClaimListView(PaginatedAPIView):
+class ClaimListView(IdempotentMixin, PaginatedAPIView):
     permission_classes = [IsOperatorMember]
     filter_backends = [DjangoFilterBackend, OrderingFilter]
+    etag_methods = location_methods = ("post",)
     filterset_class = ClaimFilter
     # `?ordering=` names (API) → model fields or annotations; the deadline is the operator's effective
     # one (claims.selectors.with_effective_deadline), annotated only when sorted on.
@@ -94,13 +108,13 @@ class ClaimListView(PaginatedAPIView):
         claim = services.claim_create(
             operator=operator_of(user=request.user), actor=request.user, **data.validated_data
         )
-        response = _detail(request, claim)
-        response.status_code = 201
-        return response
+        return created(_detail(request, claim), reverse("claim-detail", kwargs={"id": claim.pk}))
 
 
 class ClaimDetailView(APIView):
     permission_classes = [IsOperatorMember]
+    etag_methods = ("get", "patch")
+    if_match_methods = ("patch",)
 
     @extend_schema(
         summary="Une demande", parameters=[CLAIM_ID], responses={200: s.ClaimDetailSerializer, **READ_ERRORS}
@@ -121,15 +135,17 @@ class ClaimDetailView(APIView):
         claim = _claim(request, id)
         data = s.ClaimUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        claim = services.claim_update_details(claim=claim, actor=request.user, **data.validated_data)
+        with _if_match(request, claim):
+            claim = services.claim_update_details(claim=claim, actor=request.user, **data.validated_data)
         return _detail(request, claim)
 
 
 def transition_view(name, service, summary, *, with_comment):
     """One POST endpoint per operator transition (submit, withdraw, resubmit)."""
 
-    class TransitionView(APIView):
+    class TransitionView(IdempotentMixin, APIView):
         permission_classes = [IsOperatorMember]
+        etag_methods = if_match_methods = ("post",)
 
         @extend_schema(
             summary=summary,
@@ -145,7 +161,9 @@ def transition_view(name, service, summary, *, with_comment):
                 data = s.CommentSerializer(data=request.data)
                 data.is_valid(raise_exception=True)
                 kwargs["comment"] = data.validated_data.get("comment", "")
-            return _detail(request, service(claim=claim, actor=request.user, **kwargs))
+            with _if_match(request, claim):
+                claim = service(claim=claim, actor=request.user, **kwargs)
+            return _detail(request, claim)
 
     TransitionView.__name__ = f"Claim{name.title()}View"
     return TransitionView
@@ -158,9 +176,10 @@ ClaimResubmitView = transition_view(
 )
 
 
-class DocumentListView(PaginatedAPIView):
+class DocumentListView(IdempotentMixin, PaginatedAPIView):
     queryset = Document.objects.none()  # the model, for the schema; reads go through selectors
     permission_classes = [IsOperatorMember]
+    location_methods = ("post",)
     parser_classes = [MultiPartParser]
 
     @extend_schema(
@@ -187,7 +206,8 @@ class DocumentListView(PaginatedAPIView):
         document = services.document_upload(
             claim=claim, actor=request.user, kind=data.validated_data["kind"], uploaded_file=data.validated_data["file"]
         )
-        return Response(s.DocumentSerializer(document).data, status=201)
+        location = reverse("claim-document-download", kwargs={"id": claim.pk, "doc_id": document.pk})
+        return created(Response(s.DocumentSerializer(document).data), location)
 
 
 class DocumentDownloadView(DownloadNegotiationMixin, APIView):
@@ -245,7 +265,7 @@ class RecoveryListView(PaginatedAPIView):
         return paginated(self, _recoveries(request, _claim(request, id)), s.RecoverySerializer)
 
 
-class RecoveryObservationsView(APIView):
+class RecoveryObservationsView(IdempotentMixin, APIView):
     permission_classes = [IsOperatorMember]
     parser_classes = [MultiPartParser]
 

@@ -1,6 +1,7 @@
 """Operators API: auth token, own operator, enrolment, invitations, webhooks. Thin views over services."""
 
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -9,8 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.auth import ExpiringTokenAuthentication
+from common.concurrency import created, if_match_guard, make_etag, with_etag
 from common.downloads import attachment_response
 from common.exceptions import InvalidInput
+from common.idempotency import IdempotentMixin
 from common.parsers import MultiPartParser
 from common.ratelimit import AddressRateThrottle
 from operators import selectors, services
@@ -120,7 +123,7 @@ class OperatorProfileView(APIView):
         return Response(s.OperatorProfileSerializer(operator, context={"request": request}).data)
 
 
-class BankDetailsRequestView(APIView):
+class BankDetailsRequestView(IdempotentMixin, APIView):
     permission_classes = [IsOperatorMember]
     parser_classes = [MultiPartParser]
 
@@ -154,9 +157,24 @@ def _enrolments(user):
     return selectors.enrolments_visible_to(user=user).filter(user=user).prefetch_related("documents", "events")
 
 
-class EnrolmentListView(PaginatedAPIView):
+def enrolment_etag(enrolment):
+    """The enrolment's version: every write appends an audit event (a new chain head) and moves `updated_at`."""
+    return make_etag("enrolment", enrolment.pk, enrolment.audit_head, enrolment.updated_at.isoformat())
+
+
+def _lock_enrolment(enrolment):
+    return Enrolment.objects.select_for_update(of=("self",)).get(pk=enrolment.pk)
+
+
+def _enrolment_response(request, enrolment):
+    data = s.EnrolmentSerializer(enrolment, context={"request": request}).data
+    return with_etag(Response(data), enrolment_etag(enrolment))
+
+
+class EnrolmentListView(IdempotentMixin, PaginatedAPIView):
     queryset = Enrolment.objects.none()  # the model, for the schema; reads go through selectors
     permission_classes = [IsPortalUser]
+    etag_methods = location_methods = ("post",)
     parser_classes = [MultiPartParser]
 
     @extend_schema(
@@ -188,11 +206,13 @@ class EnrolmentListView(PaginatedAPIView):
         fields, documents, _ = s.split_enrolment_input(data.validated_data)
         enrolment = services.enrolment_submit(user=request.user, documents=documents, **fields)
         enrolment = _enrolments(request.user).get(pk=enrolment.pk)
-        return Response(s.EnrolmentSerializer(enrolment, context={"request": request}).data, status=201)
+        location = reverse("enrolment-detail", kwargs={"id": enrolment.pk})
+        return created(_enrolment_response(request, enrolment), location)
 
 
 class EnrolmentDetailView(APIView):
     permission_classes = [IsPortalUser]
+    etag_methods = ("get",)
 
     @extend_schema(
         summary="Une de mes demandes d'enrôlement",
@@ -200,12 +220,12 @@ class EnrolmentDetailView(APIView):
         responses={200: s.EnrolmentSerializer, **READ_ERRORS},
     )
     def get(self, request, id):
-        enrolment = get_object_or_404(_enrolments(request.user), pk=id)
-        return Response(s.EnrolmentSerializer(enrolment, context={"request": request}).data)
+        return _enrolment_response(request, get_object_or_404(_enrolments(request.user), pk=id))
 
 
-class EnrolmentResubmitView(APIView):
+class EnrolmentResubmitView(IdempotentMixin, APIView):
     permission_classes = [IsPortalUser]
+    etag_methods = if_match_methods = ("post",)
     parser_classes = [MultiPartParser]
 
     @extend_schema(
@@ -224,11 +244,11 @@ class EnrolmentResubmitView(APIView):
         data = s.EnrolmentResubmitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields, documents, comment = s.split_enrolment_input(data.validated_data)
-        enrolment = services.enrolment_resubmit(
-            enrolment=enrolment, actor=request.user, documents=documents, comment=comment, **fields
-        )
-        enrolment = _enrolments(request.user).get(pk=enrolment.pk)
-        return Response(s.EnrolmentSerializer(enrolment, context={"request": request}).data)
+        with if_match_guard(request, lock=lambda: _lock_enrolment(enrolment), etag_of=enrolment_etag):
+            enrolment = services.enrolment_resubmit(
+                enrolment=enrolment, actor=request.user, documents=documents, comment=comment, **fields
+            )
+        return _enrolment_response(request, _enrolments(request.user).get(pk=enrolment.pk))
 
 
 class EnrolmentDocumentDownloadView(DownloadNegotiationMixin, APIView):
@@ -247,7 +267,7 @@ class EnrolmentDocumentDownloadView(DownloadNegotiationMixin, APIView):
 # --- Invitations ----------------------------------------------------------------------------------
 
 
-class InvitationListView(PaginatedAPIView):
+class InvitationListView(IdempotentMixin, PaginatedAPIView):
     queryset = Invitation.objects.none()  # the model, for the schema; reads go through selectors
     permission_classes = [IsOperatorMember]
 
@@ -274,7 +294,7 @@ class InvitationListView(PaginatedAPIView):
         return Response(s.InvitationSerializer(invitation).data, status=201)
 
 
-class InvitationRevokeView(APIView):
+class InvitationRevokeView(IdempotentMixin, APIView):
     permission_classes = [IsOperatorMember]
 
     @extend_schema(
@@ -325,12 +345,38 @@ def _webhook(request, id):
 
 def _with_secret(webhook, secret):
     webhook.shown_secret = secret
-    return s.WebhookWithSecretSerializer(webhook).data
+    return with_etag(Response(s.WebhookWithSecretSerializer(webhook).data), webhook_etag(webhook))
 
 
-class WebhookListView(PaginatedAPIView):
+def webhook_etag(webhook):
+    """The hook's version: the fields of its representation that change (no updated_at on hooks)."""
+    return make_etag(
+        "webhook",
+        webhook.pk,
+        webhook.url,
+        webhook.is_active,
+        webhook.consecutive_failures,
+        webhook.disabled_at and webhook.disabled_at.isoformat(),
+        webhook.disabled_reason,
+        webhook.secret_rotated_at and webhook.secret_rotated_at.isoformat(),
+    )
+
+
+def _webhook_response(webhook):
+    return with_etag(Response(s.WebhookSerializer(webhook).data), webhook_etag(webhook))
+
+
+def _if_match_webhook(request, webhook):
+    """With If-Match: lock the hook's row and compare its ETag before writing."""
+    return if_match_guard(
+        request, lock=lambda: Webhook.objects.select_for_update().get(pk=webhook.pk), etag_of=webhook_etag
+    )
+
+
+class WebhookListView(IdempotentMixin, PaginatedAPIView):
     queryset = Webhook.objects.none()  # the model, for the schema; reads go through selectors
     permission_classes = [IsOperatorMember]
+    etag_methods = location_methods = ("post",)
 
     @extend_schema(
         summary="Webhooks de mon opérateur",
@@ -355,11 +401,13 @@ class WebhookListView(PaginatedAPIView):
         webhook, secret = services.webhook_create(
             operator=selectors.operator_of(user=request.user), url=data.validated_data["url"], actor=request.user
         )
-        return Response(_with_secret(webhook, secret), status=201)
+        return created(_with_secret(webhook, secret), reverse("webhook-detail", kwargs={"id": webhook.pk}))
 
 
 class WebhookDetailView(APIView):
     permission_classes = [IsOperatorMember]
+    etag_methods = ("get", "patch")
+    if_match_methods = ("patch", "delete")
 
     @extend_schema(
         summary="Un webhook",
@@ -367,7 +415,7 @@ class WebhookDetailView(APIView):
         responses={200: s.WebhookSerializer, **READ_ERRORS},
     )
     def get(self, request, id):
-        return Response(s.WebhookSerializer(_webhook(request, id)).data)
+        return _webhook_response(_webhook(request, id))
 
     @extend_schema(
         summary="Modifier ou réactiver un webhook",
@@ -380,8 +428,9 @@ class WebhookDetailView(APIView):
         webhook = _webhook(request, id)
         data = s.WebhookUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        webhook = services.webhook_update(webhook=webhook, actor=request.user, **data.validated_data)
-        return Response(s.WebhookSerializer(webhook).data)
+        with _if_match_webhook(request, webhook):
+            webhook = services.webhook_update(webhook=webhook, actor=request.user, **data.validated_data)
+        return _webhook_response(webhook)
 
     @extend_schema(
         summary="Supprimer un webhook",
@@ -389,12 +438,15 @@ class WebhookDetailView(APIView):
         responses={204: None, **READ_ERRORS},
     )
     def delete(self, request, id):
-        services.webhook_delete(webhook=_webhook(request, id), actor=request.user)
+        webhook = _webhook(request, id)
+        with _if_match_webhook(request, webhook):
+            services.webhook_delete(webhook=webhook, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class WebhookRotateSecretView(APIView):
+class WebhookRotateSecretView(IdempotentMixin, APIView):
     permission_classes = [IsOperatorMember]
+    etag_methods = if_match_methods = ("post",)
 
     @extend_schema(
         summary="Renouveler le secret d'un webhook",
@@ -404,8 +456,10 @@ class WebhookRotateSecretView(APIView):
         responses={200: s.WebhookWithSecretSerializer, **READ_ERRORS},
     )
     def post(self, request, id):
-        webhook, secret = services.webhook_rotate_secret(webhook=_webhook(request, id), actor=request.user)
-        return Response(_with_secret(webhook, secret))
+        webhook = _webhook(request, id)
+        with _if_match_webhook(request, webhook):
+            webhook, secret = services.webhook_rotate_secret(webhook=webhook, actor=request.user)
+        return _with_secret(webhook, secret)
 
 
 class WebhookDeliveryListView(PaginatedAPIView):

@@ -168,7 +168,9 @@ def webhook_attempt(*, delivery_id, at=None):
         return ATTEMPT_SKIPPED, getattr(delivery, "attempts", 0)
     if not delivery.webhook.is_active:
         WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDeliveryStatus.PENDING).update(
-            status=WebhookDeliveryStatus.FAILED, last_error="Webhook désactivé : livraison abandonnée."
+            status=WebhookDeliveryStatus.FAILED,
+            last_error="Webhook désactivé : livraison abandonnée.",
+            last_attempt_at=at,  # when it was given up: its time in the events feed (claims.feed)
         )
         return ATTEMPT_SKIPPED, delivery.attempts
     status, error = None, ""

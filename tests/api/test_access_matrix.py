@@ -140,6 +140,7 @@ M = [
     ("GET", "/api/v1/claims/{claim}/documents/{doc}/download", "manager", 200, None, None, 404, False),
     ("GET", "/api/v1/claims/{claim}/events", "manager", 200, None, None, 404, False),
     ("GET", "/api/v1/claims/{paid_claim}/recoveries", "manager", 200, None, None, 404, False),
+    ("GET", "/api/v1/events", "manager", 200, None, None, "scoped", False),
     ("POST", "/api/v1/claims/{paid_claim}/recoveries/{recovery}/observations", "manager", 201,
      lambda: {"text": "Le parc était conforme.", "attachments": [pdf()]}, "multipart", 404, False),
     ("GET", "/api/v1/schedules", "anonymous", 200, None, None, None, True),
@@ -212,8 +213,11 @@ def test_endpoint_access(world, method, path, owner, status, data, fmt, foreign,
         assert response.status_code < 500
         if method == "GET" and "results" in response.json():
             assert all(item.get("id") != world["ids"]["enrolment"] for item in response.json()["results"])
-            if path != "/api/v1/enrolments":
+            if path not in ("/api/v1/enrolments", "/api/v1/events"):
                 assert response.json()["count"] == 0
+        if path == "/api/v1/events":
+            # Operator B reads its own events (its enrolment's), never one of operator A's claims.
+            assert all("claim" not in item["data"] for item in response.json()["results"])
         if path == "/api/v1/operator":
             assert response.json()["siren"] == "552100554"
         assert "732829320" not in json.dumps(response.json())  # operator A's SIREN never appears

@@ -186,6 +186,7 @@ def test_operation_ids_are_unique_and_readable_and_tags_name_the_resource(schema
         "campaigns",
         "claims",
         "enrolments",
+        "events",
         "funding",
         "invitations",
         "operator",
