@@ -157,8 +157,17 @@ class TechnicalDocForm(DsfrFormMixin, forms.Form):
         assume_scheme="https",
         help_text="Adresse https, exigée pour la demande de solde.",
     )
-    technical_contact_name = forms.CharField(label="Contact technique : nom", max_length=200, required=False)
-    technical_contact_email = forms.EmailField(label="Contact technique : e-mail", required=False)
+    technical_contact_name = forms.CharField(
+        label="Contact technique : nom",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    technical_contact_email = forms.EmailField(
+        label="Contact technique : e-mail",
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     deployment_date = forms.DateField(
         label="Date de déploiement du connecteur",
         required=False,
@@ -214,6 +223,11 @@ class _NewPasswordMixin(forms.Form):
         return cleaned
 
 
+# Personal fields say what they hold (WCAG 1.3.5): browsers and assistive tech fill them in.
+GIVEN_NAME = forms.TextInput(attrs={"autocomplete": "given-name"})
+FAMILY_NAME = forms.TextInput(attrs={"autocomplete": "family-name"})
+
+
 class SignupForm(DsfrFormMixin, _NewPasswordMixin):
     username = forms.CharField(
         label="Identifiant",
@@ -222,8 +236,8 @@ class SignupForm(DsfrFormMixin, _NewPasswordMixin):
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
     email = forms.EmailField(label="Adresse électronique", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    first_name = forms.CharField(label="Prénom", max_length=150, required=False)
-    last_name = forms.CharField(label="Nom", max_length=150, required=False)
+    first_name = forms.CharField(label="Prénom", max_length=150, required=False, widget=GIVEN_NAME)
+    last_name = forms.CharField(label="Nom", max_length=150, required=False, widget=FAMILY_NAME)
 
     field_order = ["username", "email", "first_name", "last_name", "password1", "password2"]
 
@@ -232,8 +246,8 @@ class InvitationAcceptForm(DsfrFormMixin, _NewPasswordMixin):
     username = forms.CharField(
         label="Identifiant", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
     )
-    first_name = forms.CharField(label="Prénom", max_length=150, required=False)
-    last_name = forms.CharField(label="Nom", max_length=150, required=False)
+    first_name = forms.CharField(label="Prénom", max_length=150, required=False, widget=GIVEN_NAME)
+    last_name = forms.CharField(label="Nom", max_length=150, required=False, widget=FAMILY_NAME)
 
     field_order = ["username", "first_name", "last_name", "password1", "password2"]
 
@@ -268,7 +282,9 @@ class EnrolmentForm(DsfrFormMixin, forms.Form):
         "contre-signature à la validation de votre enrôlement.",
     }
 
-    legal_name = forms.CharField(label="Raison sociale", max_length=255)
+    legal_name = forms.CharField(
+        label="Raison sociale", max_length=255, widget=forms.TextInput(attrs={"autocomplete": "organization"})
+    )
     siren = forms.CharField(label="SIREN", max_length=20, help_text="9 chiffres.")
     siret = forms.CharField(label="SIRET du siège", max_length=20, help_text="14 chiffres.")
     kind = forms.ChoiceField(label="Type d'opérateur", choices=[("", "— Choisir —"), *OperatorKind.choices])
@@ -286,7 +302,12 @@ class EnrolmentForm(DsfrFormMixin, forms.Form):
     referencing_number = forms.CharField(label="Numéro de référencement ANS", max_length=64)
     iban = forms.CharField(label="IBAN", max_length=50, help_text="Compte sur lequel le financement sera versé.")
     bic = forms.CharField(label="BIC", max_length=20)
-    contact_email = forms.CharField(label="Adresse électronique de contact", max_length=254)
+    # A CharField (the service checks the address, with the other errors) shown as an e-mail input.
+    contact_email = forms.CharField(
+        label="Adresse électronique de contact",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     # Values "True" / "False" so that a bound or initial boolean shows selected; no default: an explicit choice.
     vat_liable = forms.ChoiceField(
         label="L'entité est-elle assujettie à la TVA ?",
