@@ -105,7 +105,7 @@ def test_axe_finds_no_serious_violation_on_portal_pages(page, login, world, caps
         page.get_by_role("button", name="Déposer la demande d'enrôlement").click()
     audit(page, "enrôlement, erreurs")
     with capsys.disabled():
-        print("\naxe-core (portal):", AUDITED)
+        print("\naxe-core (portal):", [entry for entry in AUDITED if not entry[0].startswith("admin")])
 
 
 def test_axe_finds_no_serious_violation_on_admin_pages(page, login, world, capsys):
@@ -123,7 +123,7 @@ def test_axe_finds_no_serious_violation_on_admin_pages(page, login, world, capsy
         page.goto(path)
         audit(page, name)
     with capsys.disabled():
-        print("\naxe-core (admin):", AUDITED)
+        print("\naxe-core (admin):", [entry for entry in AUDITED if entry[0].startswith("admin")])
 
 
 @override_settings(DEBUG=False)
