@@ -21,10 +21,10 @@ from claims import dashboard, exports, payments, recoveries, selectors, services
 from claims.dashboard import campaign_dashboard
 from claims.enums import ClaimState, RecoveryDecision, RecoveryState
 from claims.models import Claim, ClaimEvent, DeadlineExtension, Document, Payment, Recovery
-from common.admin import BaseAdmin, HistoryInlineMixin
+from common.admin import BaseAdmin, HistoryInlineMixin, person
 from common.downloads import attachment_response, with_download_headers
 from common.exceptions import DomainError, NotAllowed
-from common.formatting import count, euros, number, paris_datetime, percent, vat_rate
+from common.formatting import PARIS, count, euros, number, paris_datetime, percent, vat_rate
 from common.roles import Role, is_agent
 from funding.calendar import paris_today
 from funding.models import GrowthCheck
@@ -151,9 +151,14 @@ class ClaimEventInline(HistoryInlineMixin, ReadOnlyInline):
 
 class DocumentInline(ReadOnlyInline):
     model = Document
-    fields = ["kind", "version", "download", "content_type", "size", "fingerprint", "uploaded_by", "uploaded_at"]
+    fields = ["kind", "version", "download", "content_type", "size", "fingerprint", "uploaded_by_name", "uploaded_on"]
     readonly_fields = fields
     ordering = ["kind", "-version"]
+    uploaded_by_name = person("uploaded_by", "déposé par")
+
+    @admin.display(description="déposé le (heure de Paris)")
+    def uploaded_on(self, obj):
+        return paris_datetime(obj.uploaded_at)
 
     @admin.display(description="empreinte SHA-256")
     def fingerprint(self, obj):
@@ -183,16 +188,16 @@ class RecoveryInline(ReadOnlyInline):
 
 @admin.register(Claim)
 class ClaimAdmin(BaseAdmin):
+    # Fits a 1 280 px screen beside the filters: operator and SIREN share a cell, dates are short.
     list_display = [
         "id",
         "operator_name",
-        "siren",
         "kind",
         "state_badge",
         "amount_display",
-        "submitted_at",
+        "submitted_on",
         "deadline_display",
-        "assigned_to",
+        "assigned_to_name",
         "flag",
     ]
     list_display_links = ["id", "operator_name"]
@@ -212,18 +217,18 @@ class ClaimAdmin(BaseAdmin):
     date_hierarchy = None
     actions = ["export_csv", "export_xlsx", "create_payment_batch"]
     fieldsets = [
-        (None, {"fields": ["operator", "fraud_signals", "campaign", "kind", "state", "assigned_to"]}),
+        (None, {"fields": ["operator", "fraud_signals", "campaign", "kind", "state", "assigned_to_name"]}),
         (
             "Montant",
             {
                 "fields": [
                     "breakdown_table",
                     "schedule_code",
-                    "funded_total",
-                    "amount",
-                    "vat_rate",
-                    "vat",
-                    "amount_to_pay",
+                    "funded_total_display",
+                    "amount_display",
+                    "vat_rate_display",
+                    "vat_display",
+                    "amount_to_pay_display",
                 ]
             },
         ),
@@ -239,14 +244,14 @@ class ClaimAdmin(BaseAdmin):
                     "filing_deadline",
                     "correction_message",
                     "correction_due",
-                    "approved_by",
+                    "approved_by_name",
                     "decision_reason",
                     "payment_info",
                     "growth_info",
                 ]
             },
         ),
-        ("Dates", {"fields": ["created_at", "submitted_at", "decided_at", "updated_at"]}),
+        ("Dates (heure de Paris)", {"fields": ["created_on", "submitted_at_paris", "decided_on", "updated_on"]}),
     ]
     readonly_fields = [
         "operator",
@@ -254,14 +259,14 @@ class ClaimAdmin(BaseAdmin):
         "campaign",
         "kind",
         "state",
-        "assigned_to",
+        "assigned_to_name",
         "breakdown_table",
         "schedule_code",
-        "funded_total",
-        "amount",
-        "vat_rate",
-        "vat",
-        "amount_to_pay",
+        "funded_total_display",
+        "amount_display",
+        "vat_rate_display",
+        "vat_display",
+        "amount_to_pay_display",
         "technical_doc_url",
         "deployment_date",
         "installation_date",
@@ -270,14 +275,14 @@ class ClaimAdmin(BaseAdmin):
         "filing_deadline",
         "correction_message",
         "correction_due",
-        "approved_by",
+        "approved_by_name",
         "decision_reason",
         "payment_info",
         "growth_info",
-        "created_at",
-        "submitted_at",
-        "decided_at",
-        "updated_at",
+        "created_on",
+        "submitted_at_paris",
+        "decided_on",
+        "updated_on",
     ]
     inlines = [DocumentInline, RecoveryInline, ClaimEventInline]
 
@@ -320,13 +325,16 @@ class ClaimAdmin(BaseAdmin):
 
     # --- list columns ---------------------------------------------------------------------
 
-    @admin.display(description="opérateur", ordering="operator__legal_name")
-    def operator_name(self, obj):
-        return obj.operator.legal_name
+    assigned_to_name = person("assigned_to", "agent en charge")
+    approved_by_name = person("approved_by", "approuvée par")
 
-    @admin.display(description="SIREN", ordering="operator__siren")
-    def siren(self, obj):
-        return obj.operator.siren
+    @admin.display(description="opérateur (SIREN)", ordering="operator__legal_name")
+    def operator_name(self, obj):
+        return format_html("{}<br><small>SIREN {}</small>", obj.operator.legal_name, obj.operator.siren)
+
+    @admin.display(description="déposée le", ordering="submitted_at")
+    def submitted_on(self, obj):
+        return timezone.localtime(obj.submitted_at, PARIS).strftime("%d/%m/%Y") if obj.submitted_at else "—"
 
     @admin.display(description="état", ordering="state")
     def state_badge(self, obj):
@@ -338,7 +346,41 @@ class ClaimAdmin(BaseAdmin):
 
     @admin.display(description="montant HT", ordering="amount")
     def amount_display(self, obj):
-        return euros(obj.amount)
+        return format_html('<span style="white-space:nowrap">{}</span>', euros(obj.amount))
+
+    # --- read-only amounts and dates, in the product's one format (common.formatting) ------------
+
+    @admin.display(description="financement total HT")
+    def funded_total_display(self, obj):
+        return euros(obj.funded_total)
+
+    @admin.display(description="taux de TVA")
+    def vat_rate_display(self, obj):
+        return vat_rate(obj.vat_rate) if obj.vat_rate is not None else "—"
+
+    @admin.display(description="TVA")
+    def vat_display(self, obj):
+        return euros(obj.vat)
+
+    @admin.display(description="montant à verser")
+    def amount_to_pay_display(self, obj):
+        return euros(obj.amount_to_pay)
+
+    @admin.display(description="créée le")
+    def created_on(self, obj):
+        return paris_datetime(obj.created_at)
+
+    @admin.display(description="déposée le")
+    def submitted_at_paris(self, obj):
+        return paris_datetime(obj.submitted_at)
+
+    @admin.display(description="décision le")
+    def decided_on(self, obj):
+        return paris_datetime(obj.decided_at)
+
+    @admin.display(description="modifiée le")
+    def updated_on(self, obj):
+        return paris_datetime(obj.updated_at)
 
     @admin.display(description="échéance", ordering="effective_deadline")
     def deadline_display(self, obj):
@@ -708,7 +750,7 @@ RECOVERY_STEPS = {
 
 @admin.register(Recovery)
 class RecoveryAdmin(BaseAdmin):
-    list_display = ["id", "operator_name", "claim_link", "state", "amount_notified", "amount_due", "observations_due"]
+    list_display = ["id", "operator_name", "claim_link", "state", "notified", "due", "observations_due"]
     list_filter = ["state", "decision", "claim__campaign"]
     search_fields = ["=id", "claim__operator__legal_name", "=claim__operator__siren", "order_reference"]
     list_select_related = ["claim__operator"]
@@ -716,7 +758,7 @@ class RecoveryAdmin(BaseAdmin):
     readonly_fields = [
         "claim_link",
         "state",
-        "amount_notified",
+        "notified",
         "grounds",
         "payments_list",
         "observations_due",
@@ -725,18 +767,28 @@ class RecoveryAdmin(BaseAdmin):
         "documents_list",
         "decision",
         "decision_reason",
-        "amount_due",
-        "decided_by",
+        "due",
+        "decided_by_name",
         "decided_at",
         "order_reference",
         "order_issued_at",
         "offset_payment",
         "settled_at",
         "settlement_note",
-        "opened_by",
+        "opened_by_name",
         "opened_at",
     ]
     fields = readonly_fields
+    decided_by_name = person("decided_by", "décidé par")
+    opened_by_name = person("opened_by", "notifié par")
+
+    @admin.display(description="montant notifié", ordering="amount_notified")
+    def notified(self, obj):
+        return euros(obj.amount_notified)
+
+    @admin.display(description="montant dû", ordering="amount_due")
+    def due(self, obj):
+        return euros(obj.amount_due)
 
     def has_add_permission(self, request):
         return False
@@ -856,7 +908,8 @@ class DeadlineExtensionAdmin(BaseAdmin):
     list_filter = ["kind", "campaign"]
     search_fields = ["operator__legal_name", "=operator__siren"]
     list_select_related = ["operator", "campaign", "granted_by"]
-    readonly_fields = ["operator", "campaign", "kind", "new_deadline", "reason", "granted_by", "granted_at"]
+    readonly_fields = ["operator", "campaign", "kind", "new_deadline", "reason", "granted_by_name", "granted_at"]
+    granted_by_name = person("granted_by", "accordée par")
 
     def has_change_permission(self, request, obj=None):
         return False

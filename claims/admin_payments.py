@@ -18,7 +18,7 @@ from claims.admin import ReadOnlyInline, report_error
 from claims.enums import AttemptState
 from claims.models import BankReturn, PaymentAttempt, PaymentBatch, PaymentBatchEvent
 from claims.workflow import BATCH_TRANSITIONS
-from common.admin import BaseAdmin, HistoryInlineMixin
+from common.admin import BaseAdmin, HistoryInlineMixin, person
 from common.downloads import with_download_headers
 from common.exceptions import DomainError, InvalidInput, NotAllowed
 from common.formatting import euros, masked_iban
@@ -68,7 +68,7 @@ class PaymentBatchAdmin(BaseAdmin):
     readonly_fields = [
         "number",
         "state",
-        "created_by",
+        "created_by_name",
         "created_at",
         "execution_date",
         "message_id",
@@ -79,6 +79,7 @@ class PaymentBatchAdmin(BaseAdmin):
     ]
     fields = readonly_fields
     inlines = [PaymentBatchEventInline]
+    created_by_name = person("created_by", "créé par")
 
     def has_add_permission(self, request):
         return False
@@ -254,8 +255,9 @@ class BankReturnAdmin(BaseAdmin):
     list_display = ["imported_at", "kind", "message_id", "file_name", "imported_by"]
     list_filter = ["kind"]
     search_fields = ["message_id", "file_name", "=sha256"]
-    readonly_fields = ["kind", "message_id", "file_name", "sha256", "imported_by", "imported_at", "report"]
+    readonly_fields = ["kind", "message_id", "file_name", "sha256", "imported_by_name", "imported_at", "report"]
     fields = readonly_fields
+    imported_by_name = person("imported_by", "importé par")
     list_select_related = ["imported_by"]
 
     def has_add_permission(self, request):

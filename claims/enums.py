@@ -35,13 +35,14 @@ class DocumentKind(models.TextChoices):
     OTHER = "other", "Autre pièce"
     DECISION_LETTER = "decision_letter", "Lettre de décision"
     RECOVERY_OBSERVATIONS = "recovery_observations", "Observations sur un indu"
+    RECEIPT = "receipt", "Accusé de dépôt"
 
 
-# Proofs an operator (or an agent on its behalf) may upload as such; decision letters are generated,
+# Documents the platform makes (never uploaded): decision letters and filing receipts.
+GENERATED_KINDS = (DocumentKind.DECISION_LETTER, DocumentKind.RECEIPT)
+# Proofs an operator (or an agent on its behalf) may upload as such; letters and receipts are generated,
 # attachments to observations on an undue payment come with the observations (claims.recoveries).
-UPLOADABLE_KINDS = tuple(
-    k for k in DocumentKind if k not in (DocumentKind.DECISION_LETTER, DocumentKind.RECOVERY_OBSERVATIONS)
-)
+UPLOADABLE_KINDS = tuple(k for k in DocumentKind if k not in (*GENERATED_KINDS, DocumentKind.RECOVERY_OBSERVATIONS))
 
 
 class RecoveryState(models.TextChoices):

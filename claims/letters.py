@@ -1,11 +1,12 @@
-"""Decision letters (approval, rejection, recovery) as PDF, in French, with the claim's breakdown."""
+"""Decision letters (approval, rejection, recovery) and filing receipts (accusés de dépôt) as PDF, in
+French, with the claim's breakdown or its proofs' fingerprints."""
 
 from pathlib import Path
 
 from django.utils import timezone
 from fpdf import FPDF
 
-from common.formatting import count, euros, vat_rate
+from common.formatting import count, euros, paris_datetime, vat_rate
 
 # DejaVu covers €, «», œ and the narrow no-break space; without it we fall back to a core font
 # and spell the few characters it lacks.
@@ -16,7 +17,7 @@ _FALLBACK = str.maketrans(
 
 
 class _Letter(FPDF):
-    def __init__(self):
+    def __init__(self, title="Lettre de décision"):
         super().__init__(format="A4")
         self.set_auto_page_break(auto=True, margin=18)
         self.unicode = (FONT_DIR / "DejaVuSans.ttf").exists() and (FONT_DIR / "DejaVuSans-Bold.ttf").exists()
@@ -26,7 +27,7 @@ class _Letter(FPDF):
             self.family = "DejaVu"
         else:
             self.family = "Helvetica"
-        self.set_title("Lettre de décision — Financement Ségur MSSanté")
+        self.set_title(f"{title} — Financement Ségur MSSanté")
         self.set_creator("Plateforme de financement Ségur MSSanté")
 
     def text(self, value):
@@ -92,6 +93,52 @@ def decision_letter(*, claim, title, paragraphs, signed_by, at=None):
             pdf.ln(6)
     pdf.ln(6)
     pdf.para(f"Pour l'agence de paiement,\n{signed_by}")
+    return bytes(pdf.output())
+
+
+def filing_receipt(*, claim, documents, filed_by, resubmission, at):
+    """Return the PDF bytes of the receipt (accusé de dépôt) of a claim just (re)submitted at `at`:
+    when (Paris), what (claim number, amounts frozen at filing) and which proofs (name, version,
+    SHA-256), so the operator can later prove what it filed."""
+    pdf = _Letter(title="Accusé de dépôt")
+    pdf.add_page()
+    pdf.para("Financement Ségur — opérateurs MSSanté", bold=True, size=9)
+    operator = claim.operator
+    pdf.para(f"{operator.legal_name}\nSIREN {operator.siren}", size=10)
+    pdf.ln(4)
+    pdf.para("Accusé de dépôt", bold=True, size=14, height=7)
+    verb = "renvoyée complétée" if resubmission else "déposée"
+    pdf.para(f"Demande « {claim.get_kind_display()} » n° {claim.pk} — campagne {claim.campaign.label}", bold=True)
+    pdf.para(f"{verb.capitalize()} le {paris_datetime(at)} (heure de Paris) par {filed_by}.")
+    rows = [("Montant demandé HT", euros(claim.amount))]
+    if claim.vat_rate:
+        rows.append((f"TVA ({vat_rate(claim.vat_rate)})", euros(claim.vat)))
+    else:
+        rows.append(("TVA", "non applicable"))
+    rows.append(("Montant à verser", euros(claim.amount_to_pay)))
+    for label, value in rows:
+        pdf.cell(70, 6, pdf.text(label), border=1)
+        pdf.cell(90, 6, pdf.text(value), border=1)
+        pdf.ln(6)
+    pdf.ln(4)
+    pdf.para("Pièces jointes au dépôt", bold=True)
+    if not documents:
+        pdf.para("Aucune pièce.")
+    for document in documents:
+        pdf.para(
+            f"{document.get_kind_display()} — {document.original_name}, version {document.version}",
+            bold=True,
+            size=9,
+            height=5,
+        )
+        pdf.para(f"SHA-256 : {document.sha256}", size=8, height=4.5)
+    pdf.ln(4)
+    pdf.para(
+        "Cet accusé atteste la réception de la demande et des pièces ci-dessus par l'agence de paiement. "
+        "Il ne vaut pas décision : l'agence instruit la demande et vous informe de la suite par courriel. "
+        "L'empreinte SHA-256 d'un fichier permet de vérifier qu'il est celui qui a été déposé.",
+        size=9,
+    )
     return bytes(pdf.output())
 
 

@@ -201,8 +201,18 @@ def send_correction_notice(claim_id, kind):
     return True
 
 
+# What the e-mail carrying a generated document says, by kind (claims.enums.GENERATED_KINDS).
+GENERATED_DOCUMENT_TEXT = {
+    "decision_letter": "Vous trouverez ci-joint la lettre de décision concernant votre demande.",
+    "receipt": "Votre demande a bien été reçue par l'agence de paiement. Vous trouverez ci-joint son accusé "
+    "de dépôt : la date et l'heure du dépôt, les montants et l'empreinte de chaque pièce déposée. "
+    "Il reste disponible dans les documents de la demande sur le portail.",
+}
+
+
 def send_decision_letter(document_id):
-    """E-mail a generated decision letter to the operator, with the PDF attached (at most once)."""
+    """E-mail a generated document (decision letter, receipt) to the operator, with the PDF attached
+    (at most once)."""
     from django.core.mail import EmailMessage
 
     from claims.models import Document
@@ -222,8 +232,8 @@ def send_decision_letter(document_id):
             return False
         message = EmailMessage(
             _subject(claim, document.original_name),
-            "Bonjour,\n\nVous trouverez ci-joint la lettre de décision concernant votre demande.\n\n"
-            "— Plateforme de financement Ségur MSSanté",
+            f"Bonjour,\n\n{GENERATED_DOCUMENT_TEXT.get(document.kind, GENERATED_DOCUMENT_TEXT['decision_letter'])}"
+            "\n\n— Plateforme de financement Ségur MSSanté",
             None,
             recipients,
         )

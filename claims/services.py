@@ -133,6 +133,7 @@ def _frozen_computation(claim, *, at):
 
 
 def claim_submit(*, claim, actor, at=None):
+    """Submit a draft: the amount is frozen and the operator gets its receipt (attach_receipt)."""
     at = at or timezone.now()
     return _transition(
         claim=claim,
@@ -140,10 +141,12 @@ def claim_submit(*, claim, actor, at=None):
         actor=actor,
         at=at,
         prepare=lambda c: {**_frozen_computation(c, at=at), "submitted_at": at},
+        after=lambda c: attach_receipt(claim=c, actor=actor, resubmission=False, at=at),
     )
 
 
 def claim_resubmit(*, claim, actor, comment="", at=None):
+    """Answer a correction request: the amount is frozen again and a new receipt is issued."""
     at = at or timezone.now()
     return _transition(
         claim=claim,
@@ -152,7 +155,45 @@ def claim_resubmit(*, claim, actor, comment="", at=None):
         comment=comment,
         at=at,
         prepare=lambda c: {**_frozen_computation(c, at=at), "submitted_at": at},
+        after=lambda c: attach_receipt(claim=c, actor=actor, resubmission=True, at=at),
     )
+
+
+def attach_receipt(*, claim, actor, resubmission, at):
+    """The receipt (accusé de dépôt) of a (re)submission: a PDF listing the claim, its frozen amounts
+    and every proof filed (latest version of each kind: name, version, SHA-256), stored with the claim
+    as a new version of kind RECEIPT and e-mailed to the operator after commit.
+
+    The caller holds the lock on the claim, in the transaction of the transition.
+    """
+    from django.core.files.base import ContentFile
+
+    from claims.letters import filing_receipt
+
+    proofs = sorted(selectors.latest_documents(claim=claim).values(), key=lambda d: (d.kind, d.version))
+    proofs = [d for d in proofs if d.kind in UPLOADABLE_KINDS]
+    content = filing_receipt(
+        claim=claim, documents=proofs, filed_by=actor_label(actor), resubmission=resubmission, at=at
+    )
+    version = _next_version(claim, DocumentKind.RECEIPT)
+    name = f"accuse-de-depot-{claim.pk}-v{version}.pdf"
+    sha256 = hashlib.sha256(content).hexdigest()
+    document = _store_document(
+        claim=claim,
+        actor=actor,
+        kind=DocumentKind.RECEIPT,
+        version=version,
+        name=name,
+        content=ContentFile(content),
+        content_type="application/pdf",
+        size=len(content),
+        sha256=sha256,
+        action="receipt",
+        comment=f"Accusé de dépôt {name} (SHA-256 {sha256[:12]}…)",
+        at=at,
+    )
+    transaction.on_commit(lambda: notifications.schedule_decision_letter(document.pk))
+    return document
 
 
 def claim_take(*, claim, actor, at=None):

@@ -78,6 +78,17 @@ def required_proof_kinds(claim):
     return [DocumentKind.CONFORMITY_REPORT]
 
 
+def offered_proof_kinds(claim, *, at):
+    """The proof kinds the portal offers to upload on `claim`, in this order: its required proofs, the
+    signed contract v2 while an advance lacks a countersigned one, then the end clients' contracts and
+    other pieces (what an agent may ask for in a correction request). The API still takes every
+    uploadable kind."""
+    kinds = list(required_proof_kinds(claim))
+    if claim.kind == ClaimKind.ADVANCE and contract_countersigned(claim, actor=None, at=at):
+        kinds.append(DocumentKind.CONTRACT_V2)
+    return [*kinds, DocumentKind.END_CLIENT_CONTRACTS, DocumentKind.OTHER]
+
+
 @filing_condition("Pièces justificatives déposées")
 def required_proofs_present(claim, *, actor, at):
     return _missing_documents(claim, required_proof_kinds(claim))

@@ -14,6 +14,7 @@ CLAIM_EVENT_LABELS = {
     "update": "Modification des informations de la demande",
     "document": "Dépôt d'une pièce",
     "letter": "Envoi d'un courrier de l'agence",
+    "receipt": "Émission de l'accusé de dépôt",
     "submit": "Dépôt de la demande",
     "take": "Prise en charge",
     "request_changes": "Demande de compléments",

@@ -4,7 +4,7 @@ import contextlib
 import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 
 from common.parsers import UNSTORABLE, unstorable
 from common.ratelimit import CacheUnavailable
@@ -47,11 +47,9 @@ def unavailable_response(request):
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": UNAVAILABLE, "code": "service_unavailable", "errors": {}}, status=503)
     else:
-        response = HttpResponse(
-            f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Service indisponible</title>'
-            f"</head><body><h1>Service indisponible</h1><p>{UNAVAILABLE}</p></body></html>",
-            status=503,
-        )
+        from common.errors import error_response
+
+        response = error_response(request, 503)  # rendered without the database
     response["Retry-After"] = "30"
     return response
 

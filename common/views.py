@@ -1,4 +1,5 @@
-"""Health endpoints for load balancers and orchestrators, and the error pages' JSON face on /api/."""
+"""Health endpoints for load balancers and orchestrators, and the error handlers: JSON on /api/, the
+French pages of common.errors everywhere else (portal layout, or the admin's look under /admin/)."""
 
 import logging
 import threading
@@ -8,11 +9,11 @@ from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
-from django.views import defaults
-from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+
+from common.errors import CSRF, error_response
 
 logger = logging.getLogger(__name__)
 
@@ -89,35 +90,37 @@ def _is_api(request):
     return request.path.startswith("/api/")
 
 
-def bad_request(request, exception, template_name=defaults.ERROR_400_TEMPLATE_NAME):
+def bad_request(request, exception):
     """handler400: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413; JSON on the API."""
     if _is_api(request):
         if isinstance(exception, RequestDataTooBig):
             return _api_error("Corps de requête trop volumineux.", "request_too_large", 413)
         return _api_error("Requête invalide.", "bad_request", 400)
-    return defaults.bad_request(request, exception, template_name)
+    return error_response(request, 400)
 
 
-def permission_denied(request, exception, template_name=defaults.ERROR_403_TEMPLATE_NAME):
+def permission_denied(request, exception):
     if _is_api(request):
         return _api_error("Vous n'avez pas la permission d'effectuer cette action.", "permission_denied", 403)
-    return defaults.permission_denied(request, exception, template_name)
+    return error_response(request, 403)
 
 
-def page_not_found(request, exception, template_name=defaults.ERROR_404_TEMPLATE_NAME):
+def page_not_found(request, exception):
     if _is_api(request):
         return _api_error(NOT_FOUND, "not_found", 404)
-    return defaults.page_not_found(request, exception, template_name)
+    return error_response(request, 404)
 
 
-def server_error(request, template_name=defaults.ERROR_500_TEMPLATE_NAME):
+def server_error(request):
     if _is_api(request):
         return _api_error("Erreur interne.", "server_error", 500)
-    return defaults.server_error(request, template_name)
+    return error_response(request, 500)
 
 
 def csrf_failure(request, reason=""):
-    """CSRF_FAILURE_VIEW: the API's JSON 403 on /api/, Django's page elsewhere."""
+    """CSRF_FAILURE_VIEW: the API's JSON 403 on /api/, a French page elsewhere (never Django's, which
+    talks about DEBUG); the reason goes to the log only."""
     if _is_api(request):
         return _api_error("Échec de la vérification CSRF.", "csrf_failed", 403)
-    return django_csrf_failure(request, reason=reason)
+    logger.warning("CSRF failure on %s: %s", request.path, reason)
+    return error_response(request, 403, text=CSRF)

@@ -130,6 +130,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "operators.proconnect.context",
+                "common.context_processors.legal",
             ],
         },
     },
@@ -383,6 +384,30 @@ WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", defa
 # Logs go to stderr (the process manager or container collects them): one JSON object per line with
 # LOG_FORMAT=json (the default with DEBUG=0), each with the request id of the request or task.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+
+# --- Legal pages of the portal (README "Portail opérateurs": mentions légales, données
+# personnelles, accessibilité, aide): who publishes, hosts and answers. The demo values say
+# « à renseigner »; production sets them (texts beyond these live in templates/portail/legal/).
+LEGAL = {
+    "service_name": "Financement Ségur MSSanté",
+    "publisher": env.str("LEGAL_PUBLISHER", default="Agence de paiement du financement Ségur (à renseigner)"),
+    "publisher_address": env.str("LEGAL_PUBLISHER_ADDRESS", default="Adresse postale à renseigner"),
+    "publication_director": env.str(
+        "LEGAL_PUBLICATION_DIRECTOR", default="Directeur ou directrice de la publication (à renseigner)"
+    ),
+    "host": env.str("LEGAL_HOST", default="Hébergeur à renseigner (raison sociale, adresse, téléphone)"),
+    "support_email": env.str("SUPPORT_EMAIL", default="support-financement@localhost"),
+    "dpo_email": env.str("DPO_EMAIL", default="dpo@localhost"),
+    "retention": env.str(
+        "PERSONAL_DATA_RETENTION",
+        default="Comptes, dossiers et pièces : 10 ans après le dernier paiement ou reversement de la campagne "
+        "(pièces justificatives de dépenses publiques) ; journaux de connexion : 1 an.",
+    ),
+    # RGAA: "non conforme", "partiellement conforme" or "totalement conforme", with the audit's date.
+    "accessibility_status": env.str("ACCESSIBILITY_STATUS", default="partiellement conforme"),
+    "accessibility_audit": env.str("ACCESSIBILITY_AUDIT", default="auto-évaluation automatisée (axe-core) de 2026"),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

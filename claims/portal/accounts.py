@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from claims.portal import staging
 from claims.portal.forms import (
     CommentForm,
     EnrolmentForm,
@@ -19,6 +20,7 @@ from claims.portal.forms import (
     InviteForm,
     SignupForm,
     apply_domain_error,
+    error_summary,
 )
 from common.downloads import attachment_response
 from common.exceptions import DomainError, NotAllowed
@@ -28,6 +30,8 @@ from operators import services as operator_services
 from operators.enums import OPTIONAL_ENROLMENT_PROOFS, EnrolmentDocumentKind
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# The staging key (claims.portal.staging) of the files of a new enrolment's form.
+NEW_ENROLMENT = "enrolment-new"
 
 
 def _is_agent(user):
@@ -68,7 +72,8 @@ def signup(request):
             login(request, user, backend=MODEL_BACKEND)
             messages.success(request, "Compte créé. Déclarez maintenant l'opérateur que vous représentez.")
             return redirect("portal:enrolment_new")
-    return render(request, "portail/signup.html", {"form": form}, status=400 if form.errors else 200)
+    context = {"form": form, "error_summary": error_summary(form)}
+    return render(request, "portail/signup.html", context, status=400 if form.errors else 200)
 
 
 def _rename(error, **names):
@@ -97,10 +102,13 @@ def _render_enrolment(request, current, *, form=None, status=200):
     if form is None and abilities["resubmit"]:
         form = EnrolmentForm(initial=operator_services.declared_values(current), documents_required=False)
     latest = operator_selectors.latest_enrolment_documents(enrolment=current)
+    if form is not None and not hasattr(form, "staged"):
+        form.staged = staging.staged(request, f"enrolment-{current.pk}")
     context = {
         "enrolment": current,
         "abilities": abilities,
         "form": form,
+        "error_summary": error_summary(form),
         "comment_form": CommentForm(_posted(request)) if abilities["resubmit"] else None,
         "proofs": [
             (EnrolmentDocumentKind(kind).label, latest.get(kind), True)
@@ -130,17 +138,24 @@ def enrolment_new(request):
         return redirect("portal:enrolment")
     form = EnrolmentForm(_posted(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        documents = staging.with_staged(request, NEW_ENROLMENT, form.documents())
         try:
-            operator_services.enrolment_submit(user=user, documents=form.documents(), **form.declared())
+            operator_services.enrolment_submit(user=user, documents=documents, **form.declared())
         except DomainError as error:
             apply_domain_error(form, error)
+            staging.keep(request, NEW_ENROLMENT, documents, refused=set(error.errors or {}))
         else:
+            staging.clear(request, NEW_ENROLMENT)
             messages.success(
                 request,
                 "Demande d'enrôlement déposée : l'agence de paiement va la vérifier. Vous serez averti par e-mail.",
             )
             return redirect("portal:enrolment")
-    return render(request, "portail/enrolment_form.html", {"form": form}, status=400 if form.errors else 200)
+        finally:
+            staging.close(documents)
+    form.staged = staging.staged(request, NEW_ENROLMENT)
+    context = {"form": form, "error_summary": error_summary(form)}
+    return render(request, "portail/enrolment_form.html", context, status=400 if form.errors else 200)
 
 
 @require_POST
@@ -150,16 +165,23 @@ def enrolment_resubmit(request, pk):
     form = EnrolmentForm(request.POST, request.FILES, documents_required=False)
     comment_form = CommentForm(request.POST)
     comment = comment_form.cleaned_data["comment"] if comment_form.is_valid() else ""
+    key = f"enrolment-{current.pk}"
     if form.is_valid():
+        documents = staging.with_staged(request, key, form.documents())
         try:
             operator_services.enrolment_resubmit(
-                enrolment=current, actor=request.user, documents=form.documents(), comment=comment, **form.declared()
+                enrolment=current, actor=request.user, documents=documents, comment=comment, **form.declared()
             )
         except DomainError as error:
             apply_domain_error(form, error)
+            staging.keep(request, key, documents, refused=set(error.errors or {}))
         else:
+            staging.clear(request, key)
             messages.success(request, "Demande d'enrôlement complétée renvoyée à l'agence de paiement.")
             return redirect("portal:enrolment")
+        finally:
+            staging.close(documents)
+    form.staged = staging.staged(request, key)
     return _render_enrolment(request, current, form=form, status=400)
 
 
@@ -257,4 +279,5 @@ def invitation_accept(request, token):
             login(request, user, backend=MODEL_BACKEND)
             messages.success(request, "Bienvenue : votre compte est rattaché à votre opérateur.")
             return redirect("portal:dashboard")
-    return render(request, "portail/invitation_accept.html", {"form": form}, status=400 if form.errors else 200)
+    context = {"form": form, "error_summary": error_summary(form)}
+    return render(request, "portail/invitation_accept.html", context, status=400 if form.errors else 200)

@@ -232,13 +232,41 @@ class ClaimRow:
     next_step: str
 
 
+@dataclass(frozen=True)
+class NextDeadline:
+    date: date
+    what: str  # « répondre aux compléments demandés sur l'avance n° 12 »
+
+
+def next_deadline(block, *, today):
+    """The nearest date, today or later, on which this operator must act in the campaign: a correction
+    due, a draft's filing deadline, or the deadline of a claim it may open now and has not filed.
+    A claim filed and waiting for the agency (or paid) asks nothing of the operator: none of its dates
+    count. None when nothing is due."""
+    dates = []
+    for row in block.rows:
+        claim = row.claim
+        name = f"{claim.get_kind_display().lower()} n° {claim.pk}"
+        if claim.state == ClaimState.CHANGES_REQUESTED and claim.correction_due:
+            dates.append(NextDeadline(claim.correction_due, f"répondre aux compléments demandés sur l'{name}"))
+        elif claim.state == ClaimState.DRAFT and row.deadline_open:
+            dates.append(NextDeadline(row.deadline, f"déposer la demande d'{name}"))
+    for kind in block.creatable:
+        deadline, still_open = block.deadlines[kind.label]
+        if still_open:
+            article = "d'avance" if kind == ClaimKind.ADVANCE else "de solde"
+            dates.append(NextDeadline(deadline, f"créer et déposer la demande {article}"))
+    upcoming = [d for d in dates if d.date >= today]
+    return min(upcoming, key=lambda d: d.date) if upcoming else None
+
+
 @dataclass
 class CampaignBlock:
     campaign: object
     rows: list = field(default_factory=list)
     deadlines: dict = field(default_factory=dict)  # kind label -> (date, open)
     creatable: list = field(default_factory=list)  # ClaimKind the user may open now
-    next_deadline: object = None
+    next_deadline: NextDeadline | None = None
 
 
 def operator_for(user):
@@ -290,8 +318,8 @@ def dashboard_blocks(*, user, operator, at=None):
             if kind not in live_kinds
             and not workflow.may_open(Claim(operator=operator, campaign=campaign, kind=kind), actor=user, at=at)
         ]
+        block.next_deadline = next_deadline(block, today=paris_today(at=at))
         upcoming = [d for d, still_open in block.deadlines.values() if still_open]
-        block.next_deadline = min(upcoming) if upcoming else None
         if block.rows or upcoming:
             blocks.append(block)
     return blocks
@@ -345,6 +373,7 @@ def claim_page_context(*, claim, user, at=None):
         "deadline_open": is_open(deadline, at=at),
         "next_step": next_step(claim),
         "documents": claim.documents.select_related("uploaded_by").order_by("kind", "-version"),
+        "receipt": claim.documents.filter(kind=DocumentKind.RECEIPT).order_by("-version").first(),
         "events": claim.events.order_by("seq"),
         "recoveries": claim_recoveries(claim=claim, user=user, at=at),
         "can_edit_details": is_owner and claim.state in EDITABLE_STATES,

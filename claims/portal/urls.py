@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from claims.portal import accounts, bank_details, tokens, views
+from claims.portal import accounts, bank_details, pages, tokens, views
 from claims.portal.auth import LoginView
 from claims.portal.forms import LoginForm, PasswordResetForm, SetPasswordForm
 
@@ -52,6 +52,11 @@ urlpatterns = [
     *auth,
     path("", views.dashboard, name="dashboard"),
     path("simulateur/", views.simulator, name="simulator"),
+    path("aide/", pages.page, {"name": "help"}, name="help"),
+    path("mentions-legales/", pages.page, {"name": "legal_notice"}, name="legal_notice"),
+    path("donnees-personnelles/", pages.page, {"name": "personal_data"}, name="personal_data"),
+    path("accessibilite/", pages.page, {"name": "accessibility"}, name="accessibility"),
+    path("plan-du-site/", pages.page, {"name": "sitemap"}, name="sitemap"),
     path("inscription/", accounts.signup, name="signup"),
     path("enrolement/", accounts.enrolment, name="enrolment"),
     path("enrolement/nouvelle/", accounts.enrolment_new, name="enrolment_new"),

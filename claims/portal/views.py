@@ -20,6 +20,7 @@ from claims.portal.forms import (
     SimulatorForm,
     TechnicalDocForm,
     apply_domain_error,
+    error_summary,
 )
 from common.downloads import attachment_response
 from common.exceptions import DomainError, NotAllowed, StateConflict
@@ -67,9 +68,9 @@ def _enrolment_context(user):
 
 def _render_claim(request, claim, *, status=200, **forms):
     context = helpers.claim_page_context(claim=claim, user=request.user)
-    context["upload_form"] = forms.get("upload_form") or DocumentUploadForm()
+    context["upload_form"] = forms.get("upload_form") or DocumentUploadForm(claim=claim)
     context["details_form"] = forms.get("details_form") or TechnicalDocForm(
-        initial={name: getattr(claim, name) for name in services.DETAIL_FIELDS}, buyer=claim.operator.is_buyer
+        initial={name: getattr(claim, name) for name in services.DETAIL_FIELDS}, **_details_options(claim)
     )
     context["comment_form"] = CommentForm()
     bound = forms.get("observations_form")  # (recovery id, form) after a refused sending
@@ -79,7 +80,13 @@ def _render_claim(request, claim, *, status=200, **forms):
                 view.form = bound[1]
             else:
                 view.form = RecoveryObservationsForm(prefix=f"indu-{view.case.pk}")
+    bound_observations = bound[1] if bound else None
+    context["error_summary"] = error_summary(forms.get("upload_form"), forms.get("details_form"), bound_observations)
     return render(request, "portail/claim_detail.html", context, status=status)
+
+
+def _details_options(claim):
+    return {"buyer": claim.operator.is_buyer, "balance": claim.kind == ClaimKind.BALANCE}
 
 
 @require_GET
@@ -113,7 +120,7 @@ def claim_create(request):
 @login_required
 def claim_upload(request, pk):
     claim = _claim_for(request, pk)
-    form = DocumentUploadForm(request.POST, request.FILES)
+    form = DocumentUploadForm(request.POST, request.FILES, claim=claim)
     if form.is_valid():
         try:
             document = services.document_upload(
@@ -138,7 +145,7 @@ def claim_upload(request, pk):
 @login_required
 def claim_update_details(request, pk):
     claim = _claim_for(request, pk)
-    form = TechnicalDocForm(request.POST, buyer=claim.operator.is_buyer)
+    form = TechnicalDocForm(request.POST, **_details_options(claim))
     if form.is_valid():
         # Only the fields the page sent: a form posting the link alone leaves the others as they are.
         sent = {name: value for name, value in form.cleaned_data.items() if name in request.POST}
@@ -152,9 +159,10 @@ def claim_update_details(request, pk):
     return _render_claim(request, claim, status=400, details_form=form)
 
 
+RECEIPT_SENT = " Votre accusé de dépôt est dans les documents de la demande et vous a été envoyé par courriel."
 TRANSITION_SERVICES = {
-    "submit": (services.claim_submit, False, "Demande déposée : l'agence de paiement va l'instruire."),
-    "resubmit": (services.claim_resubmit, True, "Demande complétée renvoyée à l'agence de paiement."),
+    "submit": (services.claim_submit, False, "Demande déposée : l'agence de paiement va l'instruire." + RECEIPT_SENT),
+    "resubmit": (services.claim_resubmit, True, "Demande complétée renvoyée à l'agence de paiement." + RECEIPT_SENT),
     "withdraw": (services.claim_withdraw, True, "Demande retirée."),
 }
 
@@ -225,19 +233,30 @@ def simulator(request):
     results = []
     # VAT shown beside, at the rate of the newest campaign (data), for an operator liable to it.
     vat_rate = funding_selectors.current_vat_rate()
+    # The schedules of the newest campaign are in force: shown first and open; the others are history.
+    newest = funding_selectors.campaigns().first()
+    in_force = {newest.schedule_id, newest.developer_schedule_id} if newest else set()
     if submitted and form.is_valid():
         counts = form.counts()
-        for schedule in funding_selectors.published_schedules():
+        schedules = sorted(funding_selectors.published_schedules(), key=lambda s: (s.pk not in in_force, s.code))
+        for schedule in schedules:
             breakdown = compute_breakdown(schedule=schedule, counts=counts)
             results.append(
                 {
                     "schedule": schedule,
                     "breakdown": helpers.BreakdownView.from_dict(breakdown.as_dict(), frozen=False),
                     "total_with_vat": with_vat(breakdown.total, vat_rate) if vat_rate else None,
+                    "in_force": schedule.pk in in_force,
                 }
             )
     status = 400 if submitted and not form.is_valid() else 200
-    context = {"form": form, "results": results, "vat_rate": vat_rate}
+    context = {
+        "form": form,
+        "results": [r for r in results if r["in_force"]],
+        "historical": [r for r in results if not r["in_force"]],
+        "vat_rate": vat_rate,
+        "error_summary": error_summary(form),
+    }
     return render(request, "portail/simulator.html", context, status=status)
 
 

@@ -244,8 +244,8 @@ def test_events_are_the_claims_history_in_order(owner):
     claim, client = owner
     client.post(url(claim, "/submit"))
     body = client.get(url(claim, "/events/")).json()
-    assert [e["action"] for e in body["results"]] == ["create", "document", "submit"]
-    assert body["results"][-1]["from_state"] == "draft" and body["results"][-1]["to_state"] == "submitted"
+    assert [e["action"] for e in body["results"]] == ["create", "document", "submit", "receipt"]
+    assert body["results"][-2]["from_state"] == "draft" and body["results"][-2]["to_state"] == "submitted"
 
 
 def test_document_of_another_claim_is_404_even_for_the_same_operator(owner):

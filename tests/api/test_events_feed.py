@@ -74,8 +74,10 @@ def test_the_cursor_resumes_after_the_last_event_read(world):  # noqa: F811
 
     claim_services.claim_submit(claim=claim, actor=claim.documents.first().uploaded_by)
     page = manager.get("/api/v1/events", {"after": cursor}).json()
-    assert [item["type"] for item in page["results"]] == ["claim.state_changed"]
+    # The submission, then the receipt (accusé de dépôt) it generates.
+    assert [item["type"] for item in page["results"]] == ["claim.state_changed", "claim.updated"]
     assert page["results"][0]["data"]["event"]["to_state"] == "submitted"
+    assert page["results"][1]["data"]["event"]["action"] == "receipt"
     assert page["cursor"] != cursor
     assert page["results"][0]["id"] not in {item["id"] for item in before}
 

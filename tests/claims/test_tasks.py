@@ -22,9 +22,11 @@ def test_submission_e_mails_the_agents_after_commit(django_capture_on_commit_cal
     assert mailoutbox == []  # nothing leaves before the transaction commits
     for callback in callbacks:
         callback()
-    assert len(mailoutbox) == 1
+    # The agents are told; the operator gets its receipt (accusé de dépôt) as an attachment.
+    assert len(mailoutbox) == 2
     assert mailoutbox[0].to == ["instruction@localhost"]
     assert "Déposée" in mailoutbox[0].subject
+    assert user.email in mailoutbox[1].to and mailoutbox[1].attachments
 
 
 def test_agent_decisions_e_mail_the_operator(django_capture_on_commit_callbacks, mailoutbox):

@@ -179,7 +179,26 @@ def test_refused_enrolment_shows_french_errors_and_creates_nothing(
     assert Enrolment.objects.count() == 0
     assert EnrolmentDocument.objects.count() == 0
     assert EnrolmentEvent.objects.count() == 0
-    assert stored_files(settings) == []
+    # Only the files accepted are kept, in the staging area (claims.portal.staging), for the next try.
+    kept = stored_files(settings)
+    assert all("staging" in path.parts for path in kept)
+    assert len(kept) == len([kind for kind in files if kind != field])
+    assert 'id="fichiers-conserves"' in page
+
+
+def test_files_kept_after_an_error_are_not_chosen_again(client, representative, settings):
+    client.force_login(representative)
+    response = client.post(reverse("portal:enrolment_new"), {**ENROLMENT, "siren": "123456789", **proofs()})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert page.count("Fichier conservé :") == len(proofs())
+    assert "<title>Erreur — " in page and 'id="resume-erreurs"' in page and 'href="#id_siren"' in page
+    # The corrected form is sent with no file at all: the kept ones are used, then removed.
+    response = client.post(reverse("portal:enrolment_new"), ENROLMENT)
+    assert response.status_code == 302, response.content.decode()
+    enrolment = Enrolment.objects.get()
+    assert enrolment.documents.count() == len(proofs())
+    assert not any("staging" in path.parts for path in stored_files(settings))
 
 
 def test_disguised_enrolment_proof_is_refused_and_nothing_is_stored(client, representative, settings):
@@ -189,7 +208,10 @@ def test_disguised_enrolment_proof_is_refused_and_nothing_is_stored(client, repr
     assert response.status_code == 400
     assert "Pièce d'identité du représentant légal : Type de fichier refusé" in text(response)
     assert Enrolment.objects.count() == 0
-    assert stored_files(settings) == []
+    # Nothing stored as a proof; the refused file is not even kept for the next try (the others are).
+    kept = stored_files(settings)
+    assert kept and all("staging" in path.parts for path in kept)
+    assert not any(path.name.startswith("cni") for path in kept)
 
 
 def test_sign_up_errors_are_french_and_create_no_account(client, db):
