@@ -215,7 +215,7 @@ def test_multipart_boundaries_do_not_change_the_fingerprint():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_concurrent_requests_with_one_key_act_once(settings):
     """Two threads, one key: one uploads, the other is told 409 (still running) or gets the replay."""
     from django.db import connections
