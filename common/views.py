@@ -124,3 +124,12 @@ def csrf_failure(request, reason=""):
         return _api_error("Échec de la vérification CSRF.", "csrf_failed", 403)
     logger.warning("CSRF failure on %s: %s", request.path, reason)
     return error_response(request, 403, text=CSRF)
+
+
+def favicon(request):
+    """The State's icon for the pages that name none (the admin), resolved at request time (the static
+    files' manifest may not be readable when URLs are loaded)."""
+    from django.http import HttpResponsePermanentRedirect
+    from django.templatetags.static import static
+
+    return HttpResponsePermanentRedirect(static("dsfr/dist/favicon/favicon.ico"))

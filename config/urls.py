@@ -17,6 +17,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico on every page that names none (the admin): the State's icon, not a 404.
+    path("favicon.ico", common_views.favicon),
     path("healthz", common_views.healthz, name="healthz"),
     path("readyz", common_views.readyz, name="readyz"),
     path("metrics", observability.metrics, name="metrics"),
