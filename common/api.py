@@ -10,7 +10,6 @@ from django.http import Http404
 from rest_framework import exceptions, filters, pagination, status
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from common.exceptions import DomainError
 
@@ -21,6 +20,10 @@ def _body(*, detail, code, errors=None):
 
 def exception_handler(exc, context):
     """Every API error answers `{"detail": …, "code": …, "errors": {field: [...]}}`."""
+    # Imported here: rest_framework.views reads DEFAULT_METADATA_CLASS (this module) when it loads, so a
+    # process whose first DRF import is this module (a Celery worker) would find it half-initialised.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DomainError):
         errors = flatten_errors(exc.errors)
         return Response(_body(detail=exc.message, code=exc.code, errors=errors), status=exc.http_status)
