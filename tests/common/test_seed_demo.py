@@ -85,3 +85,16 @@ def test_right_after_seed_demo_op_alpha_files_an_advance_on_demo_open_through_th
     assert (claim["amount"], claim["vat_rate"], claim["vat"], claim["amount_to_pay"]) == (
         "65597.48", "0.2000", "13119.50", "78716.98"
     )  # fmt: skip
+
+
+def test_seed_demo_never_asks_the_company_directory_about_its_fictitious_sirens(settings, monkeypatch):
+    from operators import company
+
+    settings.COMPANY_API_URL = "https://recherche-entreprises.example"  # as in production
+
+    def refuse(**kwargs):
+        raise AssertionError(f"the demo asked the company directory about {kwargs}")
+
+    monkeypatch.setattr(company, "company_lookup", refuse)
+    call_command("seed_demo", stdout=StringIO())
+    assert Campaign.objects.filter(code="demo-open").exists()

@@ -46,7 +46,10 @@ class Command(BaseCommand):
     def handle(self, *args, password, **options):
         # Demo history is built through the real services. Their e-mails leave when the transaction
         # commits (on_commit): the dummy backend must still be in place then, or `make run` prints them.
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
+        # The demo's SIRENs are fictitious: the company directory would refuse them (or, offline, make every
+        # enrolment wait for its timeout), so the demo enrols without the check.
+        demo = override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend", COMPANY_API_URL="")
+        with demo, transaction.atomic():
             campaign = self._seed(password)
         self.stdout.write(self.style.SUCCESS(f"Données de démonstration prêtes (campagne « {campaign.code} »)."))
 
