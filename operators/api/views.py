@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -366,11 +367,17 @@ def _webhook_response(webhook):
     return with_etag(Response(s.WebhookSerializer(webhook).data), webhook_etag(webhook))
 
 
+def _locked_webhook(pk):
+    """The hook's row, locked; a 404 when it was deleted since it was read (a concurrent DELETE)."""
+    webhook = Webhook.objects.select_for_update().filter(pk=pk).first()
+    if webhook is None:
+        raise NotFound()
+    return webhook
+
+
 def _if_match_webhook(request, webhook):
     """With If-Match: lock the hook's row and compare its ETag before writing."""
-    return if_match_guard(
-        request, lock=lambda: Webhook.objects.select_for_update().get(pk=webhook.pk), etag_of=webhook_etag
-    )
+    return if_match_guard(request, lock=lambda: _locked_webhook(webhook.pk), etag_of=webhook_etag)
 
 
 class WebhookListView(IdempotentMixin, PaginatedAPIView):
