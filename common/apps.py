@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CommonConfig(AppConfig):
@@ -8,5 +9,8 @@ class CommonConfig(AppConfig):
     def ready(self):
         # The request id of the request that queued a task follows it into the worker's logs.
         from common.observability import connect_celery_signals
+        from common.roles import sync_roles_after_migrate
 
         connect_celery_signals()
+        # The agents' groups follow common.roles.ROLE_PERMISSIONS after every `migrate` (and flush).
+        post_migrate.connect(sync_roles_after_migrate, dispatch_uid="common.roles.sync_roles_after_migrate")

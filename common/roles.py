@@ -1,6 +1,10 @@
-"""Who may act as what: the role gate used by every service (roles span the apps)."""
+"""Who may act as what: the role gate used by every service (roles span the apps), and the agents'
+groups with their model permissions, declared once here and applied by `sync_roles`."""
 
-from django.db import models
+from dataclasses import dataclass, field
+
+from django.apps import apps as global_apps
+from django.db import DEFAULT_DB_ALIAS, models, router
 
 
 class Role(models.TextChoices):
@@ -11,6 +15,137 @@ class Role(models.TextChoices):
 
 
 AGENT_GROUPS = {Role.INSTRUCTOR: "instructeur", Role.VALIDATOR: "valideur"}
+
+# --- The agents' groups and their model permissions ------------------------------------------------
+# What each agent role may see and edit in the admin, model by model ("app_label.model": actions).
+# Transitions (take, approve, pay, validate an enrolment…) are decided by the services and their
+# abilities, not by these permissions: "change" only opens the change page whose buttons call them.
+# Applied after every `migrate` (post_migrate, common.apps) and by `manage.py sync_roles`, which set
+# each group's permissions to exactly these: a permission granted by hand in the admin is removed.
+VIEW = frozenset({"view"})
+EDIT = frozenset({"view", "change"})
+ADD_EDIT = frozenset({"view", "add", "change"})
+
+_READ_BY_EVERY_AGENT = {
+    "operators.operator": VIEW,
+    "operators.maildomain": VIEW,
+    "operators.contractv2": VIEW,
+    "operators.referencing": VIEW,
+    "operators.membership": VIEW,
+    "operators.enrolment": VIEW,
+    "operators.enrolmentdocument": VIEW,
+    "operators.enrolmentevent": VIEW,
+    "operators.invitation": VIEW,
+    "operators.webhook": VIEW,
+    "operators.webhookdelivery": VIEW,
+    # Both roles decide bank-details changes and clear fraud flags (admin buttons calling services).
+    "operators.bankdetailschange": EDIT,
+    "operators.bankdetailsproof": VIEW,
+    "operators.bankdetailsevent": VIEW,
+    "operators.fraudflag": EDIT,
+    "funding.fundingschedule": VIEW,
+    "funding.campaign": VIEW,
+    "funding.mailboxcount": VIEW,
+    # Read-only: Annuaire imports and growth checks run as commands.
+    "funding.annuairesnapshot": VIEW,
+    "funding.growthcheck": VIEW,
+    "claims.claim": EDIT,
+    "claims.document": VIEW,
+    "claims.claimevent": VIEW,
+    "claims.deadlineextension": VIEW,
+    "claims.payment": VIEW,
+    "claims.recovery": EDIT,
+    # Batches: the services decide who may create, send, cancel or import a return (a valideur).
+    "claims.paymentbatch": VIEW,
+    "claims.paymentbatchevent": VIEW,
+    "claims.paymentattempt": VIEW,
+    "claims.bankreturn": VIEW,
+}
+ROLE_PERMISSIONS = {
+    "instructeur": {
+        **_READ_BY_EVERY_AGENT,
+        # Instructors keep the operators' reference data and counts, open recoveries and decide
+        # enrolments (admin actions calling services, hence "change").
+        "operators.operator": EDIT,
+        "operators.maildomain": ADD_EDIT,
+        "operators.contractv2": ADD_EDIT,
+        "operators.referencing": ADD_EDIT,
+        "operators.enrolment": EDIT,
+        "funding.mailboxcount": ADD_EDIT,
+        "claims.recovery": ADD_EDIT,
+    },
+    "valideur": {
+        **_READ_BY_EVERY_AGENT,
+        # Validators extend deadlines and record payments.
+        "claims.deadlineextension": frozenset({"view", "add"}),
+        "claims.payment": frozenset({"view", "add"}),
+    },
+}
+
+
+def role_permissions(role):
+    """{(app_label, codename)} the group named `role` must hold exactly."""
+    return {
+        (model.split(".")[0], f"{action}_{model.split('.')[1]}")
+        for model, actions in ROLE_PERMISSIONS[role].items()
+        for action in actions
+    }
+
+
+@dataclass
+class RolesSync:
+    changes: list = field(default_factory=list)  # French lines: what was created, granted, withdrawn
+    missing: list = field(default_factory=list)  # declared "app_label.codename" with no permission row
+
+
+def sync_roles(*, apps=global_apps, using=DEFAULT_DB_ALIAS):
+    """Create the agents' groups and set their permissions to exactly ROLE_PERMISSIONS; idempotent.
+
+    Expects the permission rows to exist (Django creates them after `migrate`); a declared one that
+    does not is reported in `missing` (a model not migrated yet, or a typo) and the rest applied.
+    Groups not declared here are left alone.
+    """
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    result = RolesSync()
+    if not router.allow_migrate_model(using, Group):
+        return result
+    for role in ROLE_PERMISSIONS:
+        wanted = role_permissions(role)
+        rows = Permission.objects.using(using).filter(
+            codename__in={codename for _app, codename in wanted},
+            content_type__app_label__in={app for app, _codename in wanted},
+        )
+        found = {(p.content_type.app_label, p.codename): p for p in rows.select_related("content_type")}
+        result.missing += sorted(f"{app}.{codename}" for app, codename in wanted - found.keys())
+        group, created = Group.objects.using(using).get_or_create(name=role)
+        if created:
+            result.changes.append(f"groupe « {role} » créé")
+        held = {(p.content_type.app_label, p.codename): p for p in group.permissions.select_related("content_type")}
+        granted = sorted(found.keys() - held.keys())
+        withdrawn = sorted(held.keys() - wanted)
+        group.permissions.add(*(found[key] for key in granted))
+        group.permissions.remove(*(held[key] for key in withdrawn))
+        result.changes += [f"{role} : + {app}.{codename}" for app, codename in granted]
+        result.changes += [f"{role} : − {app}.{codename}" for app, codename in withdrawn]
+    return result
+
+
+def sync_roles_after_migrate(sender, *, apps=global_apps, using=DEFAULT_DB_ALIAS, verbosity=1, **kwargs):
+    """post_migrate receiver: sync the roles once, after the last app's permissions were created
+    (Django sends post_migrate app by app, in INSTALLED_APPS order, and creates each app's
+    permissions in its own receiver, connected before this one)."""
+    with_models = [config for config in global_apps.get_app_configs() if config.models_module is not None]
+    if sender is not with_models[-1]:
+        return
+    try:
+        apps.get_model("auth", "Group")
+    except LookupError:  # auth not migrated in this plan
+        return
+    result = sync_roles(apps=apps, using=using)
+    if verbosity >= 2:
+        for line in result.changes:
+            print(f"Rôles : {line}")
 
 
 def operator_id_of(user):

@@ -1,6 +1,6 @@
-"""Append-only audit log enforced by PostgreSQL, and the agents' groups with their permissions."""
+"""Append-only audit log enforced by PostgreSQL (the agents' groups, once created here, are declared
+in common.roles and synced after every migrate)."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 TRIGGER_SQL = """
@@ -29,35 +29,8 @@ def drop_trigger(apps, schema_editor):
         schema_editor.execute(DROP_TRIGGER_SQL, params=None)
 
 
-VIEW_ALL = [
-    ("operators", m) for m in ["operator", "maildomain", "contractv2", "referencing", "membership"]
-] + [("funding", m) for m in ["fundingschedule", "campaign", "mailboxcount"]] + [
-    ("claims", m) for m in ["claim", "document", "claimevent", "deadlineextension", "payment"]
-]
-ROLE_PERMISSIONS = {
-    "instructeur": [("view", app, model) for app, model in VIEW_ALL]
-    + [("change", "claims", "claim"), ("add", "funding", "mailboxcount"), ("change", "funding", "mailboxcount")]
-    + [("change", "operators", "operator"), ("add", "operators", "maildomain"), ("change", "operators", "maildomain")]
-    + [("add", "operators", "contractv2"), ("change", "operators", "contractv2")]
-    + [("add", "operators", "referencing"), ("change", "operators", "referencing")],
-    "valideur": [("view", app, model) for app, model in VIEW_ALL]
-    + [("change", "claims", "claim"), ("add", "claims", "deadlineextension"), ("add", "claims", "payment")],
-}
-
-
-def create_groups(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        for action, app_label, model in perms:
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=f"{action}_{model}")
-            )
+# The agents' permissions once granted here are declared in common.roles (ROLE_PERMISSIONS) and
+# applied after every migrate (post_migrate → sync_roles).
 
 
 class Migration(migrations.Migration):
@@ -70,5 +43,4 @@ class Migration(migrations.Migration):
     ]
     operations = [
         migrations.RunPython(add_trigger, drop_trigger),
-        migrations.RunPython(create_groups, migrations.RunPython.noop),
     ]

@@ -2,24 +2,11 @@
 
 import django.db.models.deletion
 from django.conf import settings
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
 
-RECOVERY_PERMISSIONS = {"instructeur": ["view", "add", "change"], "valideur": ["view", "change"]}
-
-
-def grant_recovery_permissions(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, actions in RECOVERY_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        for action in actions:
-            group.permissions.add(Permission.objects.get(content_type__app_label="claims", codename=f"{action}_recovery"))
+# The agents' permissions once granted here are declared in common.roles (ROLE_PERMISSIONS) and
+# applied after every migrate (post_migrate → sync_roles).
 
 
 class Migration(migrations.Migration):
@@ -68,5 +55,4 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(('amount_notified__gt', 0)), name='recovery_amount_positive'), models.CheckConstraint(condition=models.Q(('amount_due__isnull', True), ('amount_due__lte', models.F('amount_notified')), _connector='OR'), name='recovery_due_within_notified')],
             },
         ),
-        migrations.RunPython(grant_recovery_permissions, migrations.RunPython.noop),
     ]

@@ -1,12 +1,11 @@
 """Payment batches (SEPA orders), their lines (payment attempts), bank return files; a claim may have
-several payments of which one settled. Batch history append-only on PostgreSQL; agents' permissions."""
+several payments of which one settled. Batch history append-only on PostgreSQL."""
 
 from decimal import Decimal
 
 import django.db.models.deletion
 import django.db.models.expressions
 from django.conf import settings
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
 import claims.models
@@ -38,21 +37,8 @@ def drop_trigger(apps, schema_editor):
         schema_editor.execute(DROP_TRIGGER_SQL, params=None)
 
 
-# Both agent roles read batches, their lines, histories and imported returns; the services decide
-# who may create, send, cancel or import (a valideur).
-VIEWED = ["paymentbatch", "paymentbatchevent", "paymentattempt", "bankreturn"]
-
-
-def grant_view(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    perms = Permission.objects.filter(content_type__app_label="claims", codename__in=[f"view_{m}" for m in VIEWED])
-    for group in Group.objects.filter(name__in=("instructeur", "valideur")):
-        group.permissions.add(*perms)
+# The agents' permissions once granted here are declared in common.roles (ROLE_PERMISSIONS) and
+# applied after every migrate (post_migrate → sync_roles).
 
 
 class Migration(migrations.Migration):
@@ -389,5 +375,4 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(fields=("batch", "seq"), name="paymentbatchevent_seq_unique"),
         ),
         migrations.RunPython(add_trigger, drop_trigger),
-        migrations.RunPython(grant_view, migrations.RunPython.noop),
     ]

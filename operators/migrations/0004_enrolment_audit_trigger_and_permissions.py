@@ -1,6 +1,5 @@
-"""Enrolment history append-only in PostgreSQL, and the agents' permissions on enrolments."""
+"""Enrolment history append-only in PostgreSQL."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 TRIGGER_SQL = """
@@ -19,12 +18,8 @@ DROP TRIGGER IF EXISTS operators_enrolmentevent_append_only ON operators_enrolme
 DROP FUNCTION IF EXISTS operators_enrolmentevent_append_only();
 """
 
-VIEW = ["enrolment", "enrolmentdocument", "enrolmentevent", "invitation", "webhook", "webhookdelivery"]
-ROLE_PERMISSIONS = {
-    # Instructors decide enrolments through the admin actions (services), hence "change".
-    "instructeur": [("view", m) for m in VIEW] + [("change", "enrolment")],
-    "valideur": [("view", m) for m in VIEW],
-}
+# The agents' permissions once granted here are declared in common.roles (ROLE_PERMISSIONS) and
+# applied after every migrate (post_migrate → sync_roles).
 
 
 def add_trigger(apps, schema_editor):
@@ -37,21 +32,6 @@ def drop_trigger(apps, schema_editor):
         schema_editor.execute(DROP_TRIGGER_SQL, params=None)
 
 
-def grant(apps, schema_editor):
-    app_config = apps.get_app_config("operators")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        for action, model in perms:
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label="operators", codename=f"{action}_{model}")
-            )
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("operators", "0003_enrolment_invitations_webhooks"),
@@ -60,5 +40,4 @@ class Migration(migrations.Migration):
     ]
     operations = [
         migrations.RunPython(add_trigger, drop_trigger),
-        migrations.RunPython(grant, migrations.RunPython.noop),
     ]
