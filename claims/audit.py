@@ -1,5 +1,6 @@
-"""The audit trail's checks: every chain (claims' and enrolments' histories, common.audit) intact,
-each object's state the one its last event records, and the chains extending the last checkpoint.
+"""The audit trail's checks: every hash-chained journal (common.audit: the histories of claims,
+enrolments, bank-details changes and payment batches) intact, each object's state the one its last
+event records, and the chains extending the last checkpoint.
 
 A checkpoint (`anchor_audit`, daily) records every chain head, signed with the audit key and, when
 AUDIT_TSA_URL is set, stamped by an RFC 3161 time-stamp authority; it may also be written to a file
@@ -11,6 +12,7 @@ even for someone who can rewrite the database and its heads, unless they also ho
 import base64
 import hmac
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -18,12 +20,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from claims.enums import ClaimState
-from claims.models import AuditCheckpoint, Claim, ClaimEvent
+from claims.models import AuditCheckpoint, Claim, ClaimEvent, PaymentBatch, PaymentBatchEvent
 from common.audit import GENESIS, UnknownAuditKey, audit_mac, canonical_json, chained_hash, event_payload
 from common.audit import first_broken_link as _first_broken_link
 from common.timestamping import TimestampError, check_timestamp, request_timestamp
-from operators.models import Enrolment, EnrolmentEvent
-from operators.selectors import enrolment_audit_problem
+from operators.models import BankDetailsChange, BankDetailsEvent, Enrolment, EnrolmentEvent
+from operators.selectors import bank_details_audit_problem, enrolment_audit_problem
 
 __all__ = ["GENESIS", "audit_anchor", "audit_problem", "claim_audit_problem", "event_hash"]
 
@@ -51,27 +53,60 @@ def enrolment_problem(enrolment, events):
     return enrolment_audit_problem(enrolment=enrolment, events=events)
 
 
-# (document key, parent model, event model, parent field, check)
+def bank_details_problem(change, events):
+    return bank_details_audit_problem(change=change, events=events)
+
+
+def batch_audit_problem(batch, events):
+    """A French description of the first inconsistency in the batch's history, or None. Every batch
+    is written with its first event ("generate"), and its state must be the last event's."""
+    return _first_broken_link(
+        parent=batch,
+        events=events,
+        label=f"lot de paiement (identifiant {batch.pk})",
+        state=batch.state,
+        needs_chain=True,
+    )
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One hash-chained journal: its parents, its events (ChainedEvent) and the check of one history."""
+
+    key: str  # its name in a checkpoint document
+    label: str  # a parent in French, e.g. "demande"
+    parent_model: type
+    event_model: type
+    check: object  # (parent, events ordered by seq) -> French problem or None
+
+    @property
+    def field(self):
+        return self.event_model.CHAIN_PARENT
+
+
+# Every journal verify_audit walks and anchor_audit records (a checkpoint written before a journal
+# was listed here simply has no heads for it).
 CHAINS = (
-    ("claims", Claim, ClaimEvent, "claim", claim_audit_problem),
-    ("enrolments", Enrolment, EnrolmentEvent, "enrolment", enrolment_problem),
+    Chain("claims", "demande", Claim, ClaimEvent, claim_audit_problem),
+    Chain("enrolments", "enrôlement", Enrolment, EnrolmentEvent, enrolment_problem),
+    Chain("bank_details", "coordonnées bancaires", BankDetailsChange, BankDetailsEvent, bank_details_problem),
+    Chain("payment_batches", "lot de paiement (identifiant)", PaymentBatch, PaymentBatchEvent, batch_audit_problem),
 )
-LABELS = {"claims": "demande", "enrolments": "enrôlement"}
 
 
 # --- Checkpoints ------------------------------------------------------------------------------------
 
 
 def chain_heads():
-    """{"claims": {"<id>": [last seq, head]}, "enrolments": {…}} for every object with a history."""
+    """{"claims": {"<id>": [last seq, head]}, "enrolments": {…}, …} for every object with a history."""
     heads = {}
-    for key, parent_model, _event_model, _field, _check in CHAINS:
+    for chain in CHAINS:
         rows = (
-            parent_model.objects.annotate(last_seq=Max("events__seq"))
+            chain.parent_model.objects.annotate(last_seq=Max("events__seq"))
             .filter(last_seq__isnull=False)
             .values_list("pk", "last_seq", "audit_head")
         )
-        heads[key] = {str(pk): [seq, head] for pk, seq, head in rows}
+        heads[chain.key] = {str(pk): [seq, head] for pk, seq, head in rows}
     return heads
 
 
@@ -154,9 +189,10 @@ def checkpoint_problem(checkpoint):
 
 
 def audit_problem(*, checkpoint=None, progress=None):
-    """(problem, counts): the first inconsistency found in French (None when the journal is intact)
-    and {"events", "claims", "enrolments"} checked. `checkpoint` defaults to the latest one."""
-    counts = {"events": 0, "claims": 0, "enrolments": 0, "checkpoint": None}
+    """(problem, counts): the first inconsistency found in French (None when every journal is intact)
+    and {"events", "claims", "enrolments", "bank_details", "payment_batches", "checkpoint"} checked.
+    `checkpoint` defaults to the latest one."""
+    counts = {"events": 0, **{chain.key: 0 for chain in CHAINS}, "checkpoint": None}
     if checkpoint is None:
         checkpoint = AuditCheckpoint.objects.order_by("-pk").first()
     expected = {}
@@ -165,28 +201,28 @@ def audit_problem(*, checkpoint=None, progress=None):
         if problem:
             return problem, counts
         document = json.loads(checkpoint.document)
-        expected = {key: dict(document.get(key, {})) for key, *_ in CHAINS}
+        expected = {chain.key: dict(document.get(chain.key, {})) for chain in CHAINS}
         counts["checkpoint"] = checkpoint
-    for key, parent_model, event_model, field, check in CHAINS:
-        heads = expected.get(key, {})
-        parents = parent_model.objects.order_by("pk").only("pk", "state", "audit_head")
+    for chain in CHAINS:
+        heads = expected.get(chain.key, {})
+        parents = chain.parent_model.objects.order_by("pk").only("pk", "state", "audit_head")
         for parent in parents.iterator(chunk_size=500):
-            events = list(event_model.objects.filter(**{f"{field}_id": parent.pk}).order_by("seq", "pk"))
-            problem = check(parent, events)
+            events = list(chain.event_model.objects.filter(**{f"{chain.field}_id": parent.pk}).order_by("seq", "pk"))
+            problem = chain.check(parent, events)
             if problem is None and str(parent.pk) in heads:
                 seq, head = heads.pop(str(parent.pk))
                 if len(events) < seq or events[seq - 1].hash != head:
                     problem = (
-                        f"{LABELS[key]} n° {parent.pk} : l'historique ne prolonge plus le point de contrôle "
+                        f"{chain.label} n° {parent.pk} : l'historique ne prolonge plus le point de contrôle "
                         f"du {document['created_at'][:16].replace('T', ' ')} (rang {seq} réécrit ou supprimé)"
                     )
             if problem:
                 return problem, counts
             counts["events"] += len(events)
-            counts[key] += 1
-            if progress and counts[key] % 1000 == 0:
-                progress(key, counts[key])
+            counts[chain.key] += 1
+            if progress and counts[chain.key] % 1000 == 0:
+                progress(chain.key, counts[chain.key])
         if heads:
             missing = ", ".join(sorted(heads, key=int)[:5])
-            return f"{LABELS[key]} n° {missing} : présent(e)s au point de contrôle, disparu(e)s depuis", counts
+            return f"{chain.label} n° {missing} : présent(e)s au point de contrôle, disparu(e)s depuis", counts
     return None, counts

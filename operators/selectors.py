@@ -274,10 +274,15 @@ def bank_details_proofs_visible_to(*, user):
     ).select_related("change")
 
 
-def bank_details_audit_problem(*, change):
-    """A French description of the first inconsistency in the request's history, or None."""
+def bank_details_audit_problem(*, change, events=None):
+    """A French description of the first inconsistency in the request's history (`events`, ordered by
+    seq, read when not given), or None. Every request is created with its first event."""
     return first_broken_link(
-        parent=change, events=list(change.events.order_by("seq", "pk")), label=f"coordonnées bancaires n° {change.pk}"
+        parent=change,
+        events=list(change.events.order_by("seq", "pk")) if events is None else events,
+        label=f"coordonnées bancaires n° {change.pk}",
+        state=change.state,
+        needs_chain=True,
     )
 
 

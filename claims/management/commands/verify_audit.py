@@ -5,7 +5,8 @@ from claims.audit import audit_problem, read_checkpoint_file
 
 class Command(BaseCommand):
     help = (
-        "Recalcule les chaînes d'empreintes des historiques (demandes et enrôlements), vérifie que l'état de "
+        "Recalcule les chaînes d'empreintes des historiques (demandes, enrôlements, changements de coordonnées "
+        "bancaires, lots de paiement), vérifie que l'état de "
         "chaque objet est celui de son dernier événement et que les chaînes prolongent le dernier point de "
         "contrôle ; signale la première rupture (code de sortie 1)."
     )
@@ -36,6 +37,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Journal d'audit intègre : {counts['events']} événements sur {counts['claims']} demandes, "
-                f"{counts['enrolments']} enrôlements{since}."
+                f"{counts['enrolments']} enrôlements, {counts['bank_details']} changements de coordonnées "
+                f"bancaires, {counts['payment_batches']} lots de paiement{since}."
             )
         )
