@@ -68,13 +68,20 @@ def migrate_to():
     from django.contrib.contenttypes.models import ContentType
     from django.db.migrations.executor import MigrationExecutor
 
-    def migrate(targets):
+    def executor():
+        # Without replacements, so that migrations folded into a squash (funding 0003–0009) can still
+        # be named as targets: the database has applied them, and goes back and forth through them.
         executor = MigrationExecutor(connection)
+        executor.loader.replace_migrations = False
         executor.loader.build_graph()
-        executor.migrate(targets)
-        return executor.loader.project_state(targets).apps
+        return executor
+
+    def migrate(targets):
+        migration_executor = executor()
+        migration_executor.migrate(targets)
+        return migration_executor.loader.project_state(targets).apps
 
     yield migrate
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate(executor().loader.graph.leaf_nodes())
     # The migrations may have renamed content types back and forth: drop the stale cache.
     ContentType.objects.clear_cache()

@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "BAL publiées",
             },
         ),
-        migrations.RunSQL(COPY_FORWARD, COPY_BACKWARD),
+        migrations.RunSQL(COPY_FORWARD, COPY_BACKWARD, elidable=True),
         migrations.DeleteModel(name="AnnuaireMailbox"),
         migrations.RenameModel(old_name="NewAnnuaireMailbox", new_name="AnnuaireMailbox"),
         migrations.AlterField(

@@ -34,4 +34,4 @@ class Migration(migrations.Migration):
         ("funding", "0008_annuaire_mailbox_natural_key"),
     ]
 
-    operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True)]
