@@ -4,16 +4,17 @@ Computes everything in Python, then writes the large tables with PostgreSQL COPY
 operators (developers and buyers with their provider) with a countersigned contract, a valid
 referencing number and two portal users each (memberships; the run issues their API tokens); agents; campaigns spread
 over the last years; mailbox counts at each closure; claims in every state along the real
-workflow paths, with their hash-chained events (hashed by `claims.audit.event_hash`, so
-`manage.py verify_audit` passes), proofs and decision letters as document rows pointing at one
-small shared stored PDF, and one payment per paid claim.
+workflow paths, with their hash-chained events (ClaimEvent rows sealed by `common.audit.seal`, the
+function every service appends through, so `manage.py verify_audit` passes: tests/bench checks it),
+proofs and decision letters as document rows pointing at one small shared stored PDF, and one
+payment per paid claim.
 
 Deterministic (seeded): two loads of the same size give the same rows. Run through
 `python -m bench.api_bench`; `python -m bench.api_data` loads only (DATABASE_URL must be set).
 """
 
 import hashlib
-import json
+import itertools
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,11 +26,13 @@ from django.contrib.auth.models import Group, User
 from django.db import connection, transaction
 from stdnum import luhn
 
-from claims.audit import GENESIS, event_hash
 from claims.enums import ClaimKind, ClaimState, DocumentKind
+from claims.models import Claim, ClaimEvent, Document, Payment
+from claims.workflow import TRANSITIONS
+from common.audit import seal
 from common.roles import actor_label
 from funding.formula import compute_breakdown
-from funding.models import Campaign, FundingSchedule
+from funding.models import Campaign, FundingSchedule, MailboxCount
 from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
 from operators.models import ContractV2, Membership, Operator, Referencing
 
@@ -76,27 +79,7 @@ class Scale:
     seed: int = 2023
 
 
-@dataclass
-class _Event:
-    """The attributes `claims.audit.event_hash` reads, without a model instance per row."""
-
-    claim_id: int
-    seq: int
-    at: datetime
-    actor_id: int | None
-    actor_label: str
-    action: str
-    from_state: str
-    to_state: str
-    comment: str
-    prev_hash: str
-    key_id: str
-    hash: str = ""
-
-
 def is_loaded(scale):
-    from claims.models import Claim
-
     return (
         Campaign.objects.filter(code__startswith=CAMPAIGN_PREFIX).exists()
         and Operator.objects.filter(legal_name__startswith="Bench ").count() >= scale.operators
@@ -144,12 +127,22 @@ def _reset_sequence(model):
         )
 
 
-def _copy(table, columns, rows):
-    """COPY `rows` (tuples in `columns` order) into `table`; returns how many were written."""
+def _copy(model, instances):
+    """COPY unsaved `instances` of `model` into its table, every concrete column (the primary key too
+    when the first instance has one); returns how many were written. Built as model instances, the
+    rows get each field's default and database preparation, so a column added to the model is
+    written too, never silently left out."""
+    instances = iter(instances)
+    first = next(instances, None)
+    if first is None:
+        return 0
+    fields = [field for field in model._meta.concrete_fields if not (field.primary_key and first.pk is None)]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    statement = f"COPY {model._meta.db_table} ({columns}) FROM STDIN"
     count = 0
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for instance in itertools.chain([first], instances):
+            copy.write_row([field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields])
             count += 1
     return count
 
@@ -247,6 +240,14 @@ def _campaigns(count, today):
 # --- Claims, events, documents, payments (large: COPY) ----------------------------------------
 
 
+def _check_transition(action, before, after):
+    """The bench walks the declared claim workflow (claims.workflow), it does not restate it: a path
+    the table no longer allows stops the load instead of writing a history the product cannot make."""
+    transition = TRANSITIONS[action]
+    if before not in transition.sources or after != transition.target:
+        raise ValueError(f"the claim workflow has no {action!r} from {before!r} to {after!r}")
+
+
 class _Builder:
     """Builds the rows of one claim along its real workflow path, event by event."""
 
@@ -270,7 +271,7 @@ class _Builder:
         )
         clock = [start]
         events = []
-        head = [GENESIS]
+        head = [""]
         versions = {}
         payment = None
 
@@ -279,21 +280,20 @@ class _Builder:
             return clock[0]
 
         def event(action, before, after, actor, comment=""):
-            ev = _Event(
+            if action in TRANSITIONS:
+                _check_transition(action, before, after)
+            ev = ClaimEvent(
                 claim_id=claim_id,
                 seq=len(events) + 1,
                 at=tick(),
-                actor_id=actor.pk if actor else None,
+                actor=actor,
                 actor_label=actor_label(actor),
                 action=action,
                 from_state=before,
                 to_state=after,
                 comment=comment,
-                prev_hash=head[0],
-                key_id=settings.AUDIT_KEY_ID,
             )
-            ev.hash = event_hash(ev)
-            head[0] = ev.hash
+            head[0] = seal(ev, after=head[0])
             events.append(ev)
             return ev
 
@@ -309,19 +309,19 @@ class _Builder:
                 comment = f"Pièce déposée : {label} v{version} — {name} (SHA-256 {self.pdf_sha[:12]}…)"
                 ev = event("document", state, state, actor, comment)
             self.documents.append(
-                (
-                    self.document_id,
-                    doc_kind,
-                    version,
-                    SHARED_PDF_NAME,
-                    name,
-                    "application/pdf",
-                    self.pdf_size,
-                    self.pdf_sha,
-                    ev.at,
-                    claim_id,
-                    operator.pk,
-                    actor.pk,
+                Document(
+                    id=self.document_id,
+                    kind=doc_kind,
+                    version=version,
+                    file=SHARED_PDF_NAME,
+                    original_name=name,
+                    content_type="application/pdf",
+                    size=self.pdf_size,
+                    sha256=self.pdf_sha,
+                    uploaded_at=ev.at,
+                    claim_id=claim_id,
+                    operator_id=operator.pk,
+                    uploaded_by_id=actor.pk,
                 )
             )
             self.document_id += 1
@@ -397,98 +397,49 @@ class _Builder:
                 amount = breakdown.total - advance_amount
             frozen["amount"] = f"{amount:.2f}"
         self.claims.append(
-            (
-                claim_id,
-                kind,
-                state,
-                json.dumps(counts) if frozen else None,
-                campaign.schedule.code if frozen else "",
-                json.dumps(frozen) if frozen else None,
-                breakdown.total if frozen else None,
-                amount if frozen else None,
-                "https://docs.example.fr/connecteur" if kind == ClaimKind.BALANCE else "",
-                fields["correction_message"],
-                fields["correction_due"],
-                fields["decision_reason"],
-                start,
-                events[-1].at,
-                fields["submitted_at"],
-                fields["decided_at"],
-                events[-1].hash,
-                fields["approved_by"].pk if fields["approved_by"] else None,
-                fields["assigned_to"].pk if fields["assigned_to"] else None,
-                campaign.pk,
-                operator.pk,
+            Claim(
+                id=claim_id,
+                kind=kind,
+                state=state,
+                counts=counts if frozen else None,
+                schedule_code=campaign.schedule.code if frozen else "",
+                breakdown=frozen,
+                funded_total=breakdown.total if frozen else None,
+                amount=amount if frozen else None,
+                technical_doc_url="https://docs.example.fr/connecteur" if kind == ClaimKind.BALANCE else "",
+                correction_message=fields["correction_message"],
+                correction_due=fields["correction_due"],
+                decision_reason=fields["decision_reason"],
+                created_at=start,
+                updated_at=events[-1].at,
+                submitted_at=fields["submitted_at"],
+                decided_at=fields["decided_at"],
+                audit_head=events[-1].hash,
+                approved_by=fields["approved_by"],
+                assigned_to=fields["assigned_to"],
+                campaign_id=campaign.pk,
+                operator_id=operator.pk,
             )
         )
         self.events.extend(events)
         if payment is not None:
             reference, at, recorded_by = payment
-            self.payments.append((amount, at.date(), reference, at, claim_id, recorded_by))
+            self.payments.append(
+                Payment(
+                    amount=amount,
+                    amount_excl_vat=amount,  # the bench's operators are not liable to VAT
+                    paid_on=at.date(),
+                    reference=reference,
+                    recorded_at=at,
+                    claim_id=claim_id,
+                    recorded_by_id=recorded_by,
+                )
+            )
         return amount if state == S.PAID else None
-
-
-CLAIM_COLUMNS = [
-    "id",
-    "kind",
-    "state",
-    "counts",
-    "schedule_code",
-    "breakdown",
-    "funded_total",
-    "amount",
-    "technical_doc_url",
-    "correction_message",
-    "correction_due",
-    "decision_reason",
-    "created_at",
-    "updated_at",
-    "submitted_at",
-    "decided_at",
-    "audit_head",
-    "approved_by_id",
-    "assigned_to_id",
-    "campaign_id",
-    "operator_id",
-]
-EVENT_COLUMNS = [
-    "claim_id",
-    "seq",
-    "at",
-    "actor_id",
-    "actor_label",
-    "action",
-    "from_state",
-    "to_state",
-    "comment",
-    "prev_hash",
-    "hash",
-    "key_id",
-]
-DOCUMENT_COLUMNS = [
-    "id",
-    "kind",
-    "version",
-    "file",
-    "original_name",
-    "content_type",
-    "size",
-    "sha256",
-    "uploaded_at",
-    "claim_id",
-    "operator_id",
-    "uploaded_by_id",
-]
-PAYMENT_COLUMNS = ["amount", "paid_on", "reference", "recorded_at", "claim_id", "recorded_by_id"]
-COUNT_COLUMNS = ["operator_id", "mailbox_type", "as_of", "count", "source", "source_note"]
-COUNT_COLUMNS += ["created_at", "proof", "proof_sha256"]
 
 
 def load(scale=None, *, log=print):
     """Load the benchmark data set into the (migrated, PostgreSQL) database; returns a summary dict."""
-    from claims.models import Claim, ClaimEvent, Document, Payment
-    from funding.models import MailboxCount
-
     if connection.vendor != "postgresql":
         raise RuntimeError("the benchmark data set is loaded with COPY: PostgreSQL only")
     scale = scale or Scale()
@@ -518,9 +469,18 @@ def load(scale=None, *, log=print):
             for operator in operators:
                 app, org, per = (int(value * growth) for value in sizes[operator.pk])
                 counts = {"APP": app, "ORG": org, "PER": per}
-                for mailbox_type, count in counts.items():
-                    row = (operator.pk, mailbox_type, campaign.closure_date, count, "agent_entry", "jeu de mesure")
-                    counts_rows.append((*row, now, "", ""))
+                counts_rows += [
+                    MailboxCount(
+                        operator_id=operator.pk,
+                        mailbox_type=mailbox_type,
+                        as_of=campaign.closure_date,
+                        count=count,
+                        source="agent_entry",
+                        source_note="jeu de mesure",
+                        created_at=now,
+                    )
+                    for mailbox_type, count in counts.items()
+                ]
                 member = members[operator.pk][rng.random() < 0.3]
                 advance = None
                 for kind, table in ((ClaimKind.ADVANCE, ADVANCE_STATES), (ClaimKind.BALANCE, BALANCE_STATES)):
@@ -566,19 +526,12 @@ def load(scale=None, *, log=print):
             campaigns_used = len(campaigns)
         Campaign.objects.filter(pk__in=[c.pk for c in campaigns[campaigns_used:]]).delete()
         log(f"  computed {len(builder.claims)} claims, {len(builder.events)} events; writing with COPY…")
-        summary["claims"] = _copy("claims_claim", CLAIM_COLUMNS, builder.claims)
-        summary["events"] = _copy(
-            "claims_claimevent",
-            EVENT_COLUMNS,
-            (tuple(getattr(ev, column) for column in EVENT_COLUMNS) for ev in builder.events),
-        )
-        summary["documents"] = _copy("claims_document", DOCUMENT_COLUMNS, builder.documents)
-        summary["payments"] = _copy("claims_payment", PAYMENT_COLUMNS, builder.payments)
-        summary["mailbox_counts"] = _copy(
-            "funding_mailboxcount",
-            COUNT_COLUMNS,
-            (row for row in counts_rows if row[2] <= campaigns[campaigns_used - 1].closure_date),
-        )
+        summary["claims"] = _copy(Claim, builder.claims)
+        summary["events"] = _copy(ClaimEvent, builder.events)
+        summary["documents"] = _copy(Document, builder.documents)
+        summary["payments"] = _copy(Payment, builder.payments)
+        last_closure = campaigns[campaigns_used - 1].closure_date
+        summary["mailbox_counts"] = _copy(MailboxCount, (row for row in counts_rows if row.as_of <= last_closure))
         for model in (Claim, ClaimEvent, Document, Payment, MailboxCount):
             _reset_sequence(model)
     with connection.cursor() as cursor:

@@ -33,7 +33,7 @@ CHECKPOINT_CONTEXT = b"segur-audit-checkpoint\n"
 
 
 def event_hash(event):
-    """The hash of a claim event, or of any object with its attributes (the benchmark's bulk loader)."""
+    """The hash of a claim event (or of any object with its attributes)."""
     return chained_hash(event_payload(event, parent="claim"), event.prev_hash, key_id=event.key_id)
 
 

@@ -124,6 +124,16 @@ def event_hash(event):
     return chained_hash(event.hash_payload(), event.prev_hash, key_id=event.key_id)
 
 
+def seal(event, *, after):
+    """Link the unsaved `event` to the chain whose head is `after` ("" for a new chain) and seal it
+    under the current audit key: sets prev_hash, key_id and hash; returns the new head. The one
+    place a chain is extended (append_event, and the benchmark's bulk loader)."""
+    event.prev_hash = after or GENESIS
+    event.key_id = settings.AUDIT_KEY_ID
+    event.hash = event_hash(event)
+    return event.hash
+
+
 def append_event(*, parent, event_model, actor, action, from_state, to_state, comment="", at):
     """Append one event to `parent`'s chain and move its head; the caller holds the lock on `parent`'s row."""
     last_seq = parent.events.aggregate(last=Max("seq"))["last"] or 0
@@ -137,10 +147,8 @@ def append_event(*, parent, event_model, actor, action, from_state, to_state, co
         from_state=from_state,
         to_state=to_state,
         comment=comment,
-        prev_hash=parent.audit_head or GENESIS,
-        key_id=settings.AUDIT_KEY_ID,
     )
-    event.hash = event_hash(event)
+    seal(event, after=parent.audit_head)
     event.save()
     type(parent).objects.filter(pk=parent.pk).update(audit_head=event.hash)
     parent.audit_head = event.hash
