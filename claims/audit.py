@@ -12,6 +12,7 @@ even for someone who can rewrite the database and its heads, unless they also ho
 import base64
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +78,7 @@ class Chain:
     label: str  # a parent in French, e.g. "demande"
     parent_model: type
     event_model: type
-    check: object  # (parent, events ordered by seq) -> French problem or None
+    check: Callable  # (parent, events ordered by seq) -> French problem or None
 
     @property
     def field(self):

@@ -143,9 +143,12 @@ def sync_roles_after_migrate(sender, *, apps=global_apps, using=DEFAULT_DB_ALIAS
     except LookupError:  # auth not migrated in this plan
         return
     result = sync_roles(apps=apps, using=using)
-    if verbosity >= 2:
-        for line in result.changes:
-            print(f"Rôles : {line}")
+    # Withdrawals always show in the deploy's log (an access removed); grants in detail with -v 2.
+    if verbosity >= 1 and result.changes:
+        print(f"Rôles des agents (common.roles) : {len(result.changes)} changement(s).")
+    for line in result.changes:
+        if verbosity >= 2 or (verbosity >= 1 and " − " in line):
+            print(f"  {line}")
 
 
 def operator_id_of(user):
