@@ -62,7 +62,7 @@ _READ_BY_EVERY_AGENT = {
     "claims.bankreturn": VIEW,
 }
 ROLE_PERMISSIONS = {
-    "instructeur": {
+    AGENT_GROUPS[Role.INSTRUCTOR]: {
         **_READ_BY_EVERY_AGENT,
         # Instructors keep the operators' reference data and counts, open recoveries and decide
         # enrolments (admin actions calling services, hence "change").
@@ -74,7 +74,7 @@ ROLE_PERMISSIONS = {
         "funding.mailboxcount": ADD_EDIT,
         "claims.recovery": ADD_EDIT,
     },
-    "valideur": {
+    AGENT_GROUPS[Role.VALIDATOR]: {
         **_READ_BY_EVERY_AGENT,
         # Validators extend deadlines and record payments.
         "claims.deadlineextension": frozenset({"view", "add"}),
@@ -117,6 +117,7 @@ def sync_roles(*, apps=global_apps, using=DEFAULT_DB_ALIAS):
             content_type__app_label__in={app for app, _codename in wanted},
         )
         found = {(p.content_type.app_label, p.codename): p for p in rows.select_related("content_type")}
+        found = {key: permission for key, permission in found.items() if key in wanted}
         result.missing += sorted(f"{app}.{codename}" for app, codename in wanted - found.keys())
         group, created = Group.objects.using(using).get_or_create(name=role)
         if created:
