@@ -10,10 +10,12 @@ the admin. Reads only; the freeze's writes (counted addresses) stay in `funding.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from claims import selectors
 from claims.enums import ClaimKind
+from claims.models import Claim
 from funding import selectors as funding_selectors
 from funding.calendar import paris_today
 from funding.formula import compute_breakdown, vat_on
@@ -21,14 +23,14 @@ from funding.formula import compute_breakdown, vat_on
 ZERO = Decimal("0")
 
 
-def counting_basis(claim, *, at=None):
+def counting_basis(claim: Claim, *, at: datetime | None = None) -> funding_selectors.CountBasis:
     """Where the claim's counts are read (funding.selectors.CountBasis)."""
     if claim.kind == ClaimKind.ADVANCE:
         return funding_selectors.basis_on(paris_today(at=at), max_age_days=claim.campaign.count_max_age_days)
     return funding_selectors.closure_basis(claim.campaign)
 
 
-def vat_rate_for(claim):
+def vat_rate_for(claim: Claim) -> Decimal:
     """The VAT rate added to the claim's excl.-VAT amount: none for an operator declared not liable, or
     when the campaign pays excl. VAT only."""
     campaign = claim.campaign
@@ -39,16 +41,16 @@ def vat_rate_for(claim):
 
 @dataclass(frozen=True)
 class Pricing:
-    counts: dict
+    counts: dict[str, int]
     schedule_code: str
-    breakdown: dict
+    breakdown: dict[str, object]
     funded_total: Decimal
     amount: Decimal
     vat_rate: Decimal
     vat: Decimal
     amount_to_pay: Decimal
 
-    def as_fields(self):
+    def as_fields(self) -> dict[str, object]:
         """The Claim fields the freeze writes."""
         return {
             "counts": self.counts,
@@ -62,7 +64,13 @@ class Pricing:
         }
 
 
-def price(claim, *, counts, sources, basis):
+def price(
+    claim: Claim,
+    *,
+    counts: dict[str, int],
+    sources: dict[str, dict[str, object]],
+    basis: funding_selectors.CountBasis,
+) -> Pricing:
     """Price `claim` on `counts` {type: int} (every type established) read on `basis`."""
     schedule = claim.campaign.schedule_for(claim.operator.kind)
     breakdown = compute_breakdown(schedule=schedule, counts=counts)
@@ -102,7 +110,7 @@ def price(claim, *, counts, sources, basis):
     )
 
 
-def estimate(claim, *, at=None):
+def estimate(claim: Claim, *, at: datetime | None = None) -> Pricing | None:
     """What the claim would be priced at if it were filed now, or None while a type has no figure.
 
     Same rule and function as the freeze; only the transferred-park exclusion, which the freeze

@@ -9,9 +9,12 @@ someone who can write to the database cannot recompute a chain after rewriting a
 import hashlib
 import hmac
 import json
-from datetime import UTC
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import Max
 
@@ -25,12 +28,12 @@ class UnknownAuditKey(LookupError):
     """No configured audit key has this id (AUDIT_KEY_ID, AUDIT_KEYS)."""
 
 
-def audit_keys():
+def audit_keys() -> dict[str, str]:
     """{key id: key}: the current audit key and the former ones still accepted for verification."""
     return {**settings.AUDIT_KEYS, settings.AUDIT_KEY_ID: settings.AUDIT_KEY}
 
 
-def audit_mac(data, *, key_id):
+def audit_mac(data: bytes, *, key_id: str) -> str:
     """HMAC-SHA256 hex digest of `data` (bytes) under the audit key `key_id`."""
     try:
         key = audit_keys()[key_id]
@@ -39,20 +42,20 @@ def audit_mac(data, *, key_id):
     return hmac.new(key.encode(), data, hashlib.sha256).hexdigest()
 
 
-def canonical_json(value):
+def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def chained_hash(payload, prev_hash, *, key_id):
+def chained_hash(payload: dict[str, object], prev_hash: str, *, key_id: str) -> str:
     """HMAC-SHA256 (audit key `key_id`) of `payload` (a JSON-serialisable dict) chained with `prev_hash`."""
     return audit_mac(canonical_json({**payload, "prev": prev_hash, "key": key_id}).encode(), key_id=key_id)
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    def update(self, **kwargs: Any) -> int:
         raise PermissionError(APPEND_ONLY)
 
-    def delete(self):
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise PermissionError(APPEND_ONLY)
 
 
@@ -64,12 +67,12 @@ class AppendOnlyModel(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise PermissionError(APPEND_ONLY)
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError(APPEND_ONLY)
 
 
@@ -77,7 +80,10 @@ class ChainedEvent(AppendOnlyModel):
     """One row of an object's history. Subclasses add the parent FK (named by CHAIN_PARENT, with
     related_name="events") and the from/to state fields with their choices."""
 
-    CHAIN_PARENT = None
+    CHAIN_PARENT: ClassVar[str] = ""  # each subclass names its parent FK
+    # Declared by each subclass as fields with their choices.
+    from_state: str
+    to_state: str
 
     seq = models.PositiveIntegerField("rang")
     at = models.DateTimeField("date")
@@ -101,11 +107,11 @@ class ChainedEvent(AppendOnlyModel):
     class Meta:
         abstract = True
 
-    def hash_payload(self):
+    def hash_payload(self) -> dict[str, object]:
         return event_payload(self, parent=self.CHAIN_PARENT)
 
 
-def event_payload(event, *, parent):
+def event_payload(event: Any, *, parent: str) -> dict[str, object]:
     """What an event's hash covers; `event` may be any object with the event's attributes (bulk loaders)."""
     return {
         parent: getattr(event, f"{parent}_id"),
@@ -120,11 +126,11 @@ def event_payload(event, *, parent):
     }
 
 
-def event_hash(event):
+def event_hash(event: ChainedEvent) -> str:
     return chained_hash(event.hash_payload(), event.prev_hash, key_id=event.key_id)
 
 
-def seal(event, *, after):
+def seal(event: ChainedEvent, *, after: str) -> str:
     """Link the unsaved `event` to the chain whose head is `after` ("" for a new chain) and seal it
     under the current audit key: sets prev_hash, key_id and hash; returns the new head. The one
     place a chain is extended (append_event, and the benchmark's bulk loader)."""
@@ -134,7 +140,31 @@ def seal(event, *, after):
     return event.hash
 
 
-def append_event(*, parent, event_model, actor, action, from_state, to_state, comment="", at):
+class ChainParent(Protocol):
+    """An object whose history is a chain of events (a claim, an enrolment, a payment batch…)."""
+
+    objects: ClassVar[models.Manager[Any]]
+    pk: Any
+    audit_head: str
+
+    @property
+    def events(self) -> models.Manager[Any]: ...
+
+
+EventT = TypeVar("EventT", bound=ChainedEvent)
+
+
+def append_event(
+    *,
+    parent: ChainParent,
+    event_model: type[EventT],
+    actor: User | None,
+    action: str,
+    from_state: str,
+    to_state: str,
+    comment: str = "",
+    at: datetime,
+) -> EventT:
     """Append one event to `parent`'s chain and move its head; the caller holds the lock on `parent`'s row."""
     last_seq = parent.events.aggregate(last=Max("seq"))["last"] or 0
     event = event_model(
@@ -155,7 +185,14 @@ def append_event(*, parent, event_model, actor, action, from_state, to_state, co
     return event
 
 
-def first_broken_link(*, parent, events, label, state=None, needs_chain=False):
+def first_broken_link(
+    *,
+    parent: ChainParent,
+    events: Sequence[ChainedEvent],
+    label: str,
+    state: str | None = None,
+    needs_chain: bool = False,
+) -> str | None:
     """A French description of the first inconsistency in `events` (ordered by seq), or None.
 
     `label` names the parent in the message, e.g. "demande n° 12". With `state`, the last event

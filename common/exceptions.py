@@ -11,7 +11,9 @@ class DomainError(Exception):
     default_message = "Opération impossible."
     http_status = 400
 
-    def __init__(self, message=None, *, code=None, errors=None):
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, errors: dict[str, list[str]] | None = None
+    ) -> None:
         self.message = message or self.default_message
         if code:
             self.code = code

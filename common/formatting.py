@@ -10,7 +10,9 @@ time (histories, e-mails). Every other place calls these
 `{% load formatting %}`).
 """
 
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -21,8 +23,12 @@ MINUS = "\u2212"
 MISSING = "—"
 PARIS = ZoneInfo("Europe/Paris")
 
+# What the formatters accept as a figure: a float is read through its shortest repr.
+Numeric = Decimal | int | float | str
+T = TypeVar("T")
 
-def _decimal(value):
+
+def _decimal(value: Numeric) -> Decimal:
     if isinstance(value, float):
         value = str(value)  # the shortest repr, not the binary expansion
     try:
@@ -34,11 +40,11 @@ def _decimal(value):
     return number
 
 
-def _rounded(value, places):
+def _rounded(value: Numeric, places: int) -> Decimal:
     return _decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-def number(value, places=0):
+def number(value: Numeric | None, places: int = 0) -> str:
     """`value` rounded half-up to `places` decimals: "1 234 567,89", "−3", "—" when None or ""."""
     if value is None or value == "":
         return MISSING
@@ -50,36 +56,38 @@ def number(value, places=0):
     return f"{sign}{grouped},{decimals}" if decimals else f"{sign}{grouped}"
 
 
-def euros(amount):
+def euros(amount: Numeric | None) -> str:
     """An amount in euros to the cent: "1 234,56 €", "−12,00 €", "—" when None or ""."""
     text = number(amount, 2)
     return text if text == MISSING else f"{text}{NBSP}€"
 
 
-def count(value):
+def count(value: Numeric | None) -> str:
     """A whole number (mailboxes, rows, claims): "12 345"; a fraction is a programming error."""
-    if value not in (None, "") and _decimal(value) != _decimal(value).to_integral_value():
+    if value is not None and value != "" and _decimal(value) != _decimal(value).to_integral_value():
         raise ValueError(f"not a whole number: {value!r}")
     return number(value)
 
 
-def percent(ratio, places=1):
+def percent(ratio: Numeric | None, places: int = 1) -> str:
     """A ratio as a percentage: Decimal("0.125") → "12,5 %"."""
     if ratio is None or ratio == "":
         return MISSING
     return f"{number(_decimal(ratio) * 100, places)}{NBSP}%"
 
 
-def vat_rate(rate):
+def vat_rate(rate: Numeric | None) -> str:
     """A tax rate held as a fraction, without needless decimals: Decimal("0.2000") → "20 %", 0.055 → "5,5 %"."""
     if rate is None or rate == "":
         return MISSING
     percent_value = (_decimal(rate) * 100).normalize()
-    places = min(2, max(0, -percent_value.as_tuple().exponent))
+    exponent = percent_value.as_tuple().exponent
+    assert isinstance(exponent, int)  # a finite number (checked by _decimal), never "n" or "F"
+    places = min(2, max(0, -exponent))
     return f"{number(percent_value, places)}{NBSP}%"
 
 
-def spreadsheet_decimal(amount):
+def spreadsheet_decimal(amount: Numeric | None) -> str:
     """A CSV cell for French spreadsheets: "1234,56", no grouping (so it stays a number), "" when None."""
     if amount is None or amount == "":
         return ""
@@ -90,7 +98,7 @@ def spreadsheet_decimal(amount):
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def spreadsheet_text(value):
+def spreadsheet_text(value: T) -> T | str:
     """A text cell of a CSV or XLSX export that no spreadsheet evaluates: a string starting with `=`,
     `+`, `-`, `@`, tab or carriage return gets a leading apostrophe (OWASP's advice), so that
     `=HYPERLINK(…)` is shown as typed. Anything that is not a string (numbers, dates, None) is
@@ -100,7 +108,7 @@ def spreadsheet_text(value):
     return value
 
 
-def masked_iban(iban):
+def masked_iban(iban: str | None) -> str:
     """An IBAN shown without its middle: "FR76 •••• •••• 0189" (country and check digits, last four);
     "—" when there is none. Screens never show a full account number."""
     compact = "".join((iban or "").split()).upper()
@@ -111,9 +119,9 @@ def masked_iban(iban):
     return f"{compact[:4]} •••• •••• {compact[-4:]}"
 
 
-def paris_datetime(value):
+def paris_datetime(value: datetime | None) -> str:
     """An instant in Paris wall-clock time, whatever the active time zone: "01/12/2026 14:09" (an
-    aware datetime stored in UTC), "—" when None."""
-    if value is None or value == "":
+    aware datetime stored in UTC), "—" when None (or "", from a template)."""
+    if not value:
         return MISSING
     return timezone.localtime(value, PARIS).strftime("%d/%m/%Y %H:%M")

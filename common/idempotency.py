@@ -16,13 +16,18 @@ body is hashed with its boundary replaced by a constant, so a client that re-enc
 import hashlib
 import re
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from common.enums import IdempotencyState
 from common.exceptions import IdempotencyInProgress, IdempotencyKeyReused
@@ -40,12 +45,12 @@ MULTIPART_BOUNDARY = re.compile(rb"boundary=\"?([^\";,]+)\"?", re.IGNORECASE)
 BOUNDARY_TOKEN = b"--idempotency-boundary"
 
 
-def fingerprint(*, method, path, body_sha256):
+def fingerprint(*, method: str, path: str, body_sha256: str) -> str:
     """SHA-256 of the method, the path (trailing slash ignored: both forms are one endpoint) and the body's."""
     return hashlib.sha256(f"{method.upper()}\n{path.rstrip('/')}\n{body_sha256}".encode()).hexdigest()
 
 
-def _boundary_marker(content_type):
+def _boundary_marker(content_type: str) -> bytes | None:
     if not content_type.lower().startswith("multipart/"):
         return None
     match = MULTIPART_BOUNDARY.search(content_type.encode("latin-1", "replace"))
@@ -55,12 +60,12 @@ def _boundary_marker(content_type):
 class _BodyDigest:
     """SHA-256 of a body streamed in chunks, with every `marker` (a multipart boundary) replaced by a constant."""
 
-    def __init__(self, marker):
+    def __init__(self, marker: bytes | None) -> None:
         self.sha = hashlib.sha256()
         self.marker = marker
         self.pending = b""
 
-    def update(self, chunk):
+    def update(self, chunk: bytes) -> None:
         if not self.marker:
             self.sha.update(chunk)
             return
@@ -72,13 +77,13 @@ class _BodyDigest:
         self.sha.update(last[:-keep] if len(last) > keep else b"")
         self.pending = last[-keep:] if len(last) > keep else last
 
-    def hexdigest(self):
+    def hexdigest(self) -> str:
         self.sha.update(self.pending)
         self.pending = b""
         return self.sha.hexdigest()
 
 
-def spool_body(django_request):
+def spool_body(django_request: HttpRequest) -> tuple[str, IO[bytes] | None]:
     """Read the raw body once, hash it, and put it back as the request's stream; returns (its SHA-256,
     the spool to close once the response is made, or None).
 
@@ -93,15 +98,18 @@ def spool_body(django_request):
         digest.update(chunk)
         spool.write(chunk)
     spool.seek(0)
-    django_request._stream = spool
+    # A spooled file reads like the stream it replaces (the stubs say BinaryIO).
+    django_request._stream = spool  # type: ignore[assignment]
     return digest.hexdigest(), spool
 
 
-def _expired_before(now):
+def _expired_before(now: datetime) -> datetime:
     return now - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
 
 
-def idempotency_begin(*, user, key, request_fingerprint, now=None):
+def idempotency_begin(
+    *, user: User, key: str, request_fingerprint: str, now: datetime | None = None
+) -> tuple[IdempotencyKey, None] | tuple[None, IdempotencyKey]:
     """Reserve `key` for this request. Returns (row, None) when the caller must act (then
     `idempotency_complete` or `idempotency_release`), or (None, stored_row) to replay.
 
@@ -146,7 +154,7 @@ def idempotency_begin(*, user, key, request_fingerprint, now=None):
     raise IdempotencyInProgress()
 
 
-def idempotency_complete(*, row, response):
+def idempotency_complete(*, row: IdempotencyKey, response: HttpResponse) -> None:
     """Store a successful response for replay (status, body and the headers a client relies on)."""
     headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
     IdempotencyKey.objects.filter(pk=row.pk).update(
@@ -157,12 +165,12 @@ def idempotency_complete(*, row, response):
     )
 
 
-def idempotency_release(*, row):
+def idempotency_release(*, row: IdempotencyKey) -> None:
     """The request failed (it did nothing): forget the key so that a retry runs again."""
     IdempotencyKey.objects.filter(pk=row.pk, state=IdempotencyState.PROCESSING).delete()
 
 
-def replay(row):
+def replay(row: IdempotencyKey) -> HttpResponse:
     response = HttpResponse(bytes(row.response_body), status=row.response_status)
     for name, value in row.response_headers.items():
         response[name] = value
@@ -170,7 +178,7 @@ def replay(row):
     return response
 
 
-def purge_expired_keys(*, now=None):
+def purge_expired_keys(*, now: datetime | None = None) -> int:
     """Delete the keys older than IDEMPOTENCY_TTL_HOURS; returns how many (the daily job)."""
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=_expired_before(now or timezone.now())).delete()
     return deleted
@@ -179,7 +187,7 @@ def purge_expired_keys(*, now=None):
 class _Replay(Exception):
     """Not an error: carries a stored response out of `initial` to `handle_exception`."""
 
-    def __init__(self, response):
+    def __init__(self, response: HttpResponse) -> None:
         self.response = response
 
 
@@ -187,13 +195,22 @@ class _Replay(Exception):
 # authentication (which may read it for the CSRF check); the key is looked up after authentication,
 # permissions and throttles, so only an authorised user's request reserves a key. (A comment, not a
 # docstring: drf-spectacular would show an inherited docstring as the operations' description.)
-class IdempotentMixin:
+# For the type checker the mixin is the APIView it is mixed into; at run time it stays a plain mixin.
+if TYPE_CHECKING:
+    _MixinBase = APIView
+else:
+    _MixinBase = object
+
+
+class IdempotentMixin(_MixinBase):
     idempotent_methods = ("post",)
+    _idempotency_row: IdempotencyKey | None
+    _idempotency_spool: IO[bytes] | None
 
-    def _wants_idempotency(self, request):
-        return request.method.lower() in self.idempotent_methods and HEADER in request.headers
+    def _wants_idempotency(self, request: Request) -> bool:
+        return (request.method or "").lower() in self.idempotent_methods and HEADER in request.headers
 
-    def initial(self, request, *args, **kwargs):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self._idempotency_row = None
         body_sha256 = None
         if self._wants_idempotency(request):
@@ -204,40 +221,49 @@ class IdempotentMixin:
         key = request.headers[HEADER]
         if not KEY_PATTERN.fullmatch(key):
             raise ValidationError({HEADER: [INVALID_KEY]})
+        user = request.user
+        assert isinstance(user, User)  # authenticated: super().initial() ran the views' permission checks
         row, stored = idempotency_begin(
-            user=request.user,
+            user=user,
             key=key,
-            request_fingerprint=fingerprint(method=request.method, path=request.path, body_sha256=body_sha256),
+            request_fingerprint=fingerprint(method=request.method or "", path=request.path, body_sha256=body_sha256),
         )
         if stored is not None:
             raise _Replay(replay(stored))
         self._idempotency_row = row
 
-    def handle_exception(self, exc):
+    # DRF's stubs say Response; dispatch() takes any HttpResponseBase (finalize_response checks that).
+    def handle_exception(self, exc: Exception) -> HttpResponseBase:  # type: ignore[override]
         if isinstance(exc, _Replay):
             return exc.response
-        return super().handle_exception(exc)
+        response: Response = super().handle_exception(exc)
+        return response
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self._idempotency_spool = None
         try:
-            return super().dispatch(request, *args, **kwargs)
+            response: HttpResponseBase = super().dispatch(request, *args, **kwargs)
+            return response
         except BaseException:
             # An unhandled error (a 500): nothing is known to be done, let a retry run again.
-            if getattr(self, "_idempotency_row", None) is not None:
-                idempotency_release(row=self._idempotency_row)
+            row = getattr(self, "_idempotency_row", None)
+            if row is not None:
+                idempotency_release(row=row)
                 self._idempotency_row = None
             raise
         finally:
             if self._idempotency_spool is not None:
                 self._idempotency_spool.close()
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
+    # DRF takes any HttpResponseBase here (a replay is a plain HttpResponse); its stubs say Response.
+    def finalize_response(  # type: ignore[override]
+        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[arg-type]
         row, self._idempotency_row = getattr(self, "_idempotency_row", None), None
         if row is None:
             return response
-        if 200 <= response.status_code < 300 and not response.streaming:
+        if 200 <= response.status_code < 300 and isinstance(response, HttpResponse):  # not streamed
             if hasattr(response, "render"):
                 response.render()
             idempotency_complete(row=row, response=response)

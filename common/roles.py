@@ -4,6 +4,7 @@ groups with their model permissions, declared once here and applied by `sync_rol
 from dataclasses import dataclass, field
 
 from django.apps import apps as global_apps
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import DEFAULT_DB_ALIAS, models, router
 
 
@@ -152,7 +153,11 @@ def sync_roles_after_migrate(sender, *, apps=global_apps, using=DEFAULT_DB_ALIAS
             print(f"  {line}")
 
 
-def operator_id_of(user):
+# A request's user (maybe anonymous), or None for the system (background jobs, commands).
+AnyUser = User | AnonymousUser | None
+
+
+def operator_id_of(user: AnyUser) -> int | None:
     """The operator a portal user acts for, or None. Agents (staff) never act as operators, even
     when a membership was attached to their account by mistake."""
     if user is None or not user.is_authenticated or not user.is_active or user.is_staff:
@@ -160,10 +165,11 @@ def operator_id_of(user):
     membership = getattr(user, "membership", None)
     if membership is None or not membership.is_active:
         return None
-    return membership.operator_id
+    operator_id: int = membership.operator_id
+    return operator_id
 
 
-def is_agent(user, role):
+def is_agent(user: AnyUser, role: str) -> bool:
     """True when `user` is a staff member in the group of `role` (superusers hold every agent role)."""
     if user is None or not user.is_authenticated or not user.is_active or not user.is_staff:
         return False
@@ -172,7 +178,7 @@ def is_agent(user, role):
     return user.groups.filter(name=AGENT_GROUPS[role]).exists()
 
 
-def has_role(user, role, *, operator_id):
+def has_role(user: AnyUser, role: str, *, operator_id: int | None) -> bool:
     if role == Role.SYSTEM:
         return user is None
     if role == Role.OPERATOR:
@@ -180,7 +186,7 @@ def has_role(user, role, *, operator_id):
     return is_agent(user, role)
 
 
-def actor_label(user):
+def actor_label(user: AnyUser) -> str:
     if user is None:
         return "Système"
     full_name = user.get_full_name()

@@ -4,25 +4,44 @@ amount = min(Σ rate(t) × count(t) + base, cap); each product and the total are
 rounded half-up to the cent; advance = round(total × advance share); balance = total − advance.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Protocol
 
 from funding.enums import MailboxType
 
 CENT = Decimal("0.01")
 
+# What `Decimal()` accepts exactly: amounts and rates held as Decimal, int or their text (never float).
+DecimalLike = Decimal | int | str
 
-def to_cents(amount):
+
+class Schedule(Protocol):
+    """What the formula reads of a schedule (a FundingSchedule, or a test's stand-in)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def base(self) -> DecimalLike: ...
+    @property
+    def cap(self) -> DecimalLike: ...
+    @property
+    def advance_share(self) -> DecimalLike: ...
+    def rate_for(self, mailbox_type: str, /) -> DecimalLike: ...
+
+
+def to_cents(amount: DecimalLike) -> Decimal:
     return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def vat_on(amount, rate):
+def vat_on(amount: DecimalLike, rate: DecimalLike) -> Decimal:
     """The VAT on an excl.-VAT amount at `rate` (a fraction held as data on the campaign), half-up to
     the cent; negative for a negative amount (a balance below the advance)."""
     return to_cents(Decimal(amount) * Decimal(rate))
 
 
-def with_vat(amount, rate):
+def with_vat(amount: DecimalLike, rate: DecimalLike) -> Decimal:
     """The VAT-inclusive figure of an excl.-VAT amount."""
     return to_cents(amount) + vat_on(amount, rate)
 
@@ -38,7 +57,7 @@ class BreakdownLine:
 @dataclass(frozen=True)
 class Breakdown:
     schedule: str
-    lines: tuple
+    lines: tuple[BreakdownLine, ...]
     base: Decimal
     subtotal: Decimal
     cap: Decimal
@@ -47,7 +66,7 @@ class Breakdown:
     advance: Decimal
     balance: Decimal
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, object]:
         """The public JSON shape (SPEC §6): money as strings with two decimals."""
         return {
             "schedule": self.schedule,
@@ -65,7 +84,7 @@ class Breakdown:
         }
 
 
-def compute_breakdown(*, schedule, counts):
+def compute_breakdown(*, schedule: Schedule, counts: Mapping[str, int]) -> Breakdown:
     """Compute the funding of one operator under `schedule` for `counts` {type: int ≥ 0}.
 
     `schedule` is any object with `code`, `rate_for(type)`, `base`, `cap`, `advance_share`.

@@ -42,7 +42,7 @@ class FundingSchedule(models.Model):
     def __str__(self):
         return f"{self.label} ({self.code})"
 
-    def rate_for(self, mailbox_type):
+    def rate_for(self, mailbox_type: str) -> Decimal:
         return {
             MailboxType.APP: self.rate_app,
             MailboxType.ORG: self.rate_org,
@@ -134,7 +134,7 @@ class Campaign(models.Model):
     def __str__(self):
         return self.label
 
-    def schedule_for(self, operator_kind):
+    def schedule_for(self, operator_kind: str) -> FundingSchedule:
         """The schedule that prices an operator of `operator_kind` (OperatorKind value) in this campaign."""
         return self.developer_schedule if operator_kind == "developer" else self.schedule
 

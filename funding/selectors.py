@@ -1,13 +1,15 @@
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypedDict
 
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 
 from funding import annuaire
 from funding.calendar import end_of_day
 from funding.enums import CountSource, MailboxType
-from funding.formula import compute_breakdown
+from funding.formula import Breakdown, compute_breakdown
 from funding.models import (
     AnnuaireSnapshot,
     Campaign,
@@ -20,19 +22,19 @@ from funding.models import (
 from operators.models import MailDomain, Operator
 
 
-def published_schedules():
+def published_schedules() -> QuerySet[FundingSchedule]:
     return FundingSchedule.objects.filter(is_published=True).order_by("code")
 
 
-def schedule_by_code(code):
+def schedule_by_code(code: str) -> FundingSchedule | None:
     return FundingSchedule.objects.filter(code=code).first()
 
 
-def campaigns():
+def campaigns() -> QuerySet[Campaign]:
     return Campaign.objects.select_related("schedule", "developer_schedule").order_by("-closure_date", "code")
 
 
-def current_vat_rate():
+def current_vat_rate() -> Decimal | None:
     """The VAT rate of the newest campaign paying VAT (what the public simulator shows), or None."""
     return (
         Campaign.objects.filter(pays_vat=True)
@@ -47,7 +49,7 @@ def current_vat_rate():
 
 # Which source wins when several give a figure for the same type on the same day (highest first):
 # an agent who checked the proofs over ANS's per-operator count file over the public Annuaire.
-SOURCE_PRECEDENCE = {CountSource.AGENT_ENTRY: 3, CountSource.COUNT_FILE: 2, CountSource.ANNUAIRE: 1}
+SOURCE_PRECEDENCE: dict[str, int] = {CountSource.AGENT_ENTRY: 3, CountSource.COUNT_FILE: 2, CountSource.ANNUAIRE: 1}
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,9 @@ class CountLine:
     source: str
     detail: str
     as_of: date | None = None
-    overridden: tuple = ()
+    overridden: tuple["CountLine", ...] = ()
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, object]:
         return {
             "count": self.count,
             "source": self.source,
@@ -91,18 +93,18 @@ class CountBasis:
     snapshot_day: date | None
 
     @property
-    def label(self):
+    def label(self) -> str:
         if self.earliest == self.day:
             return f"au {self.day:%d/%m/%Y}"
         return f"au {self.day:%d/%m/%Y} (comptages datant du {self.earliest:%d/%m/%Y} au plus tôt)"
 
 
-def snapshot_at(day):
+def snapshot_at(day: date) -> AnnuaireSnapshot | None:
     """The Annuaire snapshot of `day` (the newest import when several files share the day), or None."""
     return AnnuaireSnapshot.objects.filter(as_of=day).order_by("-imported_at", "-pk").first()
 
 
-def basis_on(day, *, max_age_days):
+def basis_on(day: date, *, max_age_days: int) -> CountBasis:
     """Counts established on `day` (an advance's filing day): figures up to `max_age_days` old, the
     newest extraction of that window."""
     earliest = day - timedelta(days=max_age_days)
@@ -112,7 +114,7 @@ def basis_on(day, *, max_age_days):
     return CountBasis(day=day, earliest=earliest, snapshot=snapshot, snapshot_day=snapshot.as_of if snapshot else None)
 
 
-def closure_snapshot(campaign):
+def closure_snapshot(campaign: Campaign) -> AnnuaireSnapshot | None:
     """The extraction that gives the mailboxes at the campaign's closure (a balance's counts).
 
     The agent's explicit choice when recorded; else the first extraction generated after the closure
@@ -130,26 +132,28 @@ def closure_snapshot(campaign):
     )
 
 
-def closure_basis(campaign):
+def closure_basis(campaign: Campaign) -> CountBasis:
     """Counts at the campaign's closure: figures dated the closure day and the closure snapshot."""
     day = campaign.closure_date
     return CountBasis(day=day, earliest=day, snapshot=closure_snapshot(campaign), snapshot_day=day)
 
 
-def domains_held_on(day):
+def domains_held_on(day: date) -> QuerySet[MailDomain]:
     """Operators' domains valid on `day` (null bounds are open)."""
     return MailDomain.objects.filter(
         Q(valid_from__isnull=True) | Q(valid_from__lte=day), Q(valid_until__isnull=True) | Q(valid_until__gte=day)
     )
 
 
-def snapshot_covers(snapshot, mailbox_type):
+def snapshot_covers(snapshot: AnnuaireSnapshot, mailbox_type: str) -> bool:
     """An extraction establishes a type only when it has lines of that type: the public file carries no
     APP line, which says nothing about an operator's APP mailboxes (never an implicit zero)."""
     return bool(snapshot.by_type.get(mailbox_type))
 
 
-def count_lines_by_operator(*, basis, operator_ids=None):
+def count_lines_by_operator(
+    *, basis: CountBasis, operator_ids: Collection[int] | None = None
+) -> dict[int, dict[str, CountLine]]:
     """{operator_id: {type: CountLine}}: for each type, the figure of the latest date in the basis'
     window and, on that date, the best source (SOURCE_PRECEDENCE). A type with no figure is absent
     (never zero); operators with nothing established are absent. `operator_ids` limits the operators
@@ -161,12 +165,12 @@ def count_lines_by_operator(*, basis, operator_ids=None):
     rows = MailboxCount.objects.filter(as_of__gte=basis.earliest, as_of__lte=basis.day)
     if operator_ids is not None:
         rows = rows.filter(operator_id__in=operator_ids)
-    candidates = {}  # {operator_id: {type: [CountLine]}}
+    candidates: dict[int, dict[str, list[CountLine]]] = {}
     for row in rows:
         line = CountLine(row.count, row.source, row.source_note, row.as_of)
         candidates.setdefault(row.operator_id, {}).setdefault(row.mailbox_type, []).append(line)
     snapshot = basis.snapshot
-    if snapshot is not None:
+    if snapshot is not None and basis.snapshot_day is not None:  # set together (CountBasis)
         covered = [kind for kind in MailboxType.values if snapshot_covers(snapshot, kind)]
         holders = domains_held_on(basis.snapshot_day)
         if operator_ids is not None:
@@ -182,9 +186,9 @@ def count_lines_by_operator(*, basis, operator_ids=None):
                         counts.get((operator_id, kind), 0), CountSource.ANNUAIRE, detail, basis.snapshot_day
                     )
                     candidates.setdefault(operator_id, {}).setdefault(kind, []).append(line)
-    result = {}
+    result: dict[int, dict[str, CountLine]] = {}
     for operator_id in sorted(candidates):
-        lines = {}
+        lines: dict[str, CountLine] = {}
         for kind in MailboxType.values:
             found = candidates[operator_id].get(kind)
             if not found:
@@ -196,18 +200,18 @@ def count_lines_by_operator(*, basis, operator_ids=None):
     return result
 
 
-def count_lines_at(*, operator, basis):
+def count_lines_at(*, operator: Operator, basis: CountBasis) -> dict[str, CountLine]:
     """{type: CountLine} of one operator (see count_lines_by_operator); {} when nothing is established."""
     return count_lines_by_operator(basis=basis, operator_ids=[operator.pk]).get(operator.pk, {})
 
 
-def counts_at(*, operator, basis):
+def counts_at(*, operator: Operator, basis: CountBasis) -> dict[str, int] | None:
     """{type: count} established for the basis (see count_lines_at), or None when nothing is."""
     lines = count_lines_at(operator=operator, basis=basis)
     return {kind: line.count for kind, line in lines.items()} or None
 
 
-def missing_types(lines):
+def missing_types(lines: Mapping[str, object]) -> list[str]:
     """The mailbox types without an established figure, in schedule order."""
     return [kind for kind in MailboxType.values if kind not in lines]
 
@@ -215,19 +219,39 @@ def missing_types(lines):
 # --- Anomalies and budget -------------------------------------------------------------------
 
 
-def reference_snapshot(campaign):
+def reference_snapshot(campaign: Campaign) -> AnnuaireSnapshot | None:
     """The snapshot growth is measured from: the campaign's reference date, else the last one before closure."""
     if campaign.reference_date:
         return snapshot_at(campaign.reference_date)
     return AnnuaireSnapshot.objects.filter(as_of__lt=campaign.closure_date).order_by("-as_of", "-imported_at").first()
 
 
-def growth_checks(*, campaign, flagged_only=False):
+def growth_checks(*, campaign: Campaign, flagged_only: bool = False) -> QuerySet[GrowthCheck]:
     checks = GrowthCheck.objects.filter(campaign=campaign).select_related("operator")
     return checks.filter(flagged=True) if flagged_only else checks
 
 
-def campaign_report(*, campaign, schedules=None):
+class ReportRow(TypedDict):
+    operator: Operator
+    counts: dict[str, int]
+    sources: dict[str, str]
+    amounts: dict[str, Decimal]  # {schedule code: total}
+    flagged: bool
+
+
+class ReportTotals(TypedDict):
+    counts: dict[str, int]
+    amounts: dict[str, Decimal]
+
+
+class CampaignReport(TypedDict):
+    campaign: Campaign
+    schedules: list[FundingSchedule]
+    rows: list[ReportRow]
+    totals: ReportTotals
+
+
+def campaign_report(*, campaign: Campaign, schedules: Iterable[FundingSchedule] | None = None) -> CampaignReport:
     """Per operator the counts at closure and the amount under each schedule, plus totals.
 
     `schedules`: the schedules to price with besides the campaign's (default: every other one).
@@ -238,8 +262,11 @@ def campaign_report(*, campaign, schedules=None):
     priced = [main, *[schedule for schedule in others if schedule.pk != main.pk]]
     flagged = set(GrowthCheck.objects.filter(campaign=campaign, flagged=True).values_list("operator_id", flat=True))
     by_operator = count_lines_by_operator(basis=closure_basis(campaign))
-    rows = []
-    totals = {"counts": dict.fromkeys(MailboxType.values, 0), "amounts": {s.code: Decimal("0.00") for s in priced}}
+    rows: list[ReportRow] = []
+    totals: ReportTotals = {
+        "counts": dict.fromkeys(MailboxType.values, 0),
+        "amounts": {s.code: Decimal("0.00") for s in priced},
+    }
     for operator in Operator.objects.filter(pk__in=by_operator).order_by("legal_name", "pk"):
         lines = by_operator[operator.pk]
         counts = {kind: lines[kind].count if kind in lines else 0 for kind in MailboxType.values}
@@ -260,7 +287,7 @@ def campaign_report(*, campaign, schedules=None):
     return {"campaign": campaign, "schedules": priced, "rows": rows, "totals": totals}
 
 
-def campaign_report_as_dict(report):
+def campaign_report_as_dict(report: CampaignReport) -> dict[str, object]:
     """The report's JSON shape: money as strings with two decimals."""
     return {
         "campaign": report["campaign"].code,
@@ -286,7 +313,7 @@ def campaign_report_as_dict(report):
     }
 
 
-def counted_elsewhere(*, campaign, operator, other_operator_ids):
+def counted_elsewhere(*, campaign: Campaign, operator: Operator, other_operator_ids: Iterable[int]) -> int:
     """How many addresses frozen in `operator`'s claim of `campaign` are also frozen for one of the
     other operators (a park funded twice). The claims app passes the operators already funded.
 
@@ -327,16 +354,18 @@ class MailboxPoint:
     and the funding they would give under the schedule in force for it."""
 
     day: date
-    lines: dict  # {type: CountLine}
-    missing: list
-    funding: object  # funding.formula.Breakdown (missing types count as zero)
+    lines: dict[str, CountLine]
+    missing: list[str]
+    funding: Breakdown  # missing types count as zero
 
 
 # A few years of nightly extractions would make an unreadable chart: the latest dates only.
 HISTORY_POINTS = 36
 
 
-def operator_mailbox_history(*, operator, campaign, until=None):
+def operator_mailbox_history(
+    *, operator: Operator, campaign: Campaign, until: date | None = None
+) -> list[MailboxPoint]:
     """[MailboxPoint] on each day that brought a figure for `operator` — an imported Annuaire extraction
     or a line of ANS's count file (also an agent's entry) — oldest first, at most HISTORY_POINTS.
 

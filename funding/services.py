@@ -4,11 +4,16 @@ import dataclasses
 import hashlib
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
 from common.exceptions import InvalidInput, NotAllowed
@@ -18,13 +23,23 @@ from funding import annuaire, count_file, notifications, selectors
 from funding.calendar import PARIS
 from funding.enums import CountSource, MailboxType
 from funding.models import AnnuaireSnapshot, Campaign, GrowthCheck, MailboxCount
+from funding.selectors import CountBasis
+from operators.models import Operator
 
 logger = logging.getLogger(__name__)
 
 
 def mailbox_count_record(
-    *, operator, mailbox_type, as_of, count, source_note, actor, source=CountSource.AGENT_ENTRY, proof=None
-):
+    *,
+    operator: Operator,
+    mailbox_type: str,
+    as_of: date,
+    count: int,
+    source_note: str,
+    actor: User,
+    source: str = CountSource.AGENT_ENTRY,
+    proof: UploadedFile | None = None,
+) -> MailboxCount:
     """An agent records a count with its justification and, ideally, a proof (PDF, PNG or JPEG).
 
     The proof is checked by content before anything is written and stored with its SHA-256;
@@ -41,7 +56,7 @@ def mailbox_count_record(
     if not (source_note or "").strip():
         message = "Indiquez la source du comptage (fichier, pièce justificative…)."
         raise InvalidInput(message, errors={"source_note": [message]})
-    defaults = {"count": count, "source_note": source_note.strip(), "entered_by": actor}
+    defaults: dict[str, object] = {"count": count, "source_note": source_note.strip(), "entered_by": actor}
     if proof is not None:
         _, _, sha256, display_name = inspect_upload(proof)
         defaults["proof_sha256"] = sha256
@@ -67,10 +82,16 @@ def mailbox_count_record(
 class AnnuaireImportResult:
     snapshot: AnnuaireSnapshot
     created: bool
-    summary: dict = field(default_factory=dict)
+    summary: dict[str, object] = field(default_factory=dict)
 
 
-def _summary(snapshot, *, errors=None):
+class ImportProgress(Protocol):
+    """What reports an import's progress (the import_annuaire command's progress line)."""
+
+    def update(self, position: int, rows: int, *, force: bool = False) -> None: ...
+
+
+def _summary(snapshot: AnnuaireSnapshot, *, errors: list[object] | None = None) -> dict[str, object]:
     return {
         "rows": snapshot.rows,
         "mailboxes": snapshot.mailbox_total,
@@ -88,11 +109,18 @@ def _summary(snapshot, *, errors=None):
 class _SameTextImported(Exception):
     """Raised inside the import's transaction to roll it back: the text turned out to be a snapshot's."""
 
-    def __init__(self, snapshot):
+    def __init__(self, snapshot: AnnuaireSnapshot) -> None:
         self.snapshot = snapshot
 
 
-def annuaire_import(*, path, as_of=None, actor=None, actor_label="", progress=None):
+def annuaire_import(
+    *,
+    path: str | Path,
+    as_of: date | None = None,
+    actor: User | None = None,
+    actor_label: str = "",
+    progress: ImportProgress | None = None,
+) -> AnnuaireImportResult:
     """Import one Annuaire Santé MSSanté extraction (.txt or .zip) as a snapshot on `as_of`.
 
     Before anything is written the header is checked and the file recognised when it was already
@@ -135,7 +163,16 @@ def annuaire_import(*, path, as_of=None, actor=None, actor_label="", progress=No
     return result
 
 
-def _import_extraction(extraction, *, file_name, as_of, actor, actor_label, progress, known=None):
+def _import_extraction(
+    extraction: annuaire.Extraction,
+    *,
+    file_name: str,
+    as_of: date | None,
+    actor: User | None,
+    actor_label: str,
+    progress: ImportProgress | None,
+    known: tuple[str, str] | None = None,
+) -> AnnuaireImportResult:
     """The import proper, on an opened extraction (`known`: the (SHA-256, text key) of a hash pass)."""
     sha256, key = known if known is not None else (None, extraction.text_key)
     existing = None
@@ -152,9 +189,11 @@ def _import_extraction(extraction, *, file_name, as_of, actor, actor_label, prog
             "(Extraction_Correspondance_MSSante_AAAAMMJJhhmm) : indiquez --as-of AAAA-MM-JJ."
         )
     # A zip's text is hashed while it is parsed (inflated once); a plain file's was hashed already.
-    reader = annuaire.HashingReader(extraction.raw, crc=False) if sha256 is None else extraction.raw
+    hashing = annuaire.HashingReader(extraction.raw, crc=False) if sha256 is None else None
+    reader = extraction.raw if hashing is None else hashing
     annuaire.read_header(reader)
-    hashed = dataclasses.replace(extraction, raw=reader)
+    # HashingReader reads like the stream it wraps; Extraction.raw (funding.annuaire) says BufferedIOBase.
+    hashed = dataclasses.replace(extraction, raw=reader)  # type: ignore[arg-type]
     report = annuaire.ParseReport()
     try:
         with transaction.atomic():
@@ -173,8 +212,8 @@ def _import_extraction(extraction, *, file_name, as_of, actor, actor_label, prog
                 report,
                 snapshot_id=snapshot.pk,
             )
-            if sha256 is None:
-                snapshot.sha256 = reader.hexdigest()
+            if hashing is not None:
+                snapshot.sha256 = hashing.hexdigest()
                 same = AnnuaireSnapshot.objects.filter(sha256=snapshot.sha256).exclude(pk=snapshot.pk).first()
                 if same is not None:
                     raise _SameTextImported(same)
@@ -191,12 +230,14 @@ def _import_extraction(extraction, *, file_name, as_of, actor, actor_label, prog
         return AnnuaireImportResult(snapshot=same.snapshot, created=False, summary=_summary(same.snapshot))
     except IntegrityError:
         # The same file imported concurrently: the other import won and holds the snapshot.
-        existing = AnnuaireSnapshot.objects.filter(sha256=sha256 or reader.hexdigest()).first()
+        text_sha256 = sha256 if hashing is None else hashing.hexdigest()
+        existing = AnnuaireSnapshot.objects.filter(sha256=text_sha256).first()
         if existing is None:
             raise
         return AnnuaireImportResult(snapshot=existing, created=False, summary=_summary(existing))
     except annuaire.ExtractionError as exc:
-        exc.report = report
+        # The import command reads it (getattr); ExtractionError, in funding.annuaire, does not declare it.
+        exc.report = report  # type: ignore[attr-defined]
         raise
     return AnnuaireImportResult(snapshot=snapshot, created=True, summary=_summary(snapshot))
 
@@ -206,12 +247,14 @@ def _import_extraction(extraction, *, file_name, as_of, actor, actor_label, prog
 
 @dataclass(frozen=True)
 class FrozenCounts:
-    counts: dict
-    sources: dict
-    excluded: dict
+    counts: dict[str, int]
+    sources: dict[str, dict[str, object]]
+    excluded: dict[str, int]  # {type: addresses left out, already funded for another operator}
 
 
-def claim_counts_freeze(*, campaign, operator, basis, funded_operator_ids=()):
+def claim_counts_freeze(
+    *, campaign: Campaign, operator: Operator, basis: CountBasis, funded_operator_ids: Iterable[int | str] = ()
+) -> FrozenCounts:
     """The counts a claim of `operator` freezes, read on `basis` (see selectors.CountBasis), with
     their sources.
 
@@ -222,9 +265,10 @@ def claim_counts_freeze(*, campaign, operator, basis, funded_operator_ids=()):
     Runs inside the caller's transaction, so a refused submission records nothing.
     """
     lines = selectors.count_lines_at(operator=operator, basis=basis)
-    excluded = {}
+    excluded: dict[str, int] = {}
     funded_operator_ids = {int(pk) for pk in funded_operator_ids} - {operator.pk}
-    if any(line.source == CountSource.ANNUAIRE for line in lines.values()):
+    # (Annuaire lines come from the basis' snapshot: there is one when there are such lines.)
+    if basis.snapshot is not None and any(line.source == CountSource.ANNUAIRE for line in lines.values()):
         scope = {
             "snapshot_id": basis.snapshot.pk,
             "day": basis.snapshot_day,
@@ -258,10 +302,10 @@ def claim_counts_freeze(*, campaign, operator, basis, funded_operator_ids=()):
 class CountFileResult:
     rows: int
     written: int
-    errors: list
+    errors: list[dict[str, object]]
 
 
-def count_file_import(*, path, actor=None):
+def count_file_import(*, path: str | Path, actor: User | None = None) -> CountFileResult:
     """Record the counts of a per-operator count file (CSV, see README) as MailboxCount rows.
 
     Every line is checked first; any error and nothing is written (the errors carry line numbers,
@@ -297,7 +341,7 @@ def count_file_import(*, path, actor=None):
 # --- Growth anomalies --------------------------------------------------------------------------
 
 
-def growth_checks_refresh(*, campaign):
+def growth_checks_refresh(*, campaign: Campaign) -> list[GrowthCheck]:
     """Recompute the growth of every operator between the reference and the closure snapshots.
 
     Flagged: growth ratio above the overall growth × ANOMALY_GROWTH_FACTOR and an increase of at
@@ -318,8 +362,8 @@ def growth_checks_refresh(*, campaign):
     factor = Decimal(str(settings.ANOMALY_GROWTH_FACTOR))
     min_increase = int(settings.ANOMALY_MIN_INCREASE)
 
-    def totals(snapshot):
-        result = {}
+    def totals(snapshot: AnnuaireSnapshot) -> dict[int, int]:
+        result: dict[int, int] = {}
         for (operator_id, kind), count in annuaire.operator_type_counts(snapshot.pk, snapshot.as_of).items():
             if kind in annuaire.FUNDED_TYPES:
                 result[operator_id] = result.get(operator_id, 0) + count
@@ -366,7 +410,7 @@ def growth_checks_refresh(*, campaign):
     return checks
 
 
-def growth_checks_stale(campaign):
+def growth_checks_stale(campaign: Campaign) -> bool:
     """True when the campaign's growth checks are missing or were computed on other snapshots than
     its reference and closure snapshots today (an import, a new reference date, a closure choice),
     and both exist."""
@@ -382,7 +426,7 @@ def growth_checks_stale(campaign):
     return current != (reference.pk, closure.pk)
 
 
-def growth_checks_refresh_stale(*, trigger=None):
+def growth_checks_refresh_stale(*, trigger: AnnuaireSnapshot | None = None) -> list[Campaign]:
     """Refresh the growth checks of every campaign whose checks are stale (see growth_checks_stale).
 
     Called after each Annuaire import (`trigger`: the new snapshot, for the log) and by the daily

@@ -1,16 +1,23 @@
 """Reads of the operators app, always scoped to who is asking."""
 
-from django.db.models import Q
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
 
 from common.audit import first_broken_link
-from common.roles import Role, is_agent, operator_id_of
+from common.roles import AnyUser, Role, is_agent, operator_id_of
 from operators.enums import BankDetailsChangeState, ContractStatus, OperatorKind, ReferencingStatus
 from operators.models import (
+    ApiToken,
     BankDetailsChange,
+    BankDetailsEvent,
     BankDetailsProof,
     ContractV2,
     Enrolment,
     EnrolmentDocument,
+    EnrolmentEvent,
     FraudFlag,
     Invitation,
     Membership,
@@ -20,18 +27,18 @@ from operators.models import (
 )
 
 
-def _is_agent(user):
+def _is_agent(user: AnyUser) -> bool:
     return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
 
 
-def _operator_member_id(user):
+def _operator_member_id(user: AnyUser) -> int | None:
     """The operator a non-staff user acts for, or None (agents never act as operators)."""
     if user is None or not user.is_authenticated or user.is_staff:
         return None
     return operator_id_of(user)
 
 
-def operator_of(*, user):
+def operator_of(*, user: AnyUser) -> Operator | None:
     """The operator `user` acts for (with its provider and referencings), or None."""
     operator_id = _operator_member_id(user)
     if operator_id is None:
@@ -44,11 +51,11 @@ def operator_of(*, user):
     )
 
 
-def members_of(*, operator):
+def members_of(*, operator: Operator) -> QuerySet[Membership]:
     return Membership.objects.filter(operator=operator).select_related("user").order_by("created_at")
 
 
-def enrolments_visible_to(*, user):
+def enrolments_visible_to(*, user: AnyUser) -> QuerySet[Enrolment]:
     """Agents see every enrolment; a representative only their own; anonymous users nothing."""
     queryset = Enrolment.objects.select_related("user", "provider", "operator")
     if _is_agent(user):
@@ -58,7 +65,7 @@ def enrolments_visible_to(*, user):
     return queryset.filter(user=user)
 
 
-def enrolment_documents_visible_to(*, user):
+def enrolment_documents_visible_to(*, user: AnyUser) -> QuerySet[EnrolmentDocument]:
     queryset = EnrolmentDocument.objects.select_related("enrolment", "uploaded_by")
     if _is_agent(user):
         return queryset
@@ -67,27 +74,29 @@ def enrolment_documents_visible_to(*, user):
     return queryset.filter(enrolment__user=user)
 
 
-def latest_enrolment_documents(*, enrolment):
+def latest_enrolment_documents(*, enrolment: Enrolment) -> dict[str, EnrolmentDocument]:
     """The newest version of each proof kind: {kind: EnrolmentDocument}."""
-    latest = {}
+    latest: dict[str, EnrolmentDocument] = {}
     for document in enrolment.documents.order_by("kind", "-version"):
         latest.setdefault(document.kind, document)
     return latest
 
 
-def open_enrolment_of(*, user):
+def open_enrolment_of(*, user: AnyUser) -> Enrolment | None:
     """The user's enrolment still waiting for a decision, or None."""
+    if not isinstance(user, User):  # anonymous or nobody: no enrolment (and no `user=` lookup to build)
+        return None
     return enrolments_visible_to(user=user).filter(user=user, state__in=("pending", "changes_requested")).first()
 
 
-def invitations_visible_to(*, user):
+def invitations_visible_to(*, user: AnyUser) -> QuerySet[Invitation]:
     operator_id = _operator_member_id(user)
     if operator_id is None:
         return Invitation.objects.none()
     return Invitation.objects.filter(operator_id=operator_id).select_related("invited_by", "accepted_by")
 
 
-def webhooks_visible_to(*, user):
+def webhooks_visible_to(*, user: AnyUser) -> QuerySet[Webhook]:
     """An operator's members see its hooks; nobody else (agents included) sees any."""
     operator_id = _operator_member_id(user)
     if operator_id is None:
@@ -95,23 +104,21 @@ def webhooks_visible_to(*, user):
     return Webhook.objects.filter(operator_id=operator_id)
 
 
-def webhook_deliveries_visible_to(*, user):
+def webhook_deliveries_visible_to(*, user: AnyUser) -> QuerySet[WebhookDelivery]:
     operator_id = _operator_member_id(user)
     if operator_id is None:
         return WebhookDelivery.objects.none()
     return WebhookDelivery.objects.filter(webhook__operator_id=operator_id).select_related("webhook")
 
 
-def api_tokens_visible_to(*, user):
+def api_tokens_visible_to(*, user: AnyUser) -> QuerySet[ApiToken]:
     """The user's own API tokens (nobody sees another account's, agents included)."""
-    from operators.models import ApiToken
-
     if not (user and user.is_authenticated):
         return ApiToken.objects.none()
     return ApiToken.objects.filter(user=user)
 
 
-def enrolment_audit_problem(*, enrolment, events=None):
+def enrolment_audit_problem(*, enrolment: Enrolment, events: Sequence[EnrolmentEvent] | None = None) -> str | None:
     """A French description of the first inconsistency in the enrolment's history (`events`, ordered
     by seq, read when not given), or None. Every enrolment is created with its first event."""
     return first_broken_link(
@@ -126,11 +133,11 @@ def enrolment_audit_problem(*, enrolment, events=None):
 # --- Eligibility on a given day (read by the claim guards, the admin and the portal) ---------------
 
 
-def _day(day):
+def _day(day: date) -> str:
     return f"{day:%d/%m/%Y}"
 
 
-def referencing_valid_on(*, operator, day):
+def referencing_valid_on(*, operator: Operator, day: date) -> bool:
     """True when `operator` holds a VALID referencing granted on or before `day`.
 
     Reads `operator.referencings.all()`, so a prefetched list costs no query.
@@ -138,7 +145,7 @@ def referencing_valid_on(*, operator, day):
     return any(r.status == ReferencingStatus.VALID and r.granted_on <= day for r in operator.referencings.all())
 
 
-def provider_problems(*, operator, day):
+def provider_problems(*, operator: Operator, day: date) -> list[str]:
     """What keeps a buyer's provider from counting on `day`, in French; [] for a developer.
 
     A buyer must buy the connector from a developer operator holding a valid ANS referencing
@@ -160,7 +167,7 @@ def provider_problems(*, operator, day):
     return []
 
 
-def _countersigned_in_force(contract, day):
+def _countersigned_in_force(contract: ContractV2, day: date) -> bool:
     return (
         contract.status != ContractStatus.SIGNED_BY_OPERATOR
         and contract.countersigned_on is not None
@@ -169,7 +176,7 @@ def _countersigned_in_force(contract, day):
     )
 
 
-def contract_v2_problems(*, operator, day):
+def contract_v2_problems(*, operator: Operator, day: date) -> list[str]:
     """What is missing for `operator`'s contract v2 to be in force on `day`, in French; [] when a
     contract countersigned by ANS on or before `day` and not terminated by then exists.
 
@@ -201,7 +208,7 @@ def contract_v2_problems(*, operator, day):
     ]
 
 
-def live_contract_of(*, operator):
+def live_contract_of(*, operator: Operator) -> ContractV2 | None:
     """The operator's contract signed or countersigned and not terminated, newest first, or None."""
     return (
         ContractV2.objects.filter(
@@ -214,7 +221,7 @@ def live_contract_of(*, operator):
     )
 
 
-def contracts_awaiting_countersignature():
+def contracts_awaiting_countersignature() -> QuerySet[ContractV2]:
     """The agents' to-do list: contracts signed by the operator that ANS has not countersigned yet."""
     return ContractV2.objects.filter(status=ContractStatus.SIGNED_BY_OPERATOR, terminated_on__isnull=True)
 
@@ -222,7 +229,7 @@ def contracts_awaiting_countersignature():
 # --- Paying an operator ---------------------------------------------------------------------
 
 
-def validated_bank_details(*, operator):
+def validated_bank_details(*, operator: Operator) -> tuple[str, str] | None:
     """(IBAN, BIC) an agent has validated for `operator`, compacted, or None when there is none.
 
     The Operator's IBAN and BIC are written only by the two validations — of the enrolment
@@ -238,7 +245,7 @@ def validated_bank_details(*, operator):
     return iban_check.compact(operator.iban), bic_check.compact(operator.bic)
 
 
-def payment_blockers(*, operator):
+def payment_blockers(*, operator: Operator) -> list[str]:
     """Why `operator` may not be put in a payment batch now, in French; [] when it may.
 
     No validated bank details, or an open fraud flag (shared IBAN, reused proof file) until an
@@ -257,7 +264,7 @@ def payment_blockers(*, operator):
 # --- Bank-details changes and fraud signals ---------------------------------------------------------
 
 
-def bank_details_changes_visible_to(*, user):
+def bank_details_changes_visible_to(*, user: AnyUser) -> QuerySet[BankDetailsChange]:
     """Agents see every request; an operator's members their operator's; anybody else nothing."""
     queryset = BankDetailsChange.objects.select_related("operator", "requested_by", "decided_by")
     if _is_agent(user):
@@ -268,13 +275,15 @@ def bank_details_changes_visible_to(*, user):
     return queryset.filter(operator_id=operator_id)
 
 
-def bank_details_proofs_visible_to(*, user):
+def bank_details_proofs_visible_to(*, user: AnyUser) -> QuerySet[BankDetailsProof]:
     return BankDetailsProof.objects.filter(
         change__in=bank_details_changes_visible_to(user=user).values("pk")
     ).select_related("change")
 
 
-def bank_details_audit_problem(*, change, events=None):
+def bank_details_audit_problem(
+    *, change: BankDetailsChange, events: list[BankDetailsEvent] | None = None
+) -> str | None:
     """A French description of the first inconsistency in the request's history (`events`, ordered by
     seq, read when not given), or None. Every request is created with its first event."""
     return first_broken_link(
@@ -286,11 +295,11 @@ def bank_details_audit_problem(*, change, events=None):
     )
 
 
-def pending_bank_details_change(*, operator):
+def pending_bank_details_change(*, operator: Operator) -> BankDetailsChange | None:
     return BankDetailsChange.objects.filter(operator=operator, state=BankDetailsChangeState.PENDING).first()
 
 
-def open_fraud_flags(*, operator):
+def open_fraud_flags(*, operator: Operator) -> QuerySet[FraudFlag]:
     """The open flags weighing on `operator`: its own, and those raised on its enrolments before validation."""
     return (
         FraudFlag.objects.filter(cleared_at__isnull=True)
@@ -299,7 +308,7 @@ def open_fraud_flags(*, operator):
     )
 
 
-def open_fraud_flags_of_enrolment(*, enrolment):
+def open_fraud_flags_of_enrolment(*, enrolment: Enrolment) -> QuerySet[FraudFlag]:
     """The open flags on an enrolment, or on the operator it created or will update (same SIREN)."""
     party = Q(enrolment=enrolment) | Q(operator__siren=enrolment.siren)
     if enrolment.operator_id:
@@ -307,7 +316,7 @@ def open_fraud_flags_of_enrolment(*, enrolment):
     return FraudFlag.objects.filter(cleared_at__isnull=True).filter(party).order_by("detected_at", "pk")
 
 
-def fraud_warning(*, flags):
+def fraud_warning(*, flags: Iterable[FraudFlag]) -> str:
     """The French warning the operator, enrolment and claim pages show for `flags`; "" when none."""
     flags = list(flags)
     if not flags:

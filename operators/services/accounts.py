@@ -1,6 +1,7 @@
 """Accounts: creating a portal user (checked like Django's own forms)."""
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -10,7 +11,7 @@ from common.exceptions import InvalidInput
 from operators.services.messages import REQUIRED
 
 
-def account_create(*, username, email, password, first_name="", last_name=""):
+def account_create(*, username: str, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
     """Create an active portal account with no operator (it enrols, or accepts an invitation).
 
     Refuses (InvalidInput, field errors) a taken username or e-mail (case-insensitive),
@@ -19,7 +20,7 @@ def account_create(*, username, email, password, first_name="", last_name=""):
     User = get_user_model()
     username = (username or "").strip()
     email = (email or "").strip().lower()
-    errors = {}
+    errors: dict[str, list[str]] = {}
     if not username:
         errors["username"] = [REQUIRED]
     elif len(username) > 150 or not all(ch.isalnum() or ch in "@.+-_" for ch in username):

@@ -2,7 +2,9 @@
 and an agent records ANS's countersignature in one step."""
 
 import logging
+from datetime import date, datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,7 +21,14 @@ COUNTERSIGN_BEFORE_SIGNATURE = "La contre-signature ne peut précéder la signat
 COUNTERSIGN_IN_FUTURE = "La date de contre-signature ne peut pas être dans le futur."
 
 
-def contract_v2_signed_uploaded(*, operator, actor, at=None, document_label="", document_sha256=""):
+def contract_v2_signed_uploaded(
+    *,
+    operator: Operator,
+    actor: User | None,
+    at: datetime | None = None,
+    document_label: str = "",
+    document_sha256: str = "",
+) -> tuple[ContractV2, bool]:
     """A signed contract v2 was uploaded for `operator` (claim or enrolment proof): record a contract
     "signed by the operator, awaiting ANS countersignature", dated the upload day (Paris time).
 
@@ -49,7 +58,9 @@ def contract_v2_signed_uploaded(*, operator, actor, at=None, document_label="", 
     return contract, True
 
 
-def contract_v2_countersign(*, contract, actor, countersigned_on=None, at=None):
+def contract_v2_countersign(
+    *, contract: ContractV2, actor: User, countersigned_on: date | None = None, at: datetime | None = None
+) -> ContractV2:
     """An agent (instructeur or valideur) records ANS's countersignature of `contract` on
     `countersigned_on` (default: today, Paris time).
 

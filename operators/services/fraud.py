@@ -12,9 +12,13 @@ idempotent, and a flag an agent cleared is never raised again for the same party
 
 import logging
 from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.apps import apps
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -50,7 +54,7 @@ class Party:
     label: str
 
     @property
-    def identity(self):
+    def identity(self) -> tuple[str, int | None]:
         return ("operator", self.operator_id) if self.operator_id else ("enrolment", self.enrolment_id)
 
 
@@ -60,12 +64,12 @@ class Seen:
     (they differ for a buyer's copy of its provider's conformity report, which is the provider's)."""
 
     party: Party
-    owner: tuple
+    owner: tuple[str, int | None]  # a Party.identity
     kind: str
     where: str
 
 
-def _operator_party(operator):
+def _operator_party(operator: Operator) -> Party:
     return Party(operator.pk, None, operator.siren, f"{operator.legal_name} (SIREN {operator.siren})")
 
 
@@ -73,11 +77,11 @@ class _Parties:
     """Resolves an enrolment to its party: its operator once validated, or the operator with its
     SIREN (a new enrolment of a known entity), else the enrolment itself."""
 
-    def __init__(self):
-        self._by_siren = {}
+    def __init__(self) -> None:
+        self._by_siren: dict[str, Operator | None] = {}
 
-    def of_enrolment(self, enrolment):
-        if enrolment.operator_id:
+    def of_enrolment(self, enrolment: Enrolment) -> Party:
+        if enrolment.operator is not None:
             return _operator_party(enrolment.operator)
         if enrolment.siren not in self._by_siren:
             self._by_siren[enrolment.siren] = Operator.objects.filter(siren=enrolment.siren).first()
@@ -88,22 +92,24 @@ class _Parties:
         return Party(None, enrolment.pk, enrolment.siren, label)
 
 
-def _compact(iban):
+def _compact(iban: str | None) -> str:
     return iban_check.compact(iban or "")
 
 
-def _iban_sightings(ibans, parties):
+def _iban_sightings(ibans: Collection[str] | None, parties: _Parties) -> dict[str, list[Seen]]:
     """{IBAN: [Seen]} for the IBANs in `ibans` (every IBAN when None)."""
-    seen = defaultdict(list)
+    seen: defaultdict[str, list[Seen]] = defaultdict(list)
 
-    def keep(value):
-        return value and (ibans is None or value in ibans)
+    def keep(value: str) -> bool:
+        return bool(value) and (ibans is None or value in ibans)
 
     operators = Operator.objects.exclude(iban="")
     changes = BankDetailsChange.objects.filter(state=BankDetailsChangeState.PENDING).select_related("operator")
     enrolments = Enrolment.objects.filter(state__in=OPEN_ENROLMENT_STATES).select_related("operator")
     if ibans is not None:
-        operators, changes, enrolments = (q.filter(iban__in=ibans) for q in (operators, changes, enrolments))
+        operators = operators.filter(iban__in=ibans)
+        changes = changes.filter(iban__in=ibans)
+        enrolments = enrolments.filter(iban__in=ibans)
     for operator in operators:
         party = _operator_party(operator)
         if keep(_compact(operator.iban)):
@@ -123,7 +129,7 @@ def _iban_sightings(ibans, parties):
     return seen
 
 
-def _enrolment_kind(kind):
+def _enrolment_kind(kind: str) -> str:
     if kind == EnrolmentDocumentKind.BANK_DETAILS:
         return RIB
     if kind == EnrolmentDocumentKind.CONTRACT_V2:
@@ -131,10 +137,11 @@ def _enrolment_kind(kind):
     return f"enrolment:{kind}"
 
 
-def _file_sightings(sha256s, parties):
+def _file_sightings(sha256s: Collection[str] | None, parties: _Parties) -> dict[str, list[Seen]]:
     """{SHA-256: [Seen]} for the hashes in `sha256s` (every stored proof when None)."""
-    Document = apps.get_model("claims", "Document")
-    seen = defaultdict(list)
+    # Untyped on purpose: claims.models may not be imported here, even for types (claims → operators).
+    Document: Any = apps.get_model("claims", "Document")
+    seen: defaultdict[str, list[Seen]] = defaultdict(list)
     enrolment_docs = EnrolmentDocument.objects.exclude(enrolment__state=EnrolmentState.REJECTED).select_related(
         "enrolment__operator"
     )
@@ -143,9 +150,9 @@ def _file_sightings(sha256s, parties):
     )
     claim_docs = Document.objects.exclude(kind="decision_letter").select_related("operator")  # generated, not filed
     if sha256s is not None:
-        enrolment_docs, bank_proofs, claim_docs = (
-            q.filter(sha256__in=sha256s) for q in (enrolment_docs, bank_proofs, claim_docs)
-        )
+        enrolment_docs = enrolment_docs.filter(sha256__in=sha256s)
+        bank_proofs = bank_proofs.filter(sha256__in=sha256s)
+        claim_docs = claim_docs.filter(sha256__in=sha256s)
     for document in enrolment_docs:
         party = parties.of_enrolment(document.enrolment)
         where = f"{document.get_kind_display()} — {party.label}, demande d'enrôlement n° {document.enrolment_id}"
@@ -156,7 +163,8 @@ def _file_sightings(sha256s, parties):
         seen[proof.sha256].append(Seen(party, party.identity, RIB, where))
     for document in claim_docs:
         party = _operator_party(document.operator)
-        owner, kind = party.identity, f"claim:{document.kind}"
+        owner: tuple[str, int | None] = party.identity
+        kind = f"claim:{document.kind}"
         if document.kind == "contract_v2":
             kind = CONTRACT_V2
         elif document.kind in ("conformity_report", "provider_conformity_report"):
@@ -168,7 +176,7 @@ def _file_sightings(sha256s, parties):
     return seen
 
 
-def _flag(*, party, kind, key, detail, at):
+def _flag(*, party: Party, kind: str, key: str, detail: str, at: datetime) -> FraudFlag | None:
     """Raise the flag on `party` unless it exists (open or cleared); return it when new, else None.
 
     A flag raised on an enrolment is adopted by the operator it became, so it is never doubled.
@@ -181,10 +189,11 @@ def _flag(*, party, kind, key, detail, at):
             | Q(operator__isnull=True, enrolment__siren=party.siren)
         )
     else:
+        assert party.enrolment_id is not None  # a party is an operator or an enrolment
         existing = existing.filter(operator__isnull=True, enrolment_id=party.enrolment_id)
     flag = existing.order_by("pk").first()
     if flag is not None:
-        updates = {}
+        updates: dict[str, object] = {}
         if flag.operator_id is None and party.operator_id:
             updates["operator_id"] = party.operator_id
         if flag.is_open and flag.detail != detail:
@@ -212,14 +221,14 @@ def _flag(*, party, kind, key, detail, at):
     return flag
 
 
-def _parties_to_flag(sightings):
-    parties = {}
+def _parties_to_flag(sightings: Iterable[Seen]) -> list[Party]:
+    parties: dict[tuple[str, int | None], Party] = {}
     for seen in sightings:
         parties.setdefault(seen.party.identity, seen.party)
     return list(parties.values())
 
 
-def _detect(*, ibans, sha256s, at):
+def _detect(*, ibans: Collection[str] | None, sha256s: Collection[str] | None, at: datetime | None) -> list[FraudFlag]:
     at = at or timezone.now()
     parties = _Parties()
     raised = []
@@ -240,25 +249,27 @@ def _detect(*, ibans, sha256s, at):
     return [flag for flag in raised if flag is not None]
 
 
-def fraud_signals_detect(*, ibans=(), sha256s=(), at=None):
+def fraud_signals_detect(
+    *, ibans: Iterable[str | None] = (), sha256s: Iterable[str | None] = (), at: datetime | None = None
+) -> list[FraudFlag]:
     """Look for the signals touching these IBANs and file hashes only (called when they are stored).
 
     Returns the flags raised now; existing flags (open or cleared) are kept as they are, an open
     one getting the latest description.
     """
-    ibans = {_compact(iban) for iban in ibans if iban}
-    sha256s = {sha for sha in sha256s if sha}
-    if not ibans and not sha256s:
+    wanted_ibans = {_compact(iban) for iban in ibans if iban}
+    wanted_sha256s = {sha for sha in sha256s if sha}
+    if not wanted_ibans and not wanted_sha256s:
         return []
-    return _detect(ibans=ibans, sha256s=sha256s, at=at)
+    return _detect(ibans=wanted_ibans, sha256s=wanted_sha256s, at=at)
 
 
-def fraud_signals_detect_all(*, at=None):
+def fraud_signals_detect_all(*, at: datetime | None = None) -> list[FraudFlag]:
     """Look for every signal in the whole base (`manage.py detect_fraud_signals`); idempotent."""
     return _detect(ibans=None, sha256s=None, at=at)
 
 
-def fraud_flag_clear(*, flag, actor, reason, at=None):
+def fraud_flag_clear(*, flag: FraudFlag, actor: User, reason: str, at: datetime | None = None) -> FraudFlag:
     """An agent (instructeur or valideur) clears a flag with a reason: the operator may be paid again
     (when no other flag is open). Who, when and why stay on the flag."""
     at = at or timezone.now()

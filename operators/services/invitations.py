@@ -2,17 +2,18 @@
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import transaction
 from django.utils import timezone
 
 from common.exceptions import InvalidInput, NotAllowed, StateConflict
-from common.roles import operator_id_of
+from common.roles import AnyUser, operator_id_of
 from operators import notifications
 from operators.enums import (
     EnrolmentState,
@@ -21,23 +22,24 @@ from operators.models import (
     Enrolment,
     Invitation,
     Membership,
+    Operator,
 )
 from operators.services.accounts import account_create
 from operators.services.messages import INVALID_INVITATION
 
 
-def _token_hash(token):
+def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def operator_can_invite(*, user, operator):
+def operator_can_invite(*, user: AnyUser, operator: Operator) -> bool:
     """The operator's manager: an active member whose own enrolment for it was validated."""
     if user is None or not user.is_authenticated or user.is_staff or operator_id_of(user) != operator.pk:
         return False
     return Enrolment.objects.filter(user=user, operator=operator, state=EnrolmentState.VALIDATED).exists()
 
 
-def invitation_create(*, operator, email, actor, at=None):
+def invitation_create(*, operator: Operator, email: str, actor: User, at: datetime | None = None) -> Invitation:
     """The manager invites a colleague by e-mail; the link (a one-time token, 7 days) is e-mailed after commit.
 
     A new invitation to the same address replaces a pending one. The token is never stored
@@ -70,7 +72,7 @@ def invitation_create(*, operator, email, actor, at=None):
     return invitation
 
 
-def invitation_revoke(*, invitation, actor, at=None):
+def invitation_revoke(*, invitation: Invitation, actor: User, at: datetime | None = None) -> Invitation:
     at = at or timezone.now()
     if not operator_can_invite(user=actor, operator=invitation.operator):
         raise NotAllowed()
@@ -83,7 +85,15 @@ def invitation_revoke(*, invitation, actor, at=None):
     return Invitation.objects.get(pk=invitation.pk)
 
 
-def invitation_accept(*, token, username, password, first_name="", last_name="", at=None):
+def invitation_accept(
+    *,
+    token: str,
+    username: str,
+    password: str,
+    first_name: str = "",
+    last_name: str = "",
+    at: datetime | None = None,
+) -> User:
     """Whoever holds a valid token creates their account, an active member of the inviting operator."""
     at = at or timezone.now()
     with transaction.atomic():

@@ -7,9 +7,12 @@ otherwise. Agents (staff) must have signed in with MFA: an `acr` among PROCONNEC
 """
 
 import logging
+from collections.abc import Mapping
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,7 +43,7 @@ class ProConnectRefused(DomainError):
     code = "proconnect_refused"
 
 
-def _pending_invitation(*, email, siren, at):
+def _pending_invitation(*, email: str, siren: str, at: datetime) -> Invitation | None:
     """The latest pending invitation of `email` to the operator of `siren`, locked, or None."""
     if len(siren) != 9 or not siren.isdigit():
         return None
@@ -53,7 +56,7 @@ def _pending_invitation(*, email, siren, at):
     return next((invitation for invitation in candidates if invitation.status_at(at) == "pending"), None)
 
 
-def _free_username(email):
+def _free_username(email: str) -> str:
     User = get_user_model()
     base = email[:140]
     username, n = base, 1
@@ -63,7 +66,7 @@ def _free_username(email):
     return username
 
 
-def proconnect_account(*, claims, acr, at=None):
+def proconnect_account(*, claims: Mapping[str, object], acr: str | None, at: datetime | None = None) -> User:
     """The account a verified ProConnect identity opens (claims from the signed userinfo, `acr` from the
     verified ID token). Raises ProConnectRefused with a French message otherwise.
 
@@ -71,7 +74,7 @@ def proconnect_account(*, claims, acr, at=None):
     was created, from a pending invitation to the operator of the `siret` claim, which is then accepted.
     """
     at = at or timezone.now()
-    email = (claims.get("email") or "").strip().lower()
+    email = str(claims.get("email") or "").strip().lower()
     if not email:
         raise ProConnectRefused(MISSING_EMAIL)
     siren = str(claims.get("siret") or "")[:9]
@@ -89,7 +92,7 @@ def proconnect_account(*, claims, acr, at=None):
                 raise ProConnectRefused(MFA_REQUIRED)
             return user
         membership = Membership.objects.select_related("operator").filter(user=user).first() if user else None
-        if membership is not None:
+        if user is not None and membership is not None:  # (a membership implies a user)
             if membership.operator.siren != siren:
                 logger.warning("proconnect: user=%s refused, siret of another operator", user.pk)
                 raise ProConnectRefused(OTHER_OPERATOR)
@@ -104,8 +107,8 @@ def proconnect_account(*, claims, acr, at=None):
                 username=_free_username(email),
                 email=email,
                 password=None,  # unusable: this account signs in through ProConnect (or resets a password)
-                first_name=(claims.get("given_name") or "")[:150],
-                last_name=(claims.get("usual_name") or "")[:150],
+                first_name=str(claims.get("given_name") or "")[:150],
+                last_name=str(claims.get("usual_name") or "")[:150],
             )
         Membership.objects.create(user=user, operator=invitation.operator, is_active=True)
         invitation.accepted_at = at

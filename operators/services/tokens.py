@@ -1,9 +1,12 @@
 """API tokens: issued by name (portal) or by credentials (POST /api/v1/auth/token), revoked by their owner."""
 
 import secrets
+from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from common.auth import password_fingerprint, token_digest, token_ttl
@@ -15,11 +18,13 @@ TOO_MANY_TOKENS = "Vous avez déjà {count} jetons actifs : révoquez-en un avan
 LOGIN_TOKEN_NAME = "POST /api/v1/auth/token"
 
 
-def _live_tokens(user, now):
+def _live_tokens(user: User, now: datetime) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user, expires_at__gt=now)
 
 
-def api_token_issue(*, user, name, at=None, replace_oldest=False):
+def api_token_issue(
+    *, user: User | None, name: str, at: datetime | None = None, replace_oldest: bool = False
+) -> tuple[ApiToken, str]:
     """A new token for `user` (an active account); returns (token, key) — the key is never stored.
 
     Expired tokens of the user are dropped. At most API_TOKENS_PER_USER live tokens: beyond it,
@@ -53,7 +58,7 @@ def api_token_issue(*, user, name, at=None, replace_oldest=False):
     return token, key
 
 
-def api_token_revoke(*, token, actor):
+def api_token_revoke(*, token: ApiToken, actor: User | None) -> None:
     """Delete `token`; only its owner may (the caller found it through a scoped selector)."""
     if actor is None or token.user_id != actor.pk:
         raise NotAllowed()

@@ -2,9 +2,12 @@
 
 import json
 import secrets
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -12,12 +15,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from common.exceptions import InvalidInput, NotAllowed, StateConflict
-from common.roles import operator_id_of
+from common.roles import AnyUser, operator_id_of
 from operators import notifications, secret_box, webhooks
 from operators.enums import (
     WebhookDeliveryStatus,
 )
 from operators.models import (
+    Operator,
     Webhook,
     WebhookDelivery,
 )
@@ -25,12 +29,12 @@ from operators.models import (
 ATTEMPT_DELIVERED, ATTEMPT_RETRY, ATTEMPT_SKIPPED = "delivered", "retry", "skipped"
 
 
-def _require_member(actor, operator_id):
+def _require_member(actor: AnyUser, operator_id: int) -> None:
     if actor is None or getattr(actor, "is_staff", False) or operator_id_of(actor) != operator_id:
         raise NotAllowed()
 
 
-def validate_webhook_url(url):
+def validate_webhook_url(url: str | None) -> str:
     """https only, no credentials, no local or private host (the receiver must be on the Internet)."""
     url = (url or "").strip()
     message = None
@@ -61,11 +65,11 @@ def validate_webhook_url(url):
     return url
 
 
-def _new_secret():
+def _new_secret() -> str:
     return "whsec_" + secrets.token_hex(24)
 
 
-def webhook_create(*, operator, url, actor):
+def webhook_create(*, operator: Operator, url: str, actor: User) -> tuple[Webhook, str]:
     """Register an https receiver for the operator; returns (webhook, secret) — the secret is shown once."""
     _require_member(actor, operator.pk)
     url = validate_webhook_url(url)
@@ -78,10 +82,10 @@ def webhook_create(*, operator, url, actor):
     return webhook, secret
 
 
-def webhook_update(*, webhook, actor, url=None, is_active=None):
+def webhook_update(*, webhook: Webhook, actor: User, url: str | None = None, is_active: bool | None = None) -> Webhook:
     """Change the address and/or (re)activate a hook; reactivation clears its failure count."""
     _require_member(actor, webhook.operator_id)
-    fields = {}
+    fields: dict[str, object] = {}
     if url is not None:
         fields["url"] = validate_webhook_url(url)
     if is_active is not None:
@@ -93,7 +97,7 @@ def webhook_update(*, webhook, actor, url=None, is_active=None):
     return Webhook.objects.get(pk=webhook.pk)
 
 
-def webhook_rotate_secret(*, webhook, actor, at=None):
+def webhook_rotate_secret(*, webhook: Webhook, actor: User, at: datetime | None = None) -> tuple[Webhook, str]:
     """Replace the signing secret at once; returns (webhook, new secret) — shown once."""
     _require_member(actor, webhook.operator_id)
     secret = _new_secret()
@@ -103,12 +107,14 @@ def webhook_rotate_secret(*, webhook, actor, at=None):
     return Webhook.objects.get(pk=webhook.pk), secret
 
 
-def webhook_delete(*, webhook, actor):
+def webhook_delete(*, webhook: Webhook, actor: User) -> None:
     _require_member(actor, webhook.operator_id)
     webhook.delete()
 
 
-def webhook_deliveries_enqueue(*, operator_id, event_key, event_type, payload, occurred_at=None):
+def webhook_deliveries_enqueue(
+    *, operator_id: int, event_key: str, event_type: str, payload: object, occurred_at: datetime | None = None
+) -> list[uuid.UUID]:
     """Create one delivery per active hook of `operator_id` (never another operator's) and queue them.
 
     Idempotent: a hook gets at most one delivery per `event_key`; only new ones are queued.
@@ -117,7 +123,7 @@ def webhook_deliveries_enqueue(*, operator_id, event_key, event_type, payload, o
     hooks = Webhook.objects.filter(operator_id=operator_id, is_active=True)
     if occurred_at is not None:
         hooks = hooks.filter(created_at__lte=occurred_at)
-    created = []
+    created: list[uuid.UUID] = []
     with transaction.atomic():
         for hook in hooks:
             delivery, is_new = WebhookDelivery.objects.get_or_create(
@@ -126,17 +132,17 @@ def webhook_deliveries_enqueue(*, operator_id, event_key, event_type, payload, o
             if is_new:
                 created.append(delivery.pk)
         for delivery_id in created:
-            transaction.on_commit(lambda d=str(delivery_id): schedule_webhook_delivery(d))
+            transaction.on_commit(partial(schedule_webhook_delivery, str(delivery_id)))
     return created
 
 
-def schedule_webhook_delivery(delivery_id):
+def schedule_webhook_delivery(delivery_id: str | uuid.UUID) -> None:
     from operators.tasks import deliver_webhook
 
     notifications._enqueue(deliver_webhook, str(delivery_id))
 
 
-def webhook_request(delivery, *, at):
+def webhook_request(delivery: WebhookDelivery, *, at: datetime) -> tuple[bytes, dict[str, str]]:
     """(body, headers) of one attempt: the stored payload, signed with the hook's current secret.
     Raises webhooks.DeliveryError when the secret cannot be unsealed (SECRET_KEY changed)."""
     try:
@@ -155,7 +161,7 @@ def webhook_request(delivery, *, at):
     return body, headers
 
 
-def webhook_attempt(*, delivery_id, at=None):
+def webhook_attempt(*, delivery_id: str | uuid.UUID, at: datetime | None = None) -> tuple[str, int]:
     """Try one delivery once and log the outcome. Returns (outcome, attempts made so far), the outcome
     being "delivered", "retry" or "skipped".
 
@@ -198,7 +204,7 @@ def webhook_attempt(*, delivery_id, at=None):
     return (ATTEMPT_DELIVERED if ok else ATTEMPT_RETRY), locked.attempts
 
 
-def webhook_give_up(*, delivery_id, at=None):
+def webhook_give_up(*, delivery_id: str | uuid.UUID, at: datetime | None = None) -> bool:
     """Mark a delivery failed after its last attempt; WEBHOOK_DISABLE_AFTER failed deliveries in a row
     disable the hook and e-mail the operator (after commit). Returns True when the hook was disabled."""
     at = at or timezone.now()
@@ -220,7 +226,12 @@ def webhook_give_up(*, delivery_id, at=None):
     return disabled
 
 
-def webhook_stalled_delivery_ids(*, now=None, unsent_after=timedelta(minutes=5), stalled_after=timedelta(hours=6)):
+def webhook_stalled_delivery_ids(
+    *,
+    now: datetime | None = None,
+    unsent_after: timedelta = timedelta(minutes=5),
+    stalled_after: timedelta = timedelta(hours=6),
+) -> list[uuid.UUID]:
     """Pending deliveries whose task was lost: never tried after 5 minutes, or silent for 6 hours
     (longer than the whole retry schedule), on hooks still active."""
     now = now or timezone.now()

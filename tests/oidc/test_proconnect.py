@@ -225,3 +225,10 @@ def test_agent_password_login_stays_on_by_default(client):
     response = client.post("/admin/login/", {"username": "instructor-pw", "password": "pw"})
 
     assert response.status_code == 302
+
+
+def test_identity_whose_email_claim_is_not_text_is_refused_with_a_message():
+    UserFactory(email="alice@omega.example")
+    with pytest.raises(service.ProConnectRefused) as refused:
+        service.proconnect_account(claims={"email": ["alice@omega.example"]}, acr=None)
+    assert refused.value.message == service.NO_ACCOUNT

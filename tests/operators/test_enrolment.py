@@ -1,6 +1,7 @@
 """Enrolment (SPEC §4a): from sign-up to validation, and refusals that leave nothing half-created."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from claims import services as claim_services
@@ -288,3 +289,8 @@ def test_account_creation_refuses_duplicates_and_weak_passwords(representative, 
     with pytest.raises(InvalidInput) as error:
         services.account_create(username=username, email=email, password=password)
     assert field in error.value.errors
+
+
+@pytest.mark.parametrize("user", [None, AnonymousUser()], ids=["nobody", "anonymous"])
+def test_nobody_and_an_anonymous_visitor_have_no_open_enrolment(user):
+    assert selectors.open_enrolment_of(user=user) is None
