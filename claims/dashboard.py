@@ -27,7 +27,7 @@ def campaign_dashboard(*, user):
     for row in Claim.objects.values("campaign_id", "state").annotate(n=Count("id"), total=Sum("amount")):
         by_state[row["campaign_id"]][row["state"]] = (row["n"], row["total"] or Decimal("0"))
 
-    # Granted ("accordé", SPEC §1): claims approved or paid, excl. VAT and to pay. A negative balance
+    # Granted ("accordé", docs/spec/SPEC.md §1): claims approved or paid, excl. VAT and to pay. A negative balance
     # is not granted money: its undue part shows under the recoveries.
     granted = {
         row["campaign_id"]: row

@@ -1,4 +1,4 @@
-"""The amount of a claim (SPEC §2): one home for the freeze at submission, the portal's estimate and
+"""The amount of a claim (docs/spec/SPEC.md §2): one home for the freeze at submission, the portal's estimate and
 the admin. Reads only; the freeze's writes (counted addresses) stay in `funding.services`.
 
 - an advance is priced on the counts established on its filing day (Paris), each figure at most

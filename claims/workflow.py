@@ -1,4 +1,4 @@
-"""The claim state machine (SPEC §4), declared once.
+"""The claim state machine (docs/spec/SPEC.md §4), declared once.
 
 Each transition names its source states, target, the role that may fire it and its
 guards. A guard is a function `(claim, *, actor, at) -> list[str]` returning, in French,

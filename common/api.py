@@ -163,7 +163,7 @@ class OrderingFilter(filters.OrderingFilter):
 
 
 def normalise_optional_slash_paths(endpoints, **kwargs):
-    """Our API paths accept an optional trailing slash (`/?`, SPEC §6); document each once, without it."""
+    """Our API paths accept an optional trailing slash (`/?`, docs/spec/SPEC.md §6); document each once, without it."""
     seen = set()
     result = []
     for path, path_regex, method, callback in endpoints:

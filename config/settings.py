@@ -343,7 +343,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Domain settings --------------------------------------------------------
-# Upload limit for proofs, in bytes (SPEC §5: 20 MB).
+# Upload limit for proofs, in bytes (docs/spec/SPEC.md §5: 20 MB).
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 # Default response time given to an operator for a correction request, in days.
 CORRECTION_DUE_DAYS = env.int("CORRECTION_DUE_DAYS", default=15)

@@ -1,6 +1,6 @@
 # SQL here is built from model table names and module constants only; values are always parameters.
 # ruff: noqa: S608
-"""Reading the Annuaire Santé MSSanté extraction (format: shared ANNUAIRE.md) and loading it.
+"""Reading the Annuaire Santé MSSanté extraction (format: docs/spec/ANNUAIRE.md) and loading it.
 
 Rows are parsed by one reader shared by both database paths, so PostgreSQL and SQLite store
 exactly the same mailboxes: the clean lines column-wise with polars (a million rows in about a

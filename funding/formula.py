@@ -1,4 +1,4 @@
-"""The funding formula (SPEC §2), as one pure function over `Decimal`.
+"""The funding formula (docs/spec/SPEC.md §2), as one pure function over `Decimal`.
 
 amount = min(Σ rate(t) × count(t) + base, cap); each product and the total are
 rounded half-up to the cent; advance = round(total × advance share); balance = total − advance.
@@ -67,7 +67,7 @@ class Breakdown:
     balance: Decimal
 
     def as_dict(self) -> dict[str, object]:
-        """The public JSON shape (SPEC §6): money as strings with two decimals."""
+        """The public JSON shape (docs/spec/SPEC.md §6): money as strings with two decimals."""
         return {
             "schedule": self.schedule,
             "lines": [

@@ -58,7 +58,7 @@ class Campaign(models.Model):
 
     code = models.SlugField("code", max_length=64, unique=True)
     label = models.CharField("libellé", max_length=255)
-    # `schedule` keeps its name (API field `schedule`, SPEC §6): it is the buyers' schedule, the
+    # `schedule` keeps its name (API field `schedule`, docs/spec/SPEC.md §6): it is the buyers' schedule, the
     # published final formula; developers have theirs (the agency's decision, same by default).
     schedule = models.ForeignKey(
         FundingSchedule,

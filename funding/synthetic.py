@@ -1,6 +1,6 @@
 """A realistic, deterministic synthetic Annuaire Santé MSSanté extraction, for tests and benchmarks.
 
-What it imitates (shared ANNUAIRE.md): the exact 31-column header, about 85 % PER and 15 % ORG
+What it imitates (docs/spec/ANNUAIRE.md): the exact 31-column header, about 85 % PER and 15 % ORG
 rows, a few CAB rows, mailboxes spread over about 300 operators' domains with a skewed (Zipf)
 distribution — a few very large domains, a long tail of small ones — plus a handful of domains no
 operator declared, and some addresses listed twice (one line per attachment). Optionally a

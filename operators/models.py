@@ -258,7 +258,7 @@ class Membership(models.Model):
         return f"{self.user} → {self.operator.legal_name}"
 
 
-# --- Enrolment (SPEC §4a) ----------------------------------------------------------------------
+# --- Enrolment (docs/spec/SPEC.md §4a) ----------------------------------------------------------------------
 
 
 class Enrolment(models.Model):

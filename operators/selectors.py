@@ -149,7 +149,7 @@ def provider_problems(*, operator: Operator, day: date) -> list[str]:
     """What keeps a buyer's provider from counting on `day`, in French; [] for a developer.
 
     A buyer must buy the connector from a developer operator holding a valid ANS referencing
-    number on `day` (SPEC §4, "Buyer").
+    number on `day` (docs/spec/SPEC.md §4, "Buyer").
     """
     if operator.kind != OperatorKind.BUYER:
         return []

@@ -2,7 +2,7 @@ from django.urls import re_path
 
 from claims.api import events, views
 
-# Every API path answers with or without its trailing slash (SPEC §6), POST included.
+# Every API path answers with or without its trailing slash (docs/spec/SPEC.md §6), POST included.
 urlpatterns = [
     re_path(r"^claims/?$", views.ClaimListView.as_view(), name="claim-list"),
     re_path(r"^claims/(?P<id>\d+)/?$", views.ClaimDetailView.as_view(), name="claim-detail"),

@@ -1,4 +1,4 @@
-"""Portal pages for people and operators: sign-up, enrolment (SPEC §4a), invitations, operator profile.
+"""Portal pages for people and operators: sign-up, enrolment (docs/spec/SPEC.md §4a), invitations, operator profile.
 
 Writes go through `operators.services` (which checks everything before writing: nothing is ever
 half-created); reads through `operators.selectors`, scoped to the user.

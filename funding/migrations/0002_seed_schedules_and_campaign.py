@@ -1,4 +1,4 @@
-"""Ship the two published schedules and the 2023 campaign as data (SPEC §2–3)."""
+"""Ship the two published schedules and the 2023 campaign as data (docs/spec/SPEC.md §2–3)."""
 
 from decimal import Decimal
 

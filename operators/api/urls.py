@@ -2,7 +2,7 @@ from django.urls import re_path
 
 from operators.api import views
 
-# Every API path answers with or without its trailing slash (SPEC §6), POST included.
+# Every API path answers with or without its trailing slash (docs/spec/SPEC.md §6), POST included.
 urlpatterns = [
     re_path(r"^auth/token/?$", views.AuthTokenView.as_view(), name="auth-token"),
     re_path(r"^operator/?$", views.OperatorProfileView.as_view(), name="operator-profile"),

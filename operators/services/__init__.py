@@ -1,4 +1,4 @@
-"""Every write of the operators app: accounts, enrolment (SPEC §4a), invitations, webhooks —
+"""Every write of the operators app: accounts, enrolment (docs/spec/SPEC.md §4a), invitations, webhooks —
 one module each, all re-exported here (`from operators import services; services.enrolment_submit`).
 
 Each service checks who acts, validates everything before writing, writes in one

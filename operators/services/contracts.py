@@ -1,4 +1,4 @@
-"""Contract v2 (SPEC §1, §4): a signed copy uploaded by the operator becomes a task for ANS,
+"""Contract v2 (docs/spec/SPEC.md §1, §4): a signed copy uploaded by the operator becomes a task for ANS,
 and an agent records ANS's countersignature in one step."""
 
 import logging

@@ -1,4 +1,4 @@
-"""Enrolment (SPEC §4a): a representative declares an operator, agents instruct it."""
+"""Enrolment (docs/spec/SPEC.md §4a): a representative declares an operator, agents instruct it."""
 
 import logging
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""Token auth (SPEC §6): JSON in and out, throttled, 400 on bad credentials, 401 for anonymous calls."""
+"""Token auth (docs/spec/SPEC.md §6): JSON in and out, throttled, 400 on bad credentials, 401 for anonymous calls."""
 
 import pytest
 from rest_framework.test import APIClient

@@ -1,4 +1,4 @@
-"""Claims API (SPEC §6): scoped lists, detail with abilities and checklist, transitions, proofs, history."""
+"""Claims API (docs/spec/SPEC.md §6): scoped lists, detail with abilities and checklist, transitions, proofs, events."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile

@@ -131,7 +131,7 @@ def test_simulation_uses_the_campaign_schedule_of_the_operator_kind(api_client, 
     response = api_client.post(URL, body, format="json")
     assert response.status_code == 200
     by_schedule = api_client.post(URL, {"schedule": schedule, "counts": WORKSHOP_A}, format="json").json()
-    assert response.json() == by_schedule  # the same shape (SPEC §6), naming the schedule applied
+    assert response.json() == by_schedule  # the same shape (docs/spec/SPEC.md §6), naming the schedule applied
     assert response.json()["schedule"] == schedule and response.json()["total"] == total
 
 

@@ -1,5 +1,5 @@
 """API tokens die with the password (any path that changes it) and with the account's deactivation;
-several named tokens per user, only their hash stored; the SPEC §6 endpoint unchanged."""
+several named tokens per user, only their hash stored; the docs/spec/SPEC.md §6 endpoint unchanged."""
 
 from datetime import timedelta
 from io import StringIO

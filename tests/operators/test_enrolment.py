@@ -1,4 +1,4 @@
-"""Enrolment (SPEC §4a): from sign-up to validation, and refusals that leave nothing half-created."""
+"""Enrolment (docs/spec/SPEC.md §4a): from sign-up to validation, and refusals that leave nothing half-created."""
 
 import pytest
 from django.contrib.auth.models import AnonymousUser

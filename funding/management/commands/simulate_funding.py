@@ -33,7 +33,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         # No argparse `required` or `choices`: its errors are English and take two lines; every bad
-        # input here is one French line (SPEC §6), checked in handle().
+        # input here is one French line (docs/spec/SPEC.md §6), checked in handle().
         parser.add_argument("--schedule", help="code du barème (ex. segur-2023)")
         parser.add_argument("--campaign", help="code de la campagne (ex. segur-mss-2023), avec --operator-kind")
         parser.add_argument("--operator-kind", help="developer ou buyer : le barème de la campagne qui s'applique")
