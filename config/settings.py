@@ -42,7 +42,7 @@ SECRET_KEY_FALLBACKS = [
     key.strip() for key in _secret("SECRET_KEY_FALLBACKS", default="").replace("\n", ",").split(",") if key.strip()
 ]
 
-# Audit journal (README "Production: security"): chain hashes and checkpoints are HMAC-SHA256 under
+# Audit journal (docs/operations.md, "Audit journal"): chain hashes and checkpoints are HMAC-SHA256 under
 # a key kept outside the database and distinct from SECRET_KEY, named by AUDIT_KEY_ID (stored on
 # each event). After a rotation, former keys stay in AUDIT_KEYS ("id:key" comma-separated, or one
 # per line in AUDIT_KEYS_FILE) so older events still verify.
@@ -181,7 +181,7 @@ LOGOUT_REDIRECT_URL = "portal:login"
 # Password-reset links stay valid for 1 day.
 PASSWORD_RESET_TIMEOUT = 24 * 3600
 
-# --- ProConnect (OpenID Connect; operators/proconnect.py, README "ProConnect") ---------------
+# --- ProConnect (OpenID Connect; operators/proconnect.py, docs/integrations.md) ---------------
 # Empty issuer: ProConnect is off and only passwords sign in. Production issuer:
 # https://auth.agentconnect.gouv.fr/api/v2 (endpoints read from its discovery document).
 PROCONNECT_ISSUER = env.str("PROCONNECT_ISSUER", default="")
@@ -360,7 +360,7 @@ DEADLINE_REMINDER_DAYS = [int(d) for d in env.list("DEADLINE_REMINDER_DAYS", def
 ANOMALY_GROWTH_FACTOR = env.str("ANOMALY_GROWTH_FACTOR", default="2.0")
 ANOMALY_MIN_INCREASE = env.int("ANOMALY_MIN_INCREASE", default=500)
 
-# --- Operators: enrolment, invitations, webhooks (README "API") -----------------
+# --- Operators: enrolment, invitations, webhooks (docs/operators.md, docs/api.md) -----------------
 # The State's company directory (public Sirene data, no key; operators/company.py): SIREN/SIRET checked
 # at enrolment. Empty: no check. Unreachable: the enrolment goes on, flagged "non vérifié" for the agent,
 # and `operators.tasks.recheck_companies` retries.
@@ -385,7 +385,7 @@ WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", defa
 # LOG_FORMAT=json (the default with DEBUG=0), each with the request id of the request or task.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 
-# --- Legal pages of the portal (README "Portail opérateurs": mentions légales, données
+# --- Legal pages of the portal (docs/portal.md: mentions légales, données
 # personnelles, accessibilité, aide): who publishes, hosts and answers. The demo values say
 # « à renseigner »; production sets them (texts beyond these live in templates/portail/legal/).
 LEGAL = {

@@ -1,6 +1,6 @@
 """The per-operator count file (CSV): how APP and unpublished mailboxes reach us.
 
-Format (README, "Mailbox accounting"): UTF-8 (a BOM is accepted), `;` or `,` separated, a header
+Format (docs/mailboxes.md, "Count file"): UTF-8 (a BOM is accepted), `;` or `,` separated, a header
 line `siren;type;count;as_of`, then one line per operator, type and date:
 `123456782;APP;120;2023-06-30`. Dates as AAAA-MM-JJ or JJ/MM/AAAA; types APP, ORG or PER;
 counts are whole numbers ≥ 0; the SIREN must be an enrolled operator's.

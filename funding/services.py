@@ -306,7 +306,7 @@ class CountFileResult:
 
 
 def count_file_import(*, path: str | Path, actor: User | None = None) -> CountFileResult:
-    """Record the counts of a per-operator count file (CSV, see README) as MailboxCount rows.
+    """Record the counts of a per-operator count file (CSV, see docs/mailboxes.md) as MailboxCount rows.
 
     Every line is checked first; any error and nothing is written (the errors carry line numbers,
     the header being line 1). Returns the number of data rows, rows written and errors.

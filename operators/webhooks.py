@@ -1,6 +1,6 @@
 """Signing and sending webhook payloads (HMAC-SHA256 over `timestamp.body`), standard library only.
 
-The receiver verifies with its secret (see README "Webhooks"):
+The receiver verifies with its secret (see docs/api.md, "Webhooks"):
 
     expected = "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     hmac.compare_digest(expected, request.headers["X-Segur-Signature"])

@@ -37,7 +37,7 @@ RUN_AXE = """async () => {
 }"""
 BLOCKING = {"serious", "critical"}
 DISGUISED = {"name": "rapport.pdf", "mimeType": "application/pdf", "buffer": b"MZ\x90\x00" + b"\x00" * 512}
-# Every page audited, with its violations by impact (printed with -s; the README quotes the figures).
+# Every page audited, with its violations by impact (printed with -s; docs/portal.md quotes the figures).
 AUDITED = []
 
 
