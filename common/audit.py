@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Max
 
+from common.formatting import paris_datetime
 from common.roles import actor_label
 
 GENESIS = "0" * 64
@@ -75,9 +76,11 @@ class AppendOnlyModel(models.Model):
 
 class ChainedEvent(AppendOnlyModel):
     """One row of an object's history. Subclasses add the parent FK (named by CHAIN_PARENT, with
-    related_name="events") and the from/to state fields with their choices."""
+    related_name="events"), the from/to state fields with their choices, and LABELS: their table of
+    French action labels in common.labels (an unknown action shows its code, never fails)."""
 
     CHAIN_PARENT = None
+    LABELS = {}
 
     seq = models.PositiveIntegerField("rang")
     at = models.DateTimeField("date")
@@ -100,6 +103,13 @@ class ChainedEvent(AppendOnlyModel):
 
     class Meta:
         abstract = True
+
+    def __str__(self):
+        return f"{paris_datetime(self.at)} {self.actor_label} : {self.action_label}"
+
+    @property
+    def action_label(self):
+        return self.LABELS.get(self.action, self.action)
 
     def hash_payload(self):
         return event_payload(self, parent=self.CHAIN_PARENT)
