@@ -8,7 +8,6 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.forms.models import _get_foreign_key
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
@@ -68,9 +67,12 @@ class BaseAdmin(admin.ModelAdmin):
 
 def inline_prefix(inline, parent_model):
     """The form prefix Django gives `inline` on `parent_model`'s page (its FK's accessor name)."""
-    return _get_foreign_key(parent_model, inline.model, fk_name=inline.fk_name).remote_field.get_accessor_name(
-        model=False
+    foreign_key = next(
+        f
+        for f in inline.model._meta.get_fields()
+        if f.many_to_one and f.related_model is parent_model and inline.fk_name in (None, f.name)
     )
+    return foreign_key.remote_field.get_accessor_name(model=False)
 
 
 class HistoryInlineMixin:
