@@ -5,7 +5,7 @@ recovery case (indu)."""
 import pytest
 from django.urls import reverse
 
-from claims import services
+from claims import recoveries, services
 from claims.api.serializers import ABILITIES_SCHEMA
 from tests.factories import agent, claim_in_state, validator
 
@@ -78,3 +78,18 @@ def test_the_portal_asks_the_same_abilities(client):
     assert response.context["abilities"] == abilities(user, claim)
     assert not response.context["abilities"]["extend_deadline"]
     assert not response.context["abilities"]["open_recovery"]
+
+
+def test_a_recovery_cases_steps_come_from_its_table_with_the_reason_a_step_waits(client):
+    claim, user = claim_in_state("paid")
+    instructor = agent("instructeur2")
+    case = recoveries.recovery_open(claim=claim, amount="100.00", grounds="Trop-perçu.", actor=instructor)
+    steps = recoveries.recovery_abilities(user=instructor, recovery=case)
+    assert [name for name, ok in steps.items() if ok] == ["observations"]  # the decision waits for the period
+    assert recoveries.recovery_abilities(user=user, recovery=case)["observations"]  # the operator answers
+    assert [n for n, ok in recoveries.recovery_abilities(user=validator("valideur2"), recovery=case).items() if ok] == [
+        "cancel"
+    ]
+    client.force_login(instructor)
+    html = client.get(reverse("admin:claims_recovery_change", args=[case.pk])).content.decode()
+    assert "Rendre la décision motivée" in html and "la décision ne peut être prise avant" in html
