@@ -17,8 +17,8 @@ from claims.enums import (
     RecoveryState,
 )
 from common.audit import AppendOnlyModel, ChainedEvent
-from common.formatting import euros, paris_datetime
-from common.labels import batch_event_label, claim_event_label
+from common.formatting import euros
+from common.labels import BATCH_EVENT_LABELS, CLAIM_EVENT_LABELS
 from common.models import StoredFile
 
 
@@ -162,6 +162,7 @@ class ClaimEvent(ChainedEvent):
     """One row of a claim's audit trail: append-only and hash-chained (common.audit)."""
 
     CHAIN_PARENT = "claim"
+    LABELS = CLAIM_EVENT_LABELS
 
     claim = models.ForeignKey(Claim, verbose_name="demande", on_delete=models.PROTECT, related_name="events")
     from_state = models.CharField("état avant", max_length=24, choices=ClaimState.choices)
@@ -172,13 +173,6 @@ class ClaimEvent(ChainedEvent):
         verbose_name_plural = "historique"
         ordering = ["claim", "seq"]
         constraints = [models.UniqueConstraint(fields=["claim", "seq"], name="claimevent_seq_unique")]
-
-    def __str__(self):
-        return f"{paris_datetime(self.at)} {self.actor_label} : {self.action_label}"
-
-    @property
-    def action_label(self):
-        return claim_event_label(self.action)
 
 
 class DeadlineExtension(models.Model):
@@ -306,6 +300,7 @@ class PaymentBatchEvent(ChainedEvent):
     """One row of a batch's history: append-only and hash-chained (common.audit)."""
 
     CHAIN_PARENT = "batch"
+    LABELS = BATCH_EVENT_LABELS
 
     batch = models.ForeignKey(PaymentBatch, verbose_name="lot", on_delete=models.PROTECT, related_name="events")
     from_state = models.CharField("état avant", max_length=24, choices=BatchState.choices)
@@ -316,13 +311,6 @@ class PaymentBatchEvent(ChainedEvent):
         verbose_name_plural = "historique du lot"
         ordering = ["batch", "seq"]
         constraints = [models.UniqueConstraint(fields=["batch", "seq"], name="paymentbatchevent_seq_unique")]
-
-    def __str__(self):
-        return f"{paris_datetime(self.at)} {self.actor_label} : {self.action_label}"
-
-    @property
-    def action_label(self):
-        return batch_event_label(self.action)
 
 
 class PaymentAttempt(models.Model):

@@ -22,23 +22,23 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from sepaxml import SepaTransfer
 
 from claims import bank_returns, recoveries, selectors
 from claims.enums import AttemptState, BatchState, ClaimState
 from claims.models import BankReturn, Claim, Payment, PaymentAttempt, PaymentBatch, PaymentBatchEvent
-from claims.services import _append_event, _lock, _transition
-from claims.workflow import BATCH_TRANSITIONS, TRANSITIONS, failed_guards
+from claims.workflow import BATCH_TRANSITIONS, TRANSITIONS, append_claim_event, lock_claim
 from common.audit import append_event
 from common.exceptions import DomainError, GuardFailed, InvalidInput, NotAllowed, StateConflict
 from common.formatting import euros, masked_iban
-from common.roles import Role, actor_label, has_role, is_agent
+from common.roles import Role, actor_label, is_agent
 from funding.calendar import paris_today
 from operators.models import Operator
 from operators.selectors import payment_blockers, validated_bank_details
 
 logger = logging.getLogger(__name__)
 
-REASON_REQUIRED = "Un motif est obligatoire pour annuler un lot."
+REASON_REQUIRED = BATCH_TRANSITIONS.comment_message
 FIX_BANK_DETAILS = (
     "La demande est de nouveau payable : vérifiez vos coordonnées bancaires et, si elles ont changé, "
     "transmettez un nouveau RIB à l'agence."
@@ -48,50 +48,9 @@ FIX_BANK_DETAILS = (
 # --- The batch state machine (claims.workflow.BATCH_TRANSITIONS) --------------------------------------
 
 
-def _batch_transition(*, batch, name, actor, comment="", at=None):
-    """Fire batch transition `name` as `actor` (None: the bank's return, i.e. the system).
-
-    Raises NotAllowed, StateConflict, InvalidInput (reason missing) or GuardFailed.
-    """
-    transition = BATCH_TRANSITIONS[name]
-    at = at or timezone.now()
-    comment = (comment or "").strip()
-    with transaction.atomic():
-        locked = PaymentBatch.objects.select_for_update().get(pk=batch.pk)
-        if not has_role(actor, transition.role, operator_id=None):
-            raise NotAllowed()
-        if locked.state not in transition.sources:
-            raise StateConflict(
-                f"Action « {transition.label} » impossible : le lot est « {locked.get_state_display()} »."
-            )
-        if transition.comment_required and not comment:
-            raise InvalidInput(REASON_REQUIRED, code="comment_required", errors={"reason": [REASON_REQUIRED]})
-        missing = failed_guards(transition, locked, actor=actor, at=at)
-        if missing:
-            raise GuardFailed(
-                f"Action « {transition.label} » impossible : " + " ".join(missing), errors={"guards": missing}
-            )
-        fields = {"state": transition.target}
-        if name == "cancel":
-            fields["cancel_reason"] = comment
-        if PaymentBatch.objects.filter(pk=locked.pk, state=locked.state).update(**fields) != 1:
-            raise StateConflict("Le lot vient d'être modifié par ailleurs ; rechargez-le.")
-        append_event(
-            parent=locked,
-            event_model=PaymentBatchEvent,
-            actor=actor,
-            action=name,
-            from_state=locked.state,
-            to_state=transition.target,
-            comment=comment,
-            at=at,
-        )
-    return PaymentBatch.objects.get(pk=batch.pk)
-
-
 def payment_batch_mark_sent(*, batch, actor, at=None):
     """The validator records that the file was handed to the bank."""
-    return _batch_transition(batch=batch, name="send", actor=actor, comment="Fichier transmis à la banque.", at=at)
+    return BATCH_TRANSITIONS.fire(batch, "send", actor=actor, comment="Fichier transmis à la banque.", at=at)
 
 
 def payment_batch_cancel(*, batch, actor, reason, at=None):
@@ -105,25 +64,25 @@ def payment_batch_cancel(*, batch, actor, reason, at=None):
         raise InvalidInput(REASON_REQUIRED, code="comment_required", errors={"reason": [REASON_REQUIRED]})
     with transaction.atomic():
         lines = list(batch.lines.select_related("claim").order_by("claim__operator_id", "claim_id"))
-        locked_claims = [_lock(line.claim) for line in lines]
-        batch = _batch_transition(batch=batch, name="cancel", actor=actor, comment=reason, at=at)
+        locked_claims = [lock_claim(line.claim) for line in lines]
+        batch = BATCH_TRANSITIONS.fire(
+            batch, "cancel", actor=actor, comment=reason, at=at, prepare=lambda locked: {"cancel_reason": reason}
+        )
         for line, claim in zip(lines, locked_claims, strict=True):
             if PaymentAttempt.objects.filter(pk=line.pk, state=AttemptState.ORDERED).update(
                 state=AttemptState.CANCELLED, resolved_at=at, return_reason=reason[:200]
             ):
-                _append_event(
+                append_claim_event(
                     claim=claim,
                     actor=actor,
                     action="payment_order_cancelled",
-                    from_state=claim.state,
-                    to_state=claim.state,
                     comment=f"Ordre de paiement annulé (lot {batch.number}, {line.end_to_end_id}) : {reason}",
                     at=at,
                 )
     return batch
 
 
-def _batch_refresh(*, batch_id, at, comment):
+def batch_refresh(*, batch_id, at, comment):
     """Once no line of the batch is still ordered: settled, or partly returned when a line came back."""
     batch = PaymentBatch.objects.get(pk=batch_id)
     lines = batch.lines.all()
@@ -132,7 +91,7 @@ def _batch_refresh(*, batch_id, at, comment):
     name = "partly_return" if lines.filter(state=AttemptState.RETURNED).exists() else "settle"
     if batch.state == BATCH_TRANSITIONS[name].target or batch.state not in BATCH_TRANSITIONS[name].sources:
         return batch
-    return _batch_transition(batch=batch, name=name, actor=None, comment=comment, at=at)
+    return BATCH_TRANSITIONS.fire(batch, name, actor=None, comment=comment, at=at)
 
 
 # --- Creating a batch --------------------------------------------------------------------------------
@@ -152,7 +111,7 @@ def _why_not_payable(claim, *, actor, at, blockers):
     if attempt is not None:
         return [f"elle figure déjà dans le lot n° {attempt.batch.number} ({attempt.get_state_display().lower()})."]
     # The rules of paying (four-eyes, advance first, within the funded total) are those of mark_paid.
-    missing = failed_guards(TRANSITIONS["mark_paid"], claim, actor=actor, at=at)
+    missing = TRANSITIONS["mark_paid"].failed_guards(claim, actor=actor, at=at)
     if not missing and not claim.amount_to_pay:
         missing = ["le montant à verser est nul."]
     if claim.operator_id not in blockers:
@@ -203,8 +162,6 @@ def _lines_with_offsets(claims, *, number):
 
 def _pain001(lines, *, number, execution_date):
     """The SEPA credit-transfer file (pain.001.001.03, validated against its schema) and its MsgId."""
-    from sepaxml import SepaTransfer  # a sixth of a second at import: only when a batch is made
-
     transfer = SepaTransfer(
         {
             "name": settings.SEPA_DEBTOR_NAME,
@@ -323,12 +280,10 @@ def _write_batch(batch, lines, offsets, *, actor, at):
         if taken:
             cases = ", ".join(f"n° {r.pk}" for r in taken)
             text += f", après compensation de {euros(line.offset)} (indu {cases}) sur {euros(line.amount_to_pay)}"
-        _append_event(
+        append_claim_event(
             claim=line.claim,
             actor=actor,
             action="payment_order",
-            from_state=line.claim.state,
-            to_state=line.claim.state,
             comment=text + ".",
             at=at,
         )
@@ -377,16 +332,14 @@ def _return_line(*, attempt, code, outcome_text, actor, at, importer):
         f"{FIX_BANK_DETAILS} Retour importé par {importer}."
     )
     if attempt.state == AttemptState.ORDERED:
-        claim = _lock(attempt.claim)
+        claim = lock_claim(attempt.claim)
         PaymentAttempt.objects.filter(pk=attempt.pk, state=AttemptState.ORDERED).update(
             state=AttemptState.RETURNED, resolved_at=at, return_code=code[:4], return_reason=reason[:200]
         )
-        _append_event(
+        append_claim_event(
             claim=claim,
             actor=None,
             action="payment_returned",
-            from_state=claim.state,
-            to_state=claim.state,
             comment=text,
             at=at,
         )
@@ -403,7 +356,7 @@ def _return_line(*, attempt, code, outcome_text, actor, at, importer):
             recoveries.recovery_offset_reverse(recovery=recovery, actor=actor, at=at, reason=text)
         return {}
 
-    _transition(claim=attempt.claim, name="return_payment", actor=None, comment=text, at=at, prepare=reverse_payment)
+    TRANSITIONS.fire(attempt.claim, "return_payment", actor=None, comment=text, at=at, prepare=reverse_payment)
 
 
 # --- Importing the bank's return file ------------------------------------------------------------------
@@ -519,7 +472,7 @@ def bank_return_import(*, content, file_name, actor=None, at=None):
             except DomainError as error:
                 report.errors.append(f"{line.end_to_end_id} : {error.message}")
         for batch_id in sorted(touched):
-            _batch_refresh(batch_id=batch_id, at=at, comment=f"Retour bancaire {source} importé par {importer}.")
+            batch_refresh(batch_id=batch_id, at=at, comment=f"Retour bancaire {source} importé par {importer}.")
         record.report = report.as_dict()
         record.save(update_fields=["report"])
     logger.info("bank return %s imported: %s", source, report.summary())
@@ -558,9 +511,9 @@ def _apply(line, attempt, *, report, actor, at, importer, source):
             record_settled_payment(claim=locked, paid_on=booked_on, reference=ref, recorded_by=actor, at=at)
             return {}
 
-        _transition(
-            claim=attempt.claim,
-            name="confirm_payment",
+        TRANSITIONS.fire(
+            attempt.claim,
+            "confirm_payment",
             actor=None,
             at=at,
             prepare=pay,

@@ -2,7 +2,8 @@
 
 notice → observations (default 30 days) → reasoned decision (confirmed / reduced / waived)
 → recovery order → recovered or offset against a later payment; a validator may cancel a
-case opened in error. Each step locks the case and its claim, is logged as an event of the
+case opened in error. The steps are a table (`RECOVERY_TRANSITIONS`) fired through the one
+routine of common.workflow: each locks the claim and the case, is logged as an event of the
 claim (same hash chain as the claim's own transitions) and notifies the operator after commit.
 """
 
@@ -14,13 +15,16 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from claims.documents import attach_decision_letter, next_version, store_document
 from claims.enums import OPEN_RECOVERY_STATES, DocumentKind, RecoveryDecision, RecoveryState
 from claims.models import Document, Payment, Recovery
-from claims.services import _append_event, _lock, _next_version, _store_document, attach_decision_letter
+from claims.selectors import advances_to_recover
+from claims.workflow import append_claim_event, lock_claim
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
 from common.formatting import euros, paris_datetime
-from common.roles import Role, has_role, is_agent
+from common.roles import Role, is_agent
 from common.uploads import inspect_upload
+from common.workflow import Transition, Workflow
 from funding.calendar import is_open, paris_today
 
 REASON_REQUIRED = "Une motivation est obligatoire pour cette étape."
@@ -41,11 +45,6 @@ def observation_period_open(case, *, at=None):
     return case.state == RecoveryState.NOTIFIED and is_open(case.observations_due, at=at)
 
 
-def _require(actor, role):
-    if not is_agent(actor, role):
-        raise NotAllowed()
-
-
 def _required_text(value, field):
     value = (value or "").strip()
     if not value:
@@ -53,18 +52,100 @@ def _required_text(value, field):
     return value
 
 
-def _lock_case(recovery, expected_states, step):
-    locked_claim = _lock(recovery.claim)
-    case = Recovery.objects.select_for_update(of=("self",)).get(pk=recovery.pk)
-    if case.state not in expected_states:
-        raise StateConflict(f"Étape « {step} » impossible : l'indu est « {case.get_state_display()} ».")
-    return case, locked_claim
+# --- The table of steps ---------------------------------------------------------------------------
 
 
-def _log(claim, actor, action, comment, at):
-    _append_event(
-        claim=claim, actor=actor, action=action, from_state=claim.state, to_state=claim.state, comment=comment, at=at
-    )
+def observations_accepted(case, *, actor, at):
+    """An operator's user sends observations until the deadline; an agent records those received
+    otherwise at any time (a letter posted in time may arrive late)."""
+    if is_agent(actor, Role.INSTRUCTOR) or observation_period_open(case, at=at):
+        return []
+    return [
+        f"Le délai d'observations sur l'indu n° {case.pk} a expiré le {observations_deadline_text(case)} : "
+        "vos observations ne peuvent plus être reçues. Une décision motivée vous sera notifiée."
+    ]
+
+
+def observation_period_over(case, *, actor, at):
+    """The decision waits for the end of the observations period, unless observations were received."""
+    if case.observations_received_at is None and observation_period_open(case, at=at):
+        return [
+            f"Le délai d'observations court jusqu'au {case.observations_due:%d/%m/%Y} : "
+            "la décision ne peut être prise avant, sauf observations reçues."
+        ]
+    return []
+
+
+class RecoveryWorkflow(Workflow):
+    """A case's steps are logged in its claim's history: the claim is locked first, then the case."""
+
+    model = Recovery
+    noun = "l'indu"
+    stale_message = "L'indu vient d'être modifié par ailleurs ; rechargez-le."
+    comment_message = REASON_REQUIRED
+
+    def lock(self, obj):
+        claim = lock_claim(obj.claim)
+        case = Recovery.objects.select_for_update(of=("self",)).get(pk=obj.pk)
+        case.claim = claim
+        return case
+
+    def operator_id(self, obj):
+        return obj.claim.operator_id
+
+    def refresh(self, locked):
+        claim = locked.claim  # keep the claim locked and read first (the chain's head is on it)
+        locked.refresh_from_db()
+        locked.claim = claim
+
+    def append(self, locked, *, transition, source, actor, comment, at):
+        return append_claim_event(
+            claim=locked.claim, actor=actor, action=transition.event_action, comment=comment, at=at
+        )
+
+
+R = RecoveryState
+# The offset steps are fired inside a payment's confirmation or return (claims.payments): by the
+# validator who confirms it, or by the bank's return file (no actor).
+RECOVERY_TRANSITIONS = RecoveryWorkflow(
+    Transition("observations", "Enregistrer les observations de l'opérateur", (R.NOTIFIED,), R.NOTIFIED,
+               (Role.OPERATOR, Role.INSTRUCTOR), guards=(observations_accepted,), action="recovery_observations",
+               refusal=StateConflict, refusal_code="observations_closed"),
+    Transition("decide", "Rendre la décision motivée", (R.NOTIFIED,), R.DECIDED, Role.INSTRUCTOR,
+               guards=(observation_period_over,), action="recovery_decision"),
+    Transition("waive", "Accorder la remise totale", (R.NOTIFIED,), R.WAIVED, Role.INSTRUCTOR,
+               guards=(observation_period_over,), action="recovery_decision"),
+    Transition("order", "Émettre l'ordre de reversement", (R.DECIDED,), R.ORDER_ISSUED, Role.VALIDATOR,
+               action="recovery_order"),
+    Transition("settle", "Constater le recouvrement ou la compensation", (R.ORDER_ISSUED,), R.RECOVERED,
+               Role.VALIDATOR, action="recovery_settled"),
+    Transition("offset", "Compenser sur un paiement", (R.ORDER_ISSUED,), R.OFFSET, (Role.VALIDATOR, Role.SYSTEM),
+               action="recovery_settled"),
+    Transition("reverse_offset", "Annuler la compensation", (R.OFFSET,), R.ORDER_ISSUED,
+               (Role.VALIDATOR, Role.SYSTEM), action="recovery_offset_reversed"),
+    Transition("cancel", "Annuler l'indu", OPEN_RECOVERY_STATES, R.CANCELLED, Role.VALIDATOR,
+               action="recovery_cancelled"),
+)  # fmt: skip
+
+
+def recovery_abilities(*, user, recovery, at=None):
+    """What `user` may do on `recovery` now: {step: bool} (admin buttons, portal, API)."""
+    return RECOVERY_TRANSITIONS.abilities(user=user, obj=recovery, at=at)
+
+
+def recovery_step_options(*, user, recovery, at=None):
+    """[(transition, missing)] for the steps `user` could take on `recovery` from its state."""
+    return RECOVERY_TRANSITIONS.options(user=user, obj=recovery, at=at)
+
+
+def recoverable_payments(*, claim):
+    """The settled payments of the claim's operator in its campaign: what a new case may claim back."""
+    return Payment.objects.settled().filter(claim__operator_id=claim.operator_id, claim__campaign_id=claim.campaign_id)
+
+
+def may_open_recovery(*, user, claim):
+    """An instructor opens a case on a claim whose operator was paid in the campaign."""
+    return is_agent(user, Role.INSTRUCTOR) and recoverable_payments(claim=claim).exists()
 
 
 def recoverable_amount(*, payments, exclude=None):
@@ -84,8 +165,6 @@ def recovery_proposal(*, claim, user, at=None):
     """What the notice form proposes for an advance on the agents' task list « indus à proposer »
     (`selectors.advances_to_recover`): the whole advance paid, still recoverable, and the grounds.
     None when the claim is not on that list."""
-    from claims.selectors import advances_to_recover
-
     task = advances_to_recover(user=user, at=at).filter(pk=claim.pk).first()
     if task is None:
         return None
@@ -105,17 +184,16 @@ def recovery_proposal(*, claim, user, at=None):
 def recovery_open(*, claim, amount, grounds, actor, payments=None, observation_days=None, at=None):
     """Notify the operator of an undue amount with its grounds; opens the observations period."""
     at = at or timezone.now()
-    _require(actor, Role.INSTRUCTOR)
+    if not is_agent(actor, Role.INSTRUCTOR):
+        raise NotAllowed()
     grounds = _required_text(grounds, "grounds")
     amount = Decimal(amount).quantize(Decimal("0.01"))
     if amount <= 0:
         raise InvalidInput("Le montant de l'indu doit être positif.", errors={"amount": ["Montant positif attendu."]})
     with transaction.atomic():
-        locked = _lock(claim)
+        locked = lock_claim(claim)
         if payments is None:
-            payments = list(
-                Payment.objects.settled().filter(claim__operator=locked.operator, claim__campaign=locked.campaign)
-            )
+            payments = list(recoverable_payments(claim=locked))
         if not payments:
             raise GuardFailed(
                 "Aucun paiement n'a été versé : il n'y a rien à reverser.", errors={"guards": ["paiement"]}
@@ -139,13 +217,13 @@ def recovery_open(*, claim, amount, grounds, actor, payments=None, observation_d
             opened_at=at,
         )
         case.payments.set(payments)
-        _log(
-            locked,
-            actor,
-            "recovery_open",
-            f"Indu n° {case.pk} notifié : {euros(amount)}. Motifs : {grounds} "
+        append_claim_event(
+            claim=locked,
+            actor=actor,
+            action="recovery_open",
+            comment=f"Indu n° {case.pk} notifié : {euros(amount)}. Motifs : {grounds} "
             f"Observations attendues jusqu'au {observations_deadline_text(case)}.",
-            at,
+            at=at,
         )
         _letter(
             case,
@@ -177,12 +255,13 @@ def _letter(case, claim, actor, title, paragraphs, at):
 def recovery_record_observations(*, recovery, observations, actor, attachments=(), at=None):
     """Observations on a notified case, with optional attachments (PDF, PNG, JPEG checked by content).
 
-    Sent by the operator's user (portal or API) until the observation deadline — then StateConflict —
-    or recorded by an instructor who received them otherwise (a letter posted in time may arrive
-    late: the agent is not bound by the deadline). Every file is checked before anything is written;
-    the attachments become documents of the claim linked to the case, each logged in the claim's
-    history; the text is added to the case's observations (a later sending completes, never erases,
-    an earlier one) and logged; the other side is e-mailed after commit (claims.notifications).
+    Sent by the operator's user (portal or API) until the observation deadline — then StateConflict
+    (code "observations_closed") — or recorded by an instructor who received them otherwise (a letter
+    posted in time may arrive late: the agent is not bound by the deadline). Every file is checked
+    before anything is written; the attachments become documents of the claim linked to the case,
+    each logged in the claim's history; the text is added to the case's observations (a later
+    sending completes, never erases, an earlier one) and logged; the other side is e-mailed after
+    commit (claims.notifications).
     """
     at = at or timezone.now()
     observations = _required_text(observations, "observations")
@@ -192,26 +271,16 @@ def recovery_record_observations(*, recovery, observations, actor, attachments=(
     if len(attachments) > OBSERVATIONS_MAX_FILES:
         raise InvalidInput(OBSERVATIONS_TOO_MANY_FILES, errors={"attachments": [OBSERVATIONS_TOO_MANY_FILES]})
     checked = [(upload, *inspect_upload(upload)) for upload in attachments]
-    with transaction.atomic():
-        case, claim = _lock_case(recovery, (RecoveryState.NOTIFIED,), "observations")
-        by_agent = is_agent(actor, Role.INSTRUCTOR)
-        if not (by_agent or has_role(actor, Role.OPERATOR, operator_id=claim.operator_id)):
-            raise NotAllowed()
-        if not by_agent and not observation_period_open(case, at=at):
-            raise StateConflict(
-                f"Le délai d'observations sur l'indu n° {case.pk} a expiré le {observations_deadline_text(case)} : "
-                "vos observations ne peuvent plus être reçues. Une décision motivée vous sera notifiée.",
-                code="observations_closed",
-            )
-        stored = []
-        try:
-            for upload, content_type, size, sha256, name in checked:
-                version = _next_version(claim, DocumentKind.RECOVERY_OBSERVATIONS)
-                document = _store_document(
-                    claim=claim,
+    stored = []
+
+    def record(case):
+        for upload, content_type, size, sha256, name in checked:
+            stored.append(
+                store_document(
+                    claim=case.claim,
                     actor=actor,
                     kind=DocumentKind.RECOVERY_OBSERVATIONS,
-                    version=version,
+                    version=next_version(case.claim, DocumentKind.RECOVERY_OBSERVATIONS),
                     name=name,
                     content=upload,
                     content_type=content_type,
@@ -221,39 +290,36 @@ def recovery_record_observations(*, recovery, observations, actor, attachments=(
                     comment=f"Indu n° {case.pk} — pièce jointe aux observations : {name} (SHA-256 {sha256[:12]}…)",
                     at=at,
                 )
-                stored.append(document)
-            Document.objects.filter(pk__in=[d.pk for d in stored]).update(recovery=case)
-            if case.observations:
-                case.observations = f"{case.observations}\n\nComplément du {paris_datetime(at)} : {observations}"
-            else:
-                case.observations = observations
-            case.observations_received_at = at
-            case.save(update_fields=["observations", "observations_received_at"])
-            source = "reçues par l'agence" if by_agent else "transmises par l'opérateur"
-            files = f" Pièces jointes : {', '.join(d.original_name for d in stored)}." if stored else ""
-            comment = f"Indu n° {case.pk} — observations {source} : {observations}{files}"
-            _log(claim, actor, "recovery_observations", comment, at)
-        except Exception:
-            for document in stored:  # no stored file outlives its rolled-back row
-                document.file.storage.delete(document.file.name)
-            raise
-    return case
+            )
+        Document.objects.filter(pk__in=[d.pk for d in stored]).update(recovery=case)
+        if case.observations:
+            text = f"{case.observations}\n\nComplément du {paris_datetime(at)} : {observations}"
+        else:
+            text = observations
+        return {"observations": text, "observations_received_at": at}
+
+    def comment(case):
+        source = "reçues par l'agence" if is_agent(actor, Role.INSTRUCTOR) else "transmises par l'opérateur"
+        files = f" Pièces jointes : {', '.join(d.original_name for d in stored)}." if stored else ""
+        return f"Indu n° {case.pk} — observations {source} : {observations}{files}"
+
+    try:
+        return RECOVERY_TRANSITIONS.fire(recovery, "observations", actor=actor, at=at, prepare=record, comment=comment)
+    except Exception:
+        for document in stored:  # no stored file outlives its rolled-back row
+            document.file.storage.delete(document.file.name)
+        raise
 
 
 def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
     """The reasoned decision after the observations period (or once observations are received)."""
     at = at or timezone.now()
-    _require(actor, Role.INSTRUCTOR)
+    if not is_agent(actor, Role.INSTRUCTOR):
+        raise NotAllowed()
     reason = _required_text(reason, "reason")
     decision = RecoveryDecision(decision)
-    with transaction.atomic():
-        case, claim = _lock_case(recovery, (RecoveryState.NOTIFIED,), "décision")
-        if case.observations_received_at is None and observation_period_open(case, at=at):
-            message = (
-                f"Le délai d'observations court jusqu'au {case.observations_due:%d/%m/%Y} : "
-                "la décision ne peut être prise avant, sauf observations reçues."
-            )
-            raise GuardFailed(message, errors={"guards": [message]})
+
+    def decide(case):
         if decision == RecoveryDecision.CONFIRMED:
             due = case.amount_notified
         elif decision == RecoveryDecision.REDUCED:
@@ -263,22 +329,13 @@ def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
                 raise InvalidInput(message, errors={"amount": [message]})
         else:
             due = Decimal("0.00")
-        case.decision = decision
-        case.decision_reason = reason
-        case.amount_due = due
-        case.decided_by = actor
-        case.decided_at = at
-        case.state = RecoveryState.WAIVED if decision == RecoveryDecision.WAIVED else RecoveryState.DECIDED
-        if case.state == RecoveryState.WAIVED:
-            case.settled_at = at
-        case.save()
-        _log(
-            claim,
-            actor,
-            "recovery_decision",
-            f"Indu n° {case.pk} — {decision.label} : {euros(due)} à reverser. Motivation : {reason}",
-            at,
-        )
+        fields = {"decision": decision, "decision_reason": reason, "amount_due": due, "decided_by": actor}
+        fields["decided_at"] = at
+        if decision == RecoveryDecision.WAIVED:
+            fields["settled_at"] = at
+        return fields
+
+    def letter(case):
         paragraphs = [
             f"Par courrier du {timezone.localtime(case.opened_at):%d/%m/%Y}, nous vous avons notifié un indu de "
             f"{euros(case.amount_notified)} pour le motif suivant : {case.grounds}",
@@ -287,116 +344,129 @@ def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
             else "Vous n'avez pas présenté d'observations.",
             f"Décision : {decision.label}. {reason}",
         ]
-        if due > 0:
+        if case.amount_due > 0:
             paragraphs.append(
-                f"Vous êtes redevable de la somme de {euros(due)}. Un ordre de reversement vous sera adressé."
+                f"Vous êtes redevable de la somme de {euros(case.amount_due)}. "
+                "Un ordre de reversement vous sera adressé."
             )
-        _letter(case, claim, actor, "Décision relative à un indu", paragraphs, at)
-    return case
+        _letter(case, case.claim, actor, "Décision relative à un indu", paragraphs, at)
+
+    return RECOVERY_TRANSITIONS.fire(
+        recovery,
+        "waive" if decision == RecoveryDecision.WAIVED else "decide",
+        actor=actor,
+        at=at,
+        prepare=decide,
+        comment=lambda case: (
+            f"Indu n° {case.pk} — {decision.label} : {euros(case.amount_due)} à reverser. Motivation : {reason}"
+        ),
+        after=letter,
+    )
 
 
 def recovery_issue_order(*, recovery, reference, actor, at=None):
     at = at or timezone.now()
-    _require(actor, Role.VALIDATOR)
+    if not is_agent(actor, Role.VALIDATOR):
+        raise NotAllowed()
     reference = _required_text(reference, "reference")
-    with transaction.atomic():
-        case, claim = _lock_case(recovery, (RecoveryState.DECIDED,), "ordre de reversement")
-        case.order_reference = reference
-        case.order_issued_at = at
-        case.state = RecoveryState.ORDER_ISSUED
-        case.save(update_fields=["order_reference", "order_issued_at", "state"])
-        _log(
-            claim,
-            actor,
-            "recovery_order",
-            f"Indu n° {case.pk} — ordre de reversement {reference} émis pour {euros(case.amount_due)}.",
-            at,
-        )
-    return case
+    return RECOVERY_TRANSITIONS.fire(
+        recovery,
+        "order",
+        actor=actor,
+        at=at,
+        prepare=lambda case: {"order_reference": reference, "order_issued_at": at},
+        comment=lambda case: (
+            f"Indu n° {case.pk} — ordre de reversement {reference} émis pour {euros(case.amount_due)}."
+        ),
+    )
 
 
 def recovery_settle(*, recovery, actor, note="", offset_payment=None, at=None):
     """Close an issued order: recovered (money received) or offset against a later payment."""
     at = at or timezone.now()
-    _require(actor, Role.VALIDATOR)
-    with transaction.atomic():
-        case, claim = _lock_case(recovery, (RecoveryState.ORDER_ISSUED,), "recouvrement")
-        if offset_payment is not None:
-            if offset_payment.claim.operator_id != claim.operator_id or offset_payment.pk in set(
-                case.payments.values_list("pk", flat=True)
-            ):
-                message = "La compensation se fait sur un paiement ultérieur du même opérateur."
-                raise InvalidInput(message, errors={"offset_payment": [message]})
-            if offset_payment.amount < case.amount_due:
-                message = (
-                    f"Le paiement ({euros(offset_payment.amount)}) est inférieur à l'indu ({euros(case.amount_due)})."
-                )
-                raise InvalidInput(message, errors={"offset_payment": [message]})
-            case.offset_payment = offset_payment
-            case.state = RecoveryState.OFFSET
-            text = f"compensé sur le paiement {offset_payment.reference}"
-        else:
-            case.state = RecoveryState.RECOVERED
-            text = "recouvré"
-        case.settled_at = at
-        case.settlement_note = (note or "").strip()
-        case.save(update_fields=["offset_payment", "state", "settled_at", "settlement_note"])
-        _log(claim, actor, "recovery_settled", f"Indu n° {case.pk} {text} : {euros(case.amount_due)}. {note}", at)
-    return case
+    if not is_agent(actor, Role.VALIDATOR):
+        raise NotAllowed()
+    note = (note or "").strip()
+    if offset_payment is None:
+        return RECOVERY_TRANSITIONS.fire(
+            recovery,
+            "settle",
+            actor=actor,
+            at=at,
+            prepare=lambda case: {"settled_at": at, "settlement_note": note},
+            comment=lambda case: f"Indu n° {case.pk} recouvré : {euros(case.amount_due)}. {note}".strip(),
+        )
+
+    def offset(case):
+        if offset_payment.claim.operator_id != case.claim.operator_id or offset_payment.pk in set(
+            case.payments.values_list("pk", flat=True)
+        ):
+            message = "La compensation se fait sur un paiement ultérieur du même opérateur."
+            raise InvalidInput(message, errors={"offset_payment": [message]})
+        if offset_payment.amount < case.amount_due:
+            message = f"Le paiement ({euros(offset_payment.amount)}) est inférieur à l'indu ({euros(case.amount_due)})."
+            raise InvalidInput(message, errors={"offset_payment": [message]})
+        return {"offset_payment": offset_payment, "settled_at": at, "settlement_note": note}
+
+    return RECOVERY_TRANSITIONS.fire(
+        recovery,
+        "offset",
+        actor=actor,
+        at=at,
+        prepare=offset,
+        comment=lambda case: (
+            f"Indu n° {case.pk} compensé sur le paiement {offset_payment.reference} : {euros(case.amount_due)}. {note}"
+        ).strip(),
+    )
 
 
 def recovery_cancel(*, recovery, reason, actor, at=None):
     """A validator cancels a case opened in error (with a reason)."""
     at = at or timezone.now()
-    _require(actor, Role.VALIDATOR)
+    if not is_agent(actor, Role.VALIDATOR):
+        raise NotAllowed()
     reason = _required_text(reason, "reason")
-    with transaction.atomic():
-        case, claim = _lock_case(recovery, OPEN_RECOVERY_STATES, "annulation")
-        case.state = RecoveryState.CANCELLED
-        case.settled_at = at
-        case.settlement_note = reason
-        case.save(update_fields=["state", "settled_at", "settlement_note"])
-        _log(claim, actor, "recovery_cancelled", f"Indu n° {case.pk} annulé : {reason}", at)
-    return case
+    return RECOVERY_TRANSITIONS.fire(
+        recovery,
+        "cancel",
+        actor=actor,
+        at=at,
+        prepare=lambda case: {"settled_at": at, "settlement_note": reason},
+        comment=lambda case: f"Indu n° {case.pk} annulé : {reason}",
+    )
 
 
 def recovery_offset_settle(*, recovery, payment, actor, at=None):
     """Settle an issued order by offset against `payment`, the confirmed payment of the batch line that
-    was reduced by it (claims.payments). Runs in the caller's transaction, which confirmed the payment:
-    the role was checked there (`actor` None: the bank's return file)."""
+    was reduced by it (claims.payments). Runs in the caller's transaction, which confirmed the payment
+    (`actor` None: the bank's return file)."""
     at = at or timezone.now()
-    case, claim = _lock_case(recovery, (RecoveryState.ORDER_ISSUED,), "compensation")
-    case.offset_payment = payment
-    case.state = RecoveryState.OFFSET
-    case.settled_at = at
-    case.settlement_note = f"Compensé sur le paiement {payment.reference} (demande n° {payment.claim_id})."
-    case.save(update_fields=["offset_payment", "state", "settled_at", "settlement_note"])
-    _log(
-        claim,
-        actor,
-        "recovery_settled",
-        f"Indu n° {case.pk} compensé sur le paiement {payment.reference} de la demande n° {payment.claim_id} : "
-        f"{euros(case.amount_due)}.",
-        at,
+    return RECOVERY_TRANSITIONS.fire(
+        recovery,
+        "offset",
+        actor=actor,
+        at=at,
+        prepare=lambda case: {
+            "offset_payment": payment,
+            "settled_at": at,
+            "settlement_note": f"Compensé sur le paiement {payment.reference} (demande n° {payment.claim_id}).",
+        },
+        comment=lambda case: (
+            f"Indu n° {case.pk} compensé sur le paiement {payment.reference} de la demande n° {payment.claim_id} : "
+            f"{euros(case.amount_due)}."
+        ),
     )
-    return case
 
 
 def recovery_offset_reverse(*, recovery, actor, reason, at=None):
     """The payment an indu was offset against came back from the bank: the order is open again
     (issued), to be offset on a later payment or recovered. Runs in the caller's transaction."""
     at = at or timezone.now()
-    case, claim = _lock_case(recovery, (RecoveryState.OFFSET,), "annulation de la compensation")
-    case.offset_payment = None
-    case.state = RecoveryState.ORDER_ISSUED
-    case.settled_at = None
-    case.settlement_note = ""
-    case.save(update_fields=["offset_payment", "state", "settled_at", "settlement_note"])
-    _log(
-        claim,
-        actor,
-        "recovery_offset_reversed",
-        f"Indu n° {case.pk} : compensation annulée, le paiement a été retourné. {reason}",
-        at,
+    return RECOVERY_TRANSITIONS.fire(
+        recovery,
+        "reverse_offset",
+        actor=actor,
+        at=at,
+        prepare=lambda case: {"offset_payment": None, "settled_at": None, "settlement_note": ""},
+        comment=lambda case: f"Indu n° {case.pk} : compensation annulée, le paiement a été retourné. {reason}",
     )
-    return case

@@ -6,11 +6,21 @@ from django.db.models import Case, DateField, Exists, F, OuterRef, Q, Subquery, 
 from django.db.models.functions import Coalesce, Greatest
 from django.db.models.lookups import Exact
 
-from claims.enums import ENDED_STATES, LIVE_ATTEMPT_STATES, AttemptState, ClaimKind, ClaimState, RecoveryState
+from claims.enums import (
+    ENDED_STATES,
+    LIVE_ATTEMPT_STATES,
+    AttemptState,
+    ClaimKind,
+    ClaimState,
+    DocumentKind,
+    RecoveryState,
+)
 from claims.models import Claim, DeadlineExtension, Document, Payment, PaymentAttempt, PaymentBatch, Recovery
+from common.formatting import masked_iban
 from common.roles import Role, is_agent, operator_id_of
 from funding.calendar import paris_today
 from funding.models import Campaign
+from operators.selectors import payment_blockers, validated_bank_details
 
 
 def claims_visible_to(*, user):
@@ -114,10 +124,13 @@ def live_claim(*, operator, campaign, kind):
 
 
 def required_proof_kinds(*, claim):
-    """The proof kinds the claim needs before it can be (re)submitted (defined once, in the workflow)."""
-    from claims.workflow import required_proof_kinds as kinds
-
-    return kinds(claim)
+    """The proofs a claim needs before it is (re)submitted: the one list the guards, the API and
+    the portal's checklist all use."""
+    if claim.kind == ClaimKind.BALANCE:
+        return [DocumentKind.CONFORMITY_COMMITMENT]
+    if claim.operator.is_buyer:
+        return [DocumentKind.PROVIDER_CONFORMITY_REPORT, DocumentKind.INVOICE]
+    return [DocumentKind.CONFORMITY_REPORT]
 
 
 # --- Payments: batches and their lines ---------------------------------------------------------------
@@ -157,9 +170,6 @@ def payment_panel(*, claim):
     """What the agent sees before paying a claim (the "Marquer comme payée" panel): the amounts, the
     account (frozen on the live line, else the operator's validated details), the batch and offsets,
     the earlier attempts returned, and what keeps the operator out of a batch."""
-    from common.formatting import masked_iban
-    from operators.selectors import payment_blockers, validated_bank_details
-
     attempt = live_attempt(claim=claim)
     if attempt is not None:
         iban, bic = attempt.iban, attempt.bic

@@ -1,27 +1,29 @@
-"""The claim state machine (docs/spec/SPEC.md §4), declared once.
+"""The claim and payment-batch state machines, declared once (common.workflow gives the shape;
+docs/spec/SPEC.md §4).
 
-Each transition names its source states, target, the role that may fire it and its
-guards. A guard is a function `(claim, *, actor, at) -> list[str]` returning, in French,
-what is missing; an empty list means it passes. `claims.services` is the only code that
-fires transitions; the API, the admin and the portal ask `claim_abilities` what is possible.
-
-Why not django-fsm-2: its conditions return a bare boolean and see only the instance,
-while our guards must say *what* is missing and be evaluated at a given instant (deadline
-tests, the daily job); a table this size reads as plainly as decorators.
+Each transition names its source states, target, the role that may fire it and its guards. A
+guard is a function `(claim, *, actor, at) -> list[str]` returning, in French, what is missing;
+an empty list means it passes. `TRANSITIONS.fire` (through `claims.services`) is the only code
+that moves a claim; the API, the admin and the portal ask `claim_abilities` what is possible.
 """
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 
-from claims import pricing, selectors
+from claims import notifications, pricing, selectors
 from claims.enums import BatchState, ClaimKind, ClaimState, DocumentKind
+from claims.models import Claim, ClaimEvent, PaymentBatch, PaymentBatchEvent
+from common.audit import append_event
 from common.formatting import euros
 from common.roles import Role
+from common.workflow import Transition, Workflow
+from common.workflow import failed_guards as failed_guards  # the portal's checklist reads a transition's guards
 from funding import selectors as funding_selectors
 from funding.calendar import is_open, paris_today
 from operators import selectors as operator_selectors
+from operators.models import Operator
 
 S = ClaimState
 
@@ -69,13 +71,8 @@ def _missing_documents(claim, kinds):
 
 
 def required_proof_kinds(claim):
-    """The proofs a claim needs before it is (re)submitted: the one list the guards, the API and
-    the portal's checklist all use."""
-    if claim.kind == ClaimKind.BALANCE:
-        return [DocumentKind.CONFORMITY_COMMITMENT]
-    if claim.operator.is_buyer:
-        return [DocumentKind.PROVIDER_CONFORMITY_REPORT, DocumentKind.INVOICE]
-    return [DocumentKind.CONFORMITY_REPORT]
+    """The proofs a claim needs before it is (re)submitted (the rule: claims.selectors)."""
+    return selectors.required_proof_kinds(claim=claim)
 
 
 def offered_proof_kinds(claim, *, at):
@@ -277,20 +274,52 @@ def amount_payable(claim, *, actor, at):
 # --- Transitions --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    label: str
-    sources: tuple
-    target: str
-    role: str
-    guards: tuple = ()
-    comment_required: bool = False
+class ClaimWorkflow(Workflow):
+    model = Claim
+    event_model = ClaimEvent
+    noun = "la demande"
+    stale_message = "La demande vient d'être modifiée par ailleurs ; rechargez-la."
+    stamp_updated_at = True
+
+    def lock(self, obj):
+        return lock_claim(obj)
+
+    def notify(self, event):
+        notifications.schedule_event_notification(event.pk)
+
+    def reload(self, obj):
+        return Claim.objects.select_related("operator", "campaign").get(pk=obj.pk)
 
 
-TRANSITIONS = {
-    t.name: t
-    for t in [
+def lock_claim(claim):
+    """Lock the operator, then the claim (always in this order, so two services never deadlock)."""
+    Operator.objects.select_for_update().filter(pk=claim.operator_id).first()
+    return (
+        Claim.objects.select_for_update(of=("self",))
+        .select_related("operator", "campaign", "campaign__schedule")
+        .get(pk=claim.pk)
+    )
+
+
+def append_claim_event(*, claim, actor, action, comment, at):
+    """A claim event that does not change its state (a proof, a letter, a recovery step), chained
+    and notified like a transition's; the caller holds the lock on `claim`."""
+    event = append_event(
+        parent=claim,
+        event_model=ClaimEvent,
+        actor=actor,
+        action=action,
+        from_state=claim.state,
+        to_state=claim.state,
+        comment=comment,
+        at=at,
+    )
+    transaction.on_commit(lambda: notifications.schedule_event_notification(event.pk))
+    return event
+
+
+TRANSITIONS = ClaimWorkflow(
+    *[
         Transition("submit", "Déposer la demande", (S.DRAFT,), S.SUBMITTED, Role.OPERATOR,
                    guards=(filing_requirements, filing_window_open)),
         Transition("take", "Prendre en charge", (S.SUBMITTED,), S.IN_REVIEW, Role.INSTRUCTOR),
@@ -315,7 +344,7 @@ TRANSITIONS = {
         Transition("lapse", "Constater la caducité", (S.DRAFT,), S.LAPSED, Role.SYSTEM,
                    guards=(filing_deadline_passed,)),
     ]
-}  # fmt: skip
+)  # fmt: skip
 
 
 # --- Payment batches (claims.payments) -----------------------------------------------------------
@@ -333,9 +362,20 @@ def no_line_resolved(batch, *, actor, at):
     return []
 
 
-BATCH_TRANSITIONS = {
-    t.name: t
-    for t in [
+class BatchWorkflow(Workflow):
+    model = PaymentBatch
+    event_model = PaymentBatchEvent
+    noun = "le lot"
+    stale_message = "Le lot vient d'être modifié par ailleurs ; rechargez-le."
+    comment_message = "Un motif est obligatoire pour annuler un lot."
+    comment_field = "reason"
+
+    def lock(self, obj):
+        return PaymentBatch.objects.select_for_update().get(pk=obj.pk)
+
+
+BATCH_TRANSITIONS = BatchWorkflow(
+    *[
         Transition("send", "Marquer comme transmis à la banque", (B.GENERATED,), B.SENT, Role.VALIDATOR),
         Transition("cancel", "Annuler le lot", (B.GENERATED, B.SENT), B.CANCELLED, Role.VALIDATOR,
                    guards=(no_line_resolved,), comment_required=True),
@@ -343,11 +383,7 @@ BATCH_TRANSITIONS = {
         Transition("partly_return", "Constater des virements retournés", (B.GENERATED, B.SENT, B.SETTLED),
                    B.PARTLY_RETURNED, Role.SYSTEM),
     ]
-}  # fmt: skip
-
-
-def failed_guards(transition, claim, *, actor, at):
-    return [message for guard in transition.guards for message in guard(claim, actor=actor, at=at)]
+)  # fmt: skip
 
 
 def correction_due_default(today):

@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import Max
 
+from common.formatting import paris_datetime
 from common.roles import actor_label
 
 GENESIS = "0" * 64
@@ -78,9 +79,11 @@ class AppendOnlyModel(models.Model):
 
 class ChainedEvent(AppendOnlyModel):
     """One row of an object's history. Subclasses add the parent FK (named by CHAIN_PARENT, with
-    related_name="events") and the from/to state fields with their choices."""
+    related_name="events"), the from/to state fields with their choices, and LABELS: their table of
+    French action labels in common.labels (an unknown action shows its code, never fails)."""
 
     CHAIN_PARENT: ClassVar[str] = ""  # each subclass names its parent FK
+    LABELS: ClassVar[dict[str, str]] = {}
     # Declared by each subclass as fields with their choices.
     from_state: str
     to_state: str
@@ -106,6 +109,13 @@ class ChainedEvent(AppendOnlyModel):
 
     class Meta:
         abstract = True
+
+    def __str__(self) -> str:
+        return f"{paris_datetime(self.at)} {self.actor_label} : {self.action_label}"
+
+    @property
+    def action_label(self) -> str:
+        return self.LABELS.get(self.action, self.action)
 
     def hash_payload(self) -> dict[str, object]:
         return event_payload(self, parent=self.CHAIN_PARENT)

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminDateWidget
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -9,10 +9,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from common.admin import BaseAdmin, HistoryInlineMixin
+from common.admin import AdminAction, BaseAdmin, HistoryInlineMixin, WorkflowAdmin
 from common.downloads import attachment_response
 from common.exceptions import DomainError
-from common.roles import Role, is_agent
+from common.workflow import any_agent
 from operators import selectors as operator_selectors
 from operators import services as operator_services
 from operators.enums import OPTIONAL_ENROLMENT_PROOFS, ContractStatus, EnrolmentDocumentKind, OperatorKind
@@ -206,10 +206,6 @@ class CountersignForm(forms.Form):
     )
 
 
-def may_countersign(user):
-    return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
-
-
 @admin.register(ContractV2)
 class ContractV2Admin(BaseAdmin):
     list_display = ["operator", "status", "signed_on", "countersigned_on", "terminated_on", "countersign_link"]
@@ -254,7 +250,7 @@ class ContractV2Admin(BaseAdmin):
 
     def countersign_view(self, request, pk):
         contract = get_object_or_404(ContractV2.objects.select_related("operator"), pk=pk)
-        if not may_countersign(request.user):
+        if not any_agent(request.user):
             self.message_user(request, "Seuls les instructeurs et valideurs enregistrent une contre-signature.",
                               messages.ERROR)  # fmt: skip
             return redirect("admin:operators_contractv2_changelist")
@@ -348,15 +344,20 @@ class EnrolmentEventInline(HistoryInlineMixin, admin.TabularInline):
 
 
 # Decision buttons: service, name of its message argument, whether the message is required.
-ENROLMENT_DECISIONS = {
-    "validate": (operator_services.enrolment_validate, "comment", False),
-    "request_changes": (operator_services.enrolment_request_changes, "message", True),
-    "reject": (operator_services.enrolment_reject, "reason", True),
-}
-
-
 @admin.register(Enrolment)
-class EnrolmentAdmin(BaseAdmin):
+class EnrolmentAdmin(WorkflowAdmin):
+    workflow = operator_services.ENROLMENT_TRANSITIONS
+    workflow_argument = "enrolment"
+    workflow_path = "decision"
+    workflow_context = "decision_forms"
+    # The agents' decisions (the representative resubmits from the portal), the text typed in « message ».
+    workflow_actions = {
+        "validate": AdminAction(operator_services.enrolment_validate, text="comment", text_field="message"),
+        "request_changes": AdminAction(
+            operator_services.enrolment_request_changes, text="message", text_field="message"
+        ),
+        "reject": AdminAction(operator_services.enrolment_reject, text="reason", text_field="message"),
+    }
     list_display = ["id", "legal_name", "siren", "kind", "state", "user", "submitted_at", "operator"]
     list_display_links = ["id", "legal_name"]
     list_filter = ["state", "kind", "company_check"]
@@ -500,11 +501,6 @@ class EnrolmentAdmin(BaseAdmin):
     def get_urls(self):
         return [
             path(
-                "<int:pk>/decision/<str:name>/",
-                self.admin_site.admin_view(self.decision_view),
-                name="operators_enrolment_decision",
-            ),
-            path(
                 "document/<int:pk>/download/",
                 self.admin_site.admin_view(self.download_view),
                 name="operators_enrolmentdocument_download",
@@ -512,49 +508,19 @@ class EnrolmentAdmin(BaseAdmin):
             *super().get_urls(),
         ]
 
+    def workflow_queryset(self, request):
+        return Enrolment.objects.all()
+
+    def workflow_done(self, obj):
+        return f"Demande d'enrôlement n° {obj.pk} : {obj.get_state_display()}."
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         enrolment = self.get_object(request, object_id)
-        extra_context = {
-            **(extra_context or {}),
-            # Saving only links a buyer's provider (save_model), hence shown only when that is possible.
-            "show_save": self._may_link_provider(request, enrolment),
-            "show_save_and_continue": False,
-            "show_save_and_add_another": False,
-            "show_delete": False,
-        }
-        if enrolment is not None:
-            if request.method == "GET":
-                warn_fraud(self, request, operator_selectors.open_fraud_flags_of_enrolment(enrolment=enrolment))
-            abilities = operator_services.enrolment_abilities(user=request.user, enrolment=enrolment)
-            extra_context["decision_forms"] = [
-                {
-                    "name": name,
-                    "label": operator_services.ENROLMENT_TRANSITIONS[name].label,
-                    "url": reverse("admin:operators_enrolment_decision", args=[enrolment.pk, name]),
-                    "required": required,
-                }
-                for name, (_service, _argument, required) in ENROLMENT_DECISIONS.items()
-                if abilities.get(name)
-            ]
+        # Saving only links a buyer's provider (save_model), hence shown only when that is possible.
+        extra_context = {**(extra_context or {}), "show_save": self._may_link_provider(request, enrolment)}
+        if enrolment is not None and request.method == "GET":
+            warn_fraud(self, request, operator_selectors.open_fraud_flags_of_enrolment(enrolment=enrolment))
         return super().change_view(request, object_id, form_url, extra_context)
-
-    def decision_view(self, request, pk, name):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if name not in ENROLMENT_DECISIONS:
-            raise Http404
-        enrolment = get_object_or_404(Enrolment, pk=pk)
-        service, argument, _required = ENROLMENT_DECISIONS[name]
-        try:
-            enrolment = service(enrolment=enrolment, actor=request.user, **{argument: request.POST.get("message", "")})
-        except DomainError as error:
-            details = " ".join(m for messages_ in error.errors.values() for m in messages_)
-            self.message_user(request, f"{error.message} {details}".strip(), messages.ERROR)
-        else:
-            self.message_user(
-                request, f"Demande d'enrôlement n° {enrolment.pk} : {enrolment.get_state_display()}.", messages.SUCCESS
-            )
-        return redirect("admin:operators_enrolment_change", pk)
 
     def download_view(self, request, pk):
         document = get_object_or_404(operator_selectors.enrolment_documents_visible_to(user=request.user), pk=pk)
@@ -578,10 +544,6 @@ class EnrolmentAdmin(BaseAdmin):
 
 def masked_iban(iban):
     return f"{iban[:4]} … {iban[-4:]}" if iban else "—"
-
-
-def may_decide(user):
-    return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
 
 
 class BankDetailsEventInline(HistoryInlineMixin, admin.TabularInline):
@@ -613,15 +575,16 @@ class BankDetailsStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-# Decision buttons: service, name of its message argument, whether the message is required.
-BANK_DETAILS_DECISIONS = {
-    "validate": (operator_services.bank_details_validate, "comment", False),
-    "refuse": (operator_services.bank_details_refuse, "reason", True),
-}
-
-
 @admin.register(BankDetailsChange)
-class BankDetailsChangeAdmin(BaseAdmin):
+class BankDetailsChangeAdmin(WorkflowAdmin):
+    workflow = operator_services.BANK_DETAILS_DECISIONS
+    workflow_argument = "change"
+    workflow_path = "decision"
+    workflow_context = "decision_forms"
+    workflow_actions = {
+        "validate": AdminAction(operator_services.bank_details_validate, text="comment", text_field="message"),
+        "refuse": AdminAction(operator_services.bank_details_refuse, text="reason", text_field="message"),
+    }
     list_display = ["id", "operator", "new_account", "state", "requested_at", "requested_by", "decided_by"]
     list_display_links = ["id", "operator"]
     list_filter = [BankDetailsStateFilter, "state"]
@@ -682,11 +645,6 @@ class BankDetailsChangeAdmin(BaseAdmin):
     def get_urls(self):
         return [
             path(
-                "<int:pk>/decision/<str:name>/",
-                self.admin_site.admin_view(self.decision_view),
-                name="operators_bankdetailschange_decision",
-            ),
-            path(
                 "rib/<int:pk>/download/",
                 self.admin_site.admin_view(self.download_view),
                 name="operators_bankdetailsproof_download",
@@ -694,50 +652,17 @@ class BankDetailsChangeAdmin(BaseAdmin):
             *super().get_urls(),
         ]
 
+    def workflow_queryset(self, request):
+        return operator_selectors.bank_details_changes_visible_to(user=request.user)
+
+    def workflow_done(self, obj):
+        return f"Coordonnées bancaires n° {obj.pk} ({obj.operator.legal_name}) : {obj.get_state_display()}."
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         change = self.get_object(request, object_id)
-        extra_context = {
-            **(extra_context or {}),
-            "show_save": False,
-            "show_save_and_continue": False,
-            "show_save_and_add_another": False,
-            "show_delete": False,
-        }
-        if change is not None:
-            if request.method == "GET":
-                warn_fraud(self, request, operator_selectors.open_fraud_flags(operator=change.operator))
-            abilities = operator_services.bank_details_abilities(user=request.user, change=change)
-            extra_context["decision_forms"] = [
-                {
-                    "name": name,
-                    "label": operator_services.BANK_DETAILS_DECISIONS[name][0],
-                    "url": reverse("admin:operators_bankdetailschange_decision", args=[change.pk, name]),
-                    "required": required,
-                }
-                for name, (_service, _argument, required) in BANK_DETAILS_DECISIONS.items()
-                if abilities.get(name)
-            ]
+        if change is not None and request.method == "GET":
+            warn_fraud(self, request, operator_selectors.open_fraud_flags(operator=change.operator))
         return super().change_view(request, object_id, form_url, extra_context)
-
-    def decision_view(self, request, pk, name):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if name not in BANK_DETAILS_DECISIONS:
-            raise Http404
-        change = get_object_or_404(operator_selectors.bank_details_changes_visible_to(user=request.user), pk=pk)
-        service, argument, _required = BANK_DETAILS_DECISIONS[name]
-        try:
-            change = service(change=change, actor=request.user, **{argument: request.POST.get("message", "")})
-        except DomainError as error:
-            details = " ".join(m for messages_ in error.errors.values() for m in messages_ if m != error.message)
-            self.message_user(request, f"{error.message} {details}".strip(), messages.ERROR)
-        else:
-            self.message_user(
-                request,
-                f"Coordonnées bancaires n° {change.pk} ({change.operator.legal_name}) : {change.get_state_display()}.",
-                messages.SUCCESS,
-            )
-        return redirect("admin:operators_bankdetailschange_change", pk)
 
     def download_view(self, request, pk):
         proof = get_object_or_404(operator_selectors.bank_details_proofs_visible_to(user=request.user), pk=pk)
@@ -788,7 +713,7 @@ class FraudFlagAdmin(BaseAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if not may_decide(request.user):
+        if not any_agent(request.user):
             actions.pop("clear_selected", None)
         return actions
 

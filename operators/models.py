@@ -7,8 +7,7 @@ from django.db import models
 from django.db.models.functions import Coalesce, Lower
 
 from common.audit import ChainedEvent
-from common.formatting import paris_datetime
-from common.labels import bank_details_event_label, enrolment_event_label
+from common.labels import BANK_DETAILS_EVENT_LABELS, ENROLMENT_EVENT_LABELS
 from common.models import StoredFile
 from operators.enums import (
     OPEN_ENROLMENT_STATES,
@@ -390,6 +389,7 @@ class EnrolmentEvent(ChainedEvent):
     """One row of an enrolment's history: append-only and hash-chained (common.audit)."""
 
     CHAIN_PARENT = "enrolment"
+    LABELS = ENROLMENT_EVENT_LABELS
 
     enrolment = models.ForeignKey(Enrolment, verbose_name="enrôlement", on_delete=models.PROTECT, related_name="events")
     from_state = models.CharField("état avant", max_length=24, choices=EnrolmentState.choices, blank=True)
@@ -400,13 +400,6 @@ class EnrolmentEvent(ChainedEvent):
         verbose_name_plural = "historique de l'enrôlement"
         ordering = ["enrolment", "seq"]
         constraints = [models.UniqueConstraint(fields=["enrolment", "seq"], name="enrolmentevent_seq_unique")]
-
-    def __str__(self):
-        return f"{paris_datetime(self.at)} {self.actor_label} : {self.action_label}"
-
-    @property
-    def action_label(self):
-        return enrolment_event_label(self.action)
 
 
 class Invitation(models.Model):
@@ -627,6 +620,7 @@ class BankDetailsEvent(ChainedEvent):
     """One row of a bank-details request's history: append-only and hash-chained (common.audit)."""
 
     CHAIN_PARENT = "change"
+    LABELS = BANK_DETAILS_EVENT_LABELS
 
     change = models.ForeignKey(
         BankDetailsChange, verbose_name="changement", on_delete=models.PROTECT, related_name="events"
@@ -639,13 +633,6 @@ class BankDetailsEvent(ChainedEvent):
         verbose_name_plural = "historique des coordonnées bancaires"
         ordering = ["change", "seq"]
         constraints = [models.UniqueConstraint(fields=["change", "seq"], name="bankdetailsevent_seq_unique")]
-
-    def __str__(self):
-        return f"{paris_datetime(self.at)} {self.actor_label} : {self.action_label}"
-
-    @property
-    def action_label(self):
-        return bank_details_event_label(self.action)
 
 
 class FraudFlag(models.Model):

@@ -10,8 +10,7 @@ from claims import selectors
 from claims.enums import UPLOADABLE_KINDS, ClaimKind, DocumentKind
 from claims.models import Claim, ClaimEvent, Document, Recovery
 from claims.recoveries import OBSERVATIONS_MAX_CHARS, OBSERVATIONS_MAX_FILES, observation_period_open
-from claims.services import claim_abilities
-from claims.workflow import TRANSITIONS
+from claims.services import CLAIM_ABILITIES, claim_abilities
 from common.serializers import InputSerializer, StrictCharField, StrictEmailField, StrictURLField
 from funding.api.serializers import BreakdownSerializer, CountsSerializer
 from funding.calendar import end_of_day
@@ -304,9 +303,12 @@ class ClaimBreakdownSerializer(BreakdownSerializer):
 
 ABILITIES_SCHEMA = {
     "type": "object",
-    "properties": {name: {"type": "boolean"} for name in [*TRANSITIONS, "upload"]},
-    "required": [*TRANSITIONS, "upload"],
-    "description": "Ce que l'utilisateur peut faire maintenant : une entrée par transition, et `upload`.",
+    "properties": {name: {"type": "boolean"} for name in CLAIM_ABILITIES},
+    "required": list(CLAIM_ABILITIES),
+    "description": (
+        "Ce que l'utilisateur peut faire maintenant : une entrée par transition, `upload` (déposer une pièce), "
+        "`extend_deadline` (prolonger la date limite) et `open_recovery` (notifier un indu)."
+    ),
 }
 
 

@@ -16,6 +16,7 @@ from claims import recoveries, selectors, services
 from claims.api import serializers as s
 from claims.enums import ClaimKind, ClaimState
 from claims.models import Claim, ClaimEvent, Document, Recovery
+from claims.workflow import lock_claim
 from common.api import OrderingFilter
 from common.concurrency import created, if_match_guard, make_etag, with_etag
 from common.downloads import attachment_response
@@ -53,7 +54,7 @@ def _detail(request, claim):
 
 def _if_match(request, claim):
     """With If-Match: lock the claim as the services do (operator first) and compare its ETag first."""
-    return if_match_guard(request, lock=lambda: services._lock(claim), etag_of=claim_etag)
+    return if_match_guard(request, lock=lambda: lock_claim(claim), etag_of=claim_etag)
 
 
 class ClaimFilter(django_filters.FilterSet):

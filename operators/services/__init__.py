@@ -35,7 +35,6 @@ from operators.services.contracts import (
 from operators.services.enrolment import (
     DECLARED_FIELDS,
     ENROLMENT_TRANSITIONS,
-    EnrolmentTransition,
     company_recheck,
     declared_provider_of,
     declared_values,
@@ -126,7 +125,6 @@ __all__ = [
     "TOKEN_NAME_REQUIRED",
     "TOO_MANY_TOKENS",
     "VAT_DECLARATION_REQUIRED",
-    "EnrolmentTransition",
     "account_create",
     "api_token_issue",
     "api_token_revoke",

@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from common.audit import append_event
 from common.exceptions import DomainError, InvalidInput, NotAllowed, StateConflict
-from common.roles import Role, has_role, is_agent
+from common.roles import Role, has_role
 from common.uploads import inspect_upload
+from common.workflow import Transition, Workflow
 from operators import notifications
 from operators.enums import BankDetailsChangeState
 from operators.models import BankDetailsChange, BankDetailsEvent, BankDetailsProof, Operator
@@ -32,24 +33,33 @@ from operators.validators import validate_bic, validate_iban
 
 logger = logging.getLogger("operators.services")
 
+
+class BankDetailsWorkflow(Workflow):
+    model = BankDetailsChange
+    event_model = BankDetailsEvent
+    noun = "la demande"
+    stale_message = "La demande vient d'être modifiée par ailleurs ; rechargez-la."
+    comment_message = REFUSAL_REASON_REQUIRED
+    comment_field = "reason"
+
+    def notify(self, event):
+        notifications.schedule_bank_details_notification(event.pk)
+
+    def reload(self, obj):
+        return BankDetailsChange.objects.select_related("operator").get(pk=obj.pk)
+
+
 S = BankDetailsChangeState
-# name: (label, source states, target state)
-BANK_DETAILS_DECISIONS = {
-    "validate": ("Valider les nouvelles coordonnées", (S.PENDING,), S.VALIDATED),
-    "refuse": ("Refuser le changement", (S.PENDING,), S.REFUSED),
-}
-
-
-def _may_decide(user):
-    return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
+AGENTS = (Role.INSTRUCTOR, Role.VALIDATOR)
+BANK_DETAILS_DECISIONS = BankDetailsWorkflow(
+    Transition("validate", "Valider les nouvelles coordonnées", (S.PENDING,), S.VALIDATED, AGENTS),
+    Transition("refuse", "Refuser le changement", (S.PENDING,), S.REFUSED, AGENTS, comment_required=True),
+)
 
 
 def bank_details_abilities(*, user, change):
     """What `user` may do on `change` now: {"validate": bool, "refuse": bool} (admin buttons)."""
-    return {
-        name: change.state in sources and _may_decide(user)
-        for name, (_label, sources, _target) in BANK_DETAILS_DECISIONS.items()
-    }
+    return BANK_DETAILS_DECISIONS.abilities(user=user, obj=change)
 
 
 def _clean(iban, bic, errors):
@@ -158,21 +168,11 @@ def _delete(stored):
         logger.exception("could not remove %s after a rolled-back bank-details request", name)
 
 
-def _decide(*, change, name, actor, comment, at):
-    label, sources, target = BANK_DETAILS_DECISIONS[name]
-    if not _may_decide(actor):
-        raise NotAllowed()
-    locked = BankDetailsChange.objects.select_for_update(of=("self",)).get(pk=change.pk)
-    if locked.state not in sources:
-        raise StateConflict(f"Action « {label} » impossible : la demande est « {locked.get_state_display()} ».")
-    from_state = locked.state
-    locked.state = target
-    locked.decided_by = actor
-    locked.decided_at = at
-    locked.decision_reason = comment
-    locked.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
-    _append(change=locked, actor=actor, action=name, from_state=from_state, to_state=target, comment=comment, at=at)
-    return locked
+def _decide(*, change, name, actor, comment, at, after=None):
+    def decision(locked):
+        return {"decided_by": actor, "decided_at": at, "decision_reason": comment}
+
+    return BANK_DETAILS_DECISIONS.fire(change, name, actor=actor, comment=comment, at=at, prepare=decision, after=after)
 
 
 def bank_details_validate(*, change, actor, comment="", at=None):
@@ -180,22 +180,23 @@ def bank_details_validate(*, change, actor, comment="", at=None):
     on them from now on (the details a payment batch already froze are not touched)."""
     at = at or timezone.now()
     comment = (comment or "").strip()
-    with transaction.atomic():
-        locked = _decide(change=change, name="validate", actor=actor, comment=comment, at=at)
+
+    def copy_onto_operator(locked):
         Operator.objects.filter(pk=locked.operator_id).update(iban=locked.iban, bic=locked.bic)
-    logger.info("bank details %s validated by %s for operator %s", locked.pk, actor.pk, locked.operator_id)
-    return BankDetailsChange.objects.select_related("operator").get(pk=locked.pk)
+
+    validated = _decide(change=change, name="validate", actor=actor, comment=comment, at=at, after=copy_onto_operator)
+    logger.info("bank details %s validated by %s for operator %s", validated.pk, actor.pk, validated.operator_id)
+    return validated
 
 
 def bank_details_refuse(*, change, actor, reason, at=None):
     """An agent refuses a pending request (reason required): the operator keeps its validated details."""
     at = at or timezone.now()
     reason = (reason or "").strip()
-    if not _may_decide(actor):
+    if not BANK_DETAILS_DECISIONS.may(actor, BANK_DETAILS_DECISIONS["refuse"], change):
         raise NotAllowed()
     if not reason:
         raise InvalidInput(REFUSAL_REASON_REQUIRED, errors={"reason": [REFUSAL_REASON_REQUIRED]})
-    with transaction.atomic():
-        locked = _decide(change=change, name="refuse", actor=actor, comment=reason, at=at)
-    logger.info("bank details %s refused by %s", locked.pk, actor.pk)
-    return BankDetailsChange.objects.select_related("operator").get(pk=locked.pk)
+    refused = _decide(change=change, name="refuse", actor=actor, comment=reason, at=at)
+    logger.info("bank details %s refused by %s", refused.pk, actor.pk)
+    return refused

@@ -1,7 +1,6 @@
 """Enrolment (docs/spec/SPEC.md §4a): a representative declares an operator, agents instruct it."""
 
 import logging
-from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -13,6 +12,7 @@ from common.audit import append_event
 from common.exceptions import DomainError, InvalidInput, NotAllowed, StateConflict
 from common.roles import Role, is_agent, operator_id_of
 from common.uploads import inspect_upload
+from common.workflow import Transition, Workflow
 from operators import company, notifications
 from operators.enums import (
     BASE_ENROLMENT_PROOFS,
@@ -89,24 +89,38 @@ def parse_vat_liable(value):
     return None
 
 
-@dataclass(frozen=True)
-class EnrolmentTransition:
-    label: str
-    sources: tuple
-    target: str
-    role: str  # Role.OPERATOR here means "the enrolment's own representative"
-    comment_required: bool = False
+class EnrolmentWorkflow(Workflow):
+    model = Enrolment
+    event_model = EnrolmentEvent
+    noun = "la demande d'enrôlement"
+    stale_message = "La demande d'enrôlement vient d'être modifiée par ailleurs ; rechargez-la."
+    comment_message = COMMENT_REQUIRED
+    stamp_updated_at = True
+
+    def lock(self, obj):
+        return Enrolment.objects.select_for_update(of=("self",)).select_related("user").get(pk=obj.pk)
+
+    def notify(self, event):
+        notifications.schedule_enrolment_notification(event.pk)
+
+    def reload(self, obj):
+        return Enrolment.objects.select_related("user", "operator", "provider").get(pk=obj.pk)
+
+
+def representative(user, enrolment):
+    """The enrolment's own representative (never an agent): the operator side of an enrolment."""
+    return user is not None and user.is_authenticated and user.pk == enrolment.user_id and not user.is_staff
 
 
 E = EnrolmentState
-ENROLMENT_TRANSITIONS = {
-    "request_changes": EnrolmentTransition("Demander des compléments", (E.PENDING,), E.CHANGES_REQUESTED,
-                                           Role.INSTRUCTOR, comment_required=True),
-    "resubmit": EnrolmentTransition("Renvoyer la demande complétée", (E.CHANGES_REQUESTED,), E.PENDING, Role.OPERATOR),
-    "validate": EnrolmentTransition("Valider l'enrôlement", (E.PENDING,), E.VALIDATED, Role.INSTRUCTOR),
-    "reject": EnrolmentTransition("Rejeter l'enrôlement", (E.PENDING, E.CHANGES_REQUESTED), E.REJECTED,
-                                  Role.INSTRUCTOR, comment_required=True),
-}  # fmt: skip
+ENROLMENT_TRANSITIONS = EnrolmentWorkflow(
+    Transition("request_changes", "Demander des compléments", (E.PENDING,), E.CHANGES_REQUESTED, Role.INSTRUCTOR,
+               comment_required=True),
+    Transition("resubmit", "Renvoyer la demande complétée", (E.CHANGES_REQUESTED,), E.PENDING, representative),
+    Transition("validate", "Valider l'enrôlement", (E.PENDING,), E.VALIDATED, Role.INSTRUCTOR),
+    Transition("reject", "Rejeter l'enrôlement", (E.PENDING, E.CHANGES_REQUESTED), E.REJECTED, Role.INSTRUCTOR,
+               comment_required=True),
+)  # fmt: skip
 
 DECLARED_FIELDS = (
     "legal_name",
@@ -128,18 +142,9 @@ def declared_values(enrolment):
     return {name: getattr(enrolment, name) for name in DECLARED_FIELDS}
 
 
-def _may(user, transition, enrolment):
-    if transition.role == Role.OPERATOR:
-        return user is not None and user.is_authenticated and user.pk == enrolment.user_id and not user.is_staff
-    return is_agent(user, transition.role)
-
-
 def enrolment_abilities(*, user, enrolment):
     """What `user` may do on `enrolment` now: {transition name: bool} (admin buttons, portal, API)."""
-    return {
-        name: enrolment.state in transition.sources and _may(user, transition, enrolment)
-        for name, transition in ENROLMENT_TRANSITIONS.items()
-    }
+    return ENROLMENT_TRANSITIONS.abilities(user=user, obj=enrolment)
 
 
 def _check_company(cleaned, *, errors, at):
@@ -419,29 +424,12 @@ def _lock_enrolment(enrolment):
 
 
 def _enrolment_transition(*, enrolment, name, actor, comment="", at, fields=None, before_write=None):
-    """Fire `name` on the locked enrolment; `before_write(locked)` may write more and return fields."""
-    transition = ENROLMENT_TRANSITIONS[name]
-    comment = (comment or "").strip()
-    locked = _lock_enrolment(enrolment)
-    if not _may(actor, transition, locked):
-        raise NotAllowed()
-    if locked.state not in transition.sources:
-        raise StateConflict(
-            f"Action « {transition.label} » impossible : la demande d'enrôlement est « {locked.get_state_display()} »."
-        )
-    if transition.comment_required and not comment:
-        raise InvalidInput(COMMENT_REQUIRED, code="comment_required", errors={"comment": [COMMENT_REQUIRED]})
-    fields = dict(fields or {})
-    if before_write:
-        fields.update(before_write(locked))
-    fields.update(state=transition.target, updated_at=at)
-    if Enrolment.objects.filter(pk=locked.pk, state=locked.state).update(**fields) != 1:
-        raise StateConflict("La demande d'enrôlement vient d'être modifiée par ailleurs ; rechargez-la.")
-    _append_enrolment_event(
-        enrolment=locked, actor=actor, action=name, from_state=locked.state, to_state=transition.target,
-        comment=comment, at=at,
-    )  # fmt: skip
-    return Enrolment.objects.select_related("user", "operator", "provider").get(pk=locked.pk)
+    """Fire `name` through the table; `before_write(locked)` may write more and return fields."""
+
+    def prepare(locked):
+        return {**(fields or {}), **(before_write(locked) if before_write else {})}
+
+    return ENROLMENT_TRANSITIONS.fire(enrolment, name, actor=actor, comment=comment, at=at, prepare=prepare)
 
 
 def enrolment_resubmit(*, enrolment, actor, documents=None, comment="", at=None, **changes):
@@ -455,8 +443,7 @@ def enrolment_resubmit(*, enrolment, actor, documents=None, comment="", at=None,
     if unknown:
         raise TypeError(f"unexpected fields: {sorted(unknown)}")
     documents = {kind: file for kind, file in (documents or {}).items() if file is not None}
-    transition = ENROLMENT_TRANSITIONS["resubmit"]
-    if not _may(actor, transition, enrolment):
+    if not ENROLMENT_TRANSITIONS.may(actor, ENROLMENT_TRANSITIONS["resubmit"], enrolment):
         raise NotAllowed()
     current = declared_values(enrolment)
     if "kind" in changes and changes["kind"] == OperatorKind.DEVELOPER:

@@ -173,7 +173,8 @@ def test_breakdown_is_shown_as_a_table(client):
     claim, _ = claim_in_state("submitted")
     client.force_login(agent())
     html = change_page(client, claim)
-    assert "<th>Type</th>" in html and "Plafond" in html
+    # The one breakdown template of the admin and the portal (templates/claims/_breakdown_table.html).
+    assert 'class="portail-breakdown"' in html and "Source du nombre" in html and "Plafond" in html
     assert "583,30" in html  # 10 APP × 58.33
 
 

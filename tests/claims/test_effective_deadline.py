@@ -109,8 +109,8 @@ def test_daily_jobs_remind_and_lapse_exactly_by_the_rule(case, monkeypatch):
     claim, expected, at = case
     tried = []  # the job must select the overdue drafts itself, not rely on the lapse guard to refuse
     real_lapse = services.claim_lapse
-    monkeypatch.setattr(
-        services, "claim_lapse", lambda *, claim, at: tried.append(claim.pk) or real_lapse(claim=claim, at=at)
+    monkeypatch.setattr(  # where the daily job finds it (claims/services/deadlines.py)
+        services.deadlines, "claim_lapse", lambda *, claim, at: tried.append(claim.pk) or real_lapse(claim=claim, at=at)
     )
     today = paris_today(at=at)
     reminded = {

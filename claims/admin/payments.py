@@ -1,24 +1,26 @@
-"""The agents' back office for payments: batches (SEPA orders), their lines, imported bank returns.
+"""The agents' back office for payments: batches (SEPA orders), their lines, imported bank returns,
+the payments recorded.
 
-Registered from claims/admin.py. Every button calls claims.payments with `actor=request.user`; the
-services decide who may do what (a `valideur`), the views only translate their errors.
+Every button calls claims.payments with `actor=request.user`; a batch's buttons come from its table
+(claims.workflow.BATCH_TRANSITIONS); the services decide who may do what (a `valideur`), the views
+only translate their errors.
 """
 
 import hashlib
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from claims import payments, selectors
-from claims.admin import ReadOnlyInline, report_error
+from claims.admin.inlines import ReadOnlyInline
 from claims.enums import AttemptState
-from claims.models import BankReturn, PaymentAttempt, PaymentBatch, PaymentBatchEvent
+from claims.models import BankReturn, Payment, PaymentAttempt, PaymentBatch, PaymentBatchEvent
 from claims.workflow import BATCH_TRANSITIONS
-from common.admin import BaseAdmin, HistoryInlineMixin, person
+from common.admin import AdminAction, BaseAdmin, HistoryInlineMixin, WorkflowAdmin, person, report_error
 from common.downloads import with_download_headers
 from common.exceptions import DomainError, InvalidInput, NotAllowed
 from common.formatting import euros, masked_iban
@@ -59,7 +61,16 @@ def _uploaded_return(request):
 
 
 @admin.register(PaymentBatch)
-class PaymentBatchAdmin(BaseAdmin):
+class PaymentBatchAdmin(WorkflowAdmin):
+    workflow = BATCH_TRANSITIONS
+    workflow_argument = "batch"
+    workflow_path = "step"
+    workflow_context = "steps"
+    workflow_actions = {
+        "send": AdminAction(payments.payment_batch_mark_sent, text=None),
+        "cancel": AdminAction(payments.payment_batch_cancel, text="reason", text_field="reason"),
+    }
+    forbidden_is_403 = True
     list_display = ["number", "state", "created_at", "created_by", "line_count", "total_display", "message_id"]
     list_filter = ["state"]
     search_fields = ["=number", "message_id", "lines__end_to_end_id", "lines__claim__operator__legal_name"]
@@ -114,7 +125,6 @@ class PaymentBatchAdmin(BaseAdmin):
         view = self.admin_site.admin_view
         return [
             path("<int:pk>/download/", view(self.download_view), name="claims_paymentbatch_download"),
-            path("<int:pk>/step/<str:step>/", view(self.step_view), name="claims_paymentbatch_step"),
             path("import/", view(self.import_view), name="claims_paymentbatch_import"),
             path("create/", view(self.create_view), name="claims_paymentbatch_create"),
             *super().get_urls(),
@@ -128,11 +138,16 @@ class PaymentBatchAdmin(BaseAdmin):
         }
         return super().changelist_view(request, extra_context)
 
+    def workflow_queryset(self, request):
+        return selectors.batches_visible_to(user=request.user)
+
+    def workflow_done(self, obj):
+        return f"Lot n° {obj.number} : {obj.get_state_display()}."
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         batch = self.get_object(request, object_id)
-        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
+        extra_context = extra_context or {}
         if batch is not None:
-            is_validator = is_agent(request.user, Role.VALIDATOR)
             extra_context.update(
                 lines=[
                     {
@@ -143,17 +158,7 @@ class PaymentBatchAdmin(BaseAdmin):
                     }
                     for line in batch.lines.select_related("claim__operator").order_by("pk")
                 ],
-                steps=[
-                    {
-                        "step": name,
-                        "label": transition.label,
-                        "reason": transition.comment_required,
-                        "url": reverse("admin:claims_paymentbatch_step", args=[batch.pk, name]),
-                    }
-                    for name, transition in BATCH_TRANSITIONS.items()
-                    if transition.role == Role.VALIDATOR and batch.state in transition.sources and is_validator
-                ],
-                can_import=is_validator,
+                can_import=is_agent(request.user, Role.VALIDATOR),
                 ordered=AttemptState.ORDERED,
             )
         return super().change_view(request, object_id, form_url, extra_context)
@@ -168,27 +173,6 @@ class PaymentBatchAdmin(BaseAdmin):
         response = HttpResponse(content, content_type="application/xml")
         response["Content-Disposition"] = f'attachment; filename="{batch.file_name}"'
         return with_download_headers(response)
-
-    def step_view(self, request, pk, step):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        batch = get_object_or_404(selectors.batches_visible_to(user=request.user), pk=pk)
-        try:
-            if step == "send":
-                batch = payments.payment_batch_mark_sent(batch=batch, actor=request.user)
-            elif step == "cancel":
-                batch = payments.payment_batch_cancel(
-                    batch=batch, actor=request.user, reason=request.POST.get("reason", "")
-                )
-            else:
-                raise Http404
-        except NotAllowed as error:
-            raise PermissionDenied(error.message) from None
-        except DomainError as error:
-            report_error(self, request, error)
-        else:
-            self.message_user(request, f"Lot n° {batch.number} : {batch.get_state_display()}.", messages.SUCCESS)
-        return redirect(reverse("admin:claims_paymentbatch_change", args=[pk]))
 
     def import_view(self, request):
         if request.method != "POST":
@@ -264,6 +248,23 @@ class BankReturnAdmin(BaseAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(BaseAdmin):
+    list_display = ["reference", "claim", "amount", "paid_on", "recorded_by"]
+    search_fields = ["reference", "claim__operator__legal_name", "=claim__operator__siren"]
+    list_select_related = ["claim__operator", "recorded_by"]
+    show_facets = admin.ShowFacets.NEVER
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
