@@ -101,6 +101,8 @@ MIDDLEWARE = [
     # First: a request id for every request and its log lines (X-Request-ID), and its metrics.
     "common.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files served by the app itself (README "Déploiement"), after SecurityMiddleware's headers.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # A lost database answers 503 (JSON on the API), never a 500 with a traceback.
     "common.middleware.DatabaseUnavailableMiddleware",
     # A NUL in an API query parameter is a 400 field error, never a database error.
@@ -242,6 +244,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# WhiteNoise serves STATIC_ROOT (filled by `collectstatic`) in production, compressed (gzip); with
+# STATIC_MANIFEST=1 under content-hashed names cached for a year (collectstatic then must run before the
+# app starts: a page naming a file missing from the manifest fails). DEBUG: files read from the apps.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env.bool("STATIC_MANIFEST", default=False)
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
+}
+WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG
 # Uploaded proofs live outside any web root and are only served by authorised views.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = None
@@ -252,6 +267,8 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Where django.core.mail.backends.filebased.EmailBackend writes each message (make stack-check reads them).
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent-emails"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="financement-segur@localhost")
 # Where operator actions are announced when no agent is assigned to the claim yet.
 AGENTS_NOTIFICATION_EMAIL = env.str("AGENTS_NOTIFICATION_EMAIL", default="instruction@localhost")
