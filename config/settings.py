@@ -203,6 +203,9 @@ OIDC_USE_PKCE = True
 OIDC_CREATE_USER = False
 OIDC_TIMEOUT = env.int("PROCONNECT_TIMEOUT_SECONDS", default=5)
 OIDC_AUTHENTICATION_CALLBACK_URL = "proconnect:callback"
+# Signing out of a ProConnect session ends it at ProConnect too (end_session_endpoint, the ID token as hint).
+OIDC_STORE_ID_TOKEN = True
+OIDC_OP_LOGOUT_URL_METHOD = "operators.proconnect.end_session_url"
 
 # --- Login throttling (django-axes) -------------------------------------------
 # After AXES_FAILURE_LIMIT failures for one user name from one address, that pair is locked for
