@@ -250,14 +250,18 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 # WhiteNoise serves STATIC_ROOT (filled by `collectstatic`) in production, compressed (gzip); with
 # STATIC_MANIFEST=1 under content-hashed names cached for a year (collectstatic then must run before the
 # app starts: a page naming a file missing from the manifest fails). DEBUG: files read from the apps.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if env.bool("STATIC_MANIFEST", default=False)
+        if STATIC_MANIFEST
         else "whitenoise.storage.CompressedStaticFilesStorage"
     },
 }
+# The manifest rewrites the url()s inside the DSFR's CSS, so its published SRI hashes no longer match:
+# the hashed file name pins the content instead (same origin, CSP 'self').
+DSFR_USE_INTEGRITY_CHECKSUMS = not STATIC_MANIFEST
 WHITENOISE_AUTOREFRESH = DEBUG
 WHITENOISE_USE_FINDERS = DEBUG
 # Uploaded proofs live outside any web root and are only served by authorised views.
@@ -270,6 +274,14 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# The SMTP relay (smtp backend); a relay that does not answer fails the send after EMAIL_TIMEOUT, and the
+# e-mail task retries.
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = _secret("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # Where django.core.mail.backends.filebased.EmailBackend writes each message (make stack-check reads them).
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent-emails"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="financement-segur@localhost")

@@ -26,6 +26,8 @@ max_requests = 2000
 max_requests_jitter = 200
 # Logs to stderr like the app's (collected by systemd's journal or the container runtime).
 errorlog = "-"
+# No control socket: its default path is shared by every instance of the host (reload with SIGHUP).
+control_socket_disable = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 
 
