@@ -15,7 +15,7 @@ from pathlib import Path
 from prometheus_client import multiprocess
 
 wsgi_app = "config.wsgi:application"
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+bind = "127.0.0.1:8000"  # the Procfile and the systemd template give --bind
 # Sync workers: 2 per core is a fair start for this mostly-database app (make bench measured 5 on 2 CPUs).
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 # Above DATABASE_STATEMENT_TIMEOUT (20 s) plus its client margin, so a slow query answers 503, not a kill.
