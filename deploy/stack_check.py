@@ -488,7 +488,7 @@ def main():
             check(process.poll() is None, f"{name}: still running")
     except (CheckFailed, KeyboardInterrupt, subprocess.TimeoutExpired) as error:
         failed = True
-        say(f"FAILED: {error or 'interrupted'}")
+        say(f"FAILED: {str(error) or 'interrupted'}")
         for name, _, _ in stack.processes:
             say(f"--- last lines of {name}.log ---")
             say("\n".join(stack.log(name).splitlines()[-25:]))
