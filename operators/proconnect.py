@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE = "ProConnect est momentanément indisponible : réessayez dans quelques minutes."
 FAILED = "La connexion avec ProConnect a échoué : réessayez."
 PASSWORD_LOGIN_OFF = "Les agents se connectent avec ProConnect."
-SIGNED_OUT = "Vous êtes déconnecté, de ce service et de ProConnect."
+SIGNED_OUT = "Vous êtes déconnecté de ce service et de ProConnect."
 SIGNED_OUT_HERE_ONLY = (
     "Vous êtes déconnecté de ce service, mais ProConnect n'a pas pu être joint : "
     "fermez votre navigateur pour terminer aussi votre session ProConnect."
