@@ -41,6 +41,12 @@ bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(PY) -m bench.api_bench $(BENCH_ARGS)
 
+# The deployment recipe run for real (deploy/Procfile: PostgreSQL + Redis, two gunicorn instances, a worker,
+# beat; DEBUG=0) and a smoke scenario across both instances; stops everything. ~2 min (deploy/stack_check.py).
+.PHONY: stack-check
+stack-check: install
+	$(PY) deploy/stack_check.py
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -8,12 +8,15 @@
 - `/metrics` (prometheus-client): requests by method, route and status, their latency, Celery tasks by
   name and outcome, and the collectors of METRICS_COLLECTORS (claims by state, batches pending). Never
   public: answered only to a bearer METRICS_TOKEN or an address in METRICS_ALLOWED_IPS, else 404.
+  With PROMETHEUS_MULTIPROC_DIR set (several gunicorn workers, deploy/gunicorn.conf.py), every process
+  writes its counters there and /metrics sums them over the processes.
 """
 
 import contextvars
 import hmac
 import ipaddress
 import logging
+import os
 import re
 import time
 import uuid
@@ -21,7 +24,15 @@ import uuid
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils.module_loading import import_string
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 from common.net import client_ip
 
@@ -89,9 +100,21 @@ def metrics(request):
         authorised = address is not None and any(address in network for network in networks)
     if not authorised:
         raise Http404
+    return HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
+
+
+def _registry():
+    """This process's registry; with PROMETHEUS_MULTIPROC_DIR, one built for this scrape from every
+    process's files (prometheus-client's multiprocess mode) plus the collectors read from the database."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        for path in settings.METRICS_COLLECTORS:
+            registry.register(import_string(path)())
+        return registry
     for path in settings.METRICS_COLLECTORS:
         _register_once(path)
-    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+    return REGISTRY
 
 
 _registered = set()

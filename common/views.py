@@ -3,8 +3,10 @@ French pages of common.errors everywhere else (portal layout, or the admin's loo
 
 import logging
 import threading
+import time
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
@@ -28,24 +30,48 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-def _database_up():
-    """SELECT 1 in a thread of its own (its own connection), given READINESS_TIMEOUT to answer."""
+def _in_thread(check, deadline):
+    """Runs `check` in a thread of its own and returns a function giving its answer, False if it raised
+    or has not answered by `deadline` (time.monotonic()): probes run side by side within one budget."""
     result = {}
 
-    def probe():
+    def run():
         try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-            result["up"] = True
-        except DatabaseError:
+            result["up"] = check()
+        except Exception as error:  # the probed service's own error types
+            logger.warning("readyz: %s unavailable: %s", check.__name__.removeprefix("_"), error)
             result["up"] = False
-        finally:
-            connection.close()  # this thread's own connection
 
-    thread = threading.Thread(target=probe, daemon=True)
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    thread.join(READINESS_TIMEOUT)
-    return result.get("up", False)
+
+    def answer():
+        thread.join(max(0.0, deadline - time.monotonic()))
+        return result.get("up", False)
+
+    return answer
+
+
+def _database():
+    """SELECT 1 on this thread's own connection, closed afterwards."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+    finally:
+        connection.close()
+
+
+def _broker():
+    """Connects to CELERY_BROKER_URL once, without retrying beyond the readiness budget."""
+    from kombu import Connection
+
+    options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "socket_connect_timeout": 1, "socket_timeout": 1}
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=READINESS_TIMEOUT, transport_options=options) as broker:
+        broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=READINESS_TIMEOUT)
+        return broker.connected
 
 
 def _cache_up():
@@ -63,9 +89,15 @@ def _cache_up():
 @never_cache
 @require_GET
 def readyz(request):
-    """Readiness: the database and the cache answer (login limits fail closed without the cache).
-    The broker is not required: notifications wait in the outbox."""
-    checks = {"database": _database_up(), "cache": _cache_up()}
+    """Readiness: the database and the cache answer (login limits fail closed without the cache), and
+    the broker when one is configured (CELERY_BROKER_URL): a 503 names the part that is down. The
+    probes run side by side and the answer comes within READINESS_TIMEOUT whatever they do."""
+    deadline = time.monotonic() + READINESS_TIMEOUT
+    probes = {"database": _in_thread(_database, deadline)}
+    if settings.CELERY_BROKER_URL:
+        probes["broker"] = _in_thread(_broker, deadline)
+    checks = {"cache": _cache_up()}
+    checks = {name: answer() for name, answer in probes.items()} | checks
     body = {name: "up" if up else "down" for name, up in checks.items()}
     if all(checks.values()):
         return JsonResponse({"status": "ok", **body})

@@ -101,6 +101,8 @@ MIDDLEWARE = [
     # First: a request id for every request and its log lines (X-Request-ID), and its metrics.
     "common.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files served by the app itself (README "Déploiement"), after SecurityMiddleware's headers.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # A lost database answers 503 (JSON on the API), never a 500 with a traceback.
     "common.middleware.DatabaseUnavailableMiddleware",
     # A NUL in an API query parameter is a 400 field error, never a database error.
@@ -201,6 +203,9 @@ OIDC_USE_PKCE = True
 OIDC_CREATE_USER = False
 OIDC_TIMEOUT = env.int("PROCONNECT_TIMEOUT_SECONDS", default=5)
 OIDC_AUTHENTICATION_CALLBACK_URL = "proconnect:callback"
+# Signing out of a ProConnect session ends it at ProConnect too (end_session_endpoint, the ID token as hint).
+OIDC_STORE_ID_TOKEN = True
+OIDC_OP_LOGOUT_URL_METHOD = "operators.proconnect.end_session_url"
 
 # --- Login throttling (django-axes) -------------------------------------------
 # After AXES_FAILURE_LIMIT failures for one user name from one address, that pair is locked for
@@ -242,6 +247,23 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# WhiteNoise serves STATIC_ROOT (filled by `collectstatic`) in production, compressed (gzip); with
+# STATIC_MANIFEST=1 under content-hashed names cached for a year (collectstatic then must run before the
+# app starts: a page naming a file missing from the manifest fails). DEBUG: files read from the apps.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
+}
+# The manifest rewrites the url()s inside the DSFR's CSS, so its published SRI hashes no longer match:
+# the hashed file name pins the content instead (same origin, CSP 'self').
+DSFR_USE_INTEGRITY_CHECKSUMS = not STATIC_MANIFEST
+WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG
 # Uploaded proofs live outside any web root and are only served by authorised views.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = None
@@ -252,6 +274,16 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# The SMTP relay (smtp backend); a relay that does not answer fails the send after EMAIL_TIMEOUT, and the
+# e-mail task retries.
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = _secret("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Where django.core.mail.backends.filebased.EmailBackend writes each message (make stack-check reads them).
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent-emails"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="financement-segur@localhost")
 # Where operator actions are announced when no agent is assigned to the claim yet.
 AGENTS_NOTIFICATION_EMAIL = env.str("AGENTS_NOTIFICATION_EMAIL", default="instruction@localhost")
@@ -495,3 +527,15 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
+
+# Optional error tracking (config/sentry.py): nothing is loaded or sent unless SENTRY_DSN is set.
+SENTRY_DSN = _secret("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config import sentry
+
+    sentry.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

@@ -1,10 +1,12 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from common import observability
 from common import views as common_views
+from operators.proconnect import ProConnectLogoutView
 
 admin.site.site_header = "Financement Ségur MSSanté — instruction"
 admin.site.site_title = "Financement Ségur MSSanté"
@@ -23,6 +25,12 @@ urlpatterns = [
     path("readyz", common_views.readyz, name="readyz"),
     path("metrics", observability.metrics, name="metrics"),
     path("", RedirectView.as_view(pattern_name="portal:dashboard", permanent=False)),
+    # Sign-out: a ProConnect session also ends at ProConnect; others go on to the usual view.
+    path("portail/deconnexion/", ProConnectLogoutView.as_view(fallback=auth_views.LogoutView.as_view())),
+    path(
+        "admin/logout/",
+        ProConnectLogoutView.as_view(purpose="admin", fallback=admin.site.admin_view(admin.site.logout)),
+    ),
     path("portail/", include("claims.portal.urls")),
     path("proconnect/", include("operators.proconnect_urls")),
     path("admin/", admin.site.urls),

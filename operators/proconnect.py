@@ -4,6 +4,10 @@ this module adds what ProConnect needs: endpoints discovered from the issuer, th
 checked, `acr` requested (and required for agents), and the account chosen by
 `operators.services.proconnect_account` (matched on e-mail, never created without an invitation).
 
+Signing out of a session opened through ProConnect also ends it at ProConnect (its end_session_endpoint
+with the ID token as hint, a signed `state` and /proconnect/deconnexion/ to come back to); a session
+opened with a password signs out as before.
+
 Settings: PROCONNECT_ISSUER (empty: ProConnect off), PROCONNECT_CLIENT_ID / PROCONNECT_CLIENT_SECRET
 (`_FILE` variants), PROCONNECT_AGENT_ACR_VALUES, AGENT_PASSWORD_LOGIN.
 """
@@ -11,17 +15,20 @@ Settings: PROCONNECT_ISSUER (empty: ProConnect off), PROCONNECT_CLIENT_ID / PROC
 import json
 import logging
 import time
+from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
+from django.core import signing
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.crypto import get_random_string
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
-from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView, OIDCLogoutView
 
 from operators.services.proconnect import ProConnectRefused, proconnect_account
 
@@ -30,6 +37,13 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE = "ProConnect est momentanément indisponible : réessayez dans quelques minutes."
 FAILED = "La connexion avec ProConnect a échoué : réessayez."
 PASSWORD_LOGIN_OFF = "Les agents se connectent avec ProConnect."
+SIGNED_OUT = "Vous êtes déconnecté de ce service et de ProConnect."
+SIGNED_OUT_HERE_ONLY = (
+    "Vous êtes déconnecté de ce service, mais ProConnect n'a pas pu être joint : "
+    "fermez votre navigateur pour terminer aussi votre session ProConnect."
+)
+_LOGOUT_STATE_SALT = "operators.proconnect.logout"
+_BACKEND = "operators.proconnect.ProConnectBackend"
 
 # The provider's metadata per issuer, kept one hour (each process fetches it on first use).
 _METADATA_TTL = 3600
@@ -181,10 +195,78 @@ class ProConnectCallbackView(OIDCAuthenticationCallbackView):
             return HttpResponseRedirect(reverse(_login_url(self._purpose())))
 
     def login_failure(self):
+        self.request.session.pop("oidc_id_token", None)  # stored by the library before the refusal
         refusal = getattr(self.request, "proconnect_refusal", None)
         logger.warning("proconnect: sign-in failed (%s)", "refused" if refusal else "error")
         messages.error(self.request, refusal or FAILED)
         return HttpResponseRedirect(reverse(_login_url(self._purpose())))
+
+
+def _proconnect_session(request):
+    return (
+        enabled()
+        and request.user.is_authenticated
+        and request.session.get(BACKEND_SESSION_KEY) == _BACKEND
+        and bool(request.session.get("oidc_id_token"))
+    )
+
+
+def end_session_url(request):
+    """OIDC_OP_LOGOUT_URL_METHOD, called before the session ends: ProConnect's end_session_endpoint with
+    the ID token as hint, a signed state naming where the user signed out, and the way back."""
+    purpose = getattr(request, "proconnect_purpose", "portal")
+    try:
+        endpoint = provider_metadata()["end_session_endpoint"]
+    except (requests.RequestException, ValueError, KeyError, SuspiciousOperation):
+        logger.exception("proconnect: no end_session_endpoint, signing out here only")
+        request.proconnect_unreachable = True
+        return reverse(_login_url(purpose))
+    state = signing.dumps({"purpose": purpose, "nonce": get_random_string(32)}, salt=_LOGOUT_STATE_SALT)
+    query = {
+        "id_token_hint": request.session["oidc_id_token"],
+        "state": state,
+        "post_logout_redirect_uri": request.build_absolute_uri(reverse("proconnect:logout_callback")),
+    }
+    return f"{endpoint}?{urlencode(query)}"
+
+
+class ProConnectLogoutView(OIDCLogoutView):
+    """Sign-out of the portal or the admin (it takes over their logout URLs, config/urls.py). A session
+    opened through ProConnect is ended here, then at ProConnect; any other goes to `fallback`, the view
+    that served this URL before (Django's LogoutView, the admin's logout)."""
+
+    get_settings = staticmethod(_setting)
+    http_method_names = ["post"]
+    purpose = "portal"
+    fallback = None
+
+    def dispatch(self, request, *args, **kwargs):
+        if not _proconnect_session(request):
+            return self.fallback(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    @property
+    def redirect_url(self):
+        return reverse(_login_url(self.purpose))
+
+    def post(self, request):
+        request.proconnect_purpose = self.purpose
+        response = super().post(request)
+        if getattr(request, "proconnect_unreachable", False):
+            messages.warning(request, SIGNED_OUT_HERE_ONLY)
+        return response
+
+
+def logout_callback(request):
+    """ProConnect's redirect after its sign-out (post_logout_redirect_uri): back to the login page the
+    user came from, as the signed state says."""
+    try:
+        state = signing.loads(request.GET.get("state", ""), salt=_LOGOUT_STATE_SALT, max_age=3600)
+    except signing.BadSignature:
+        logger.warning("proconnect: sign-out return with a bad or expired state")
+        return HttpResponseRedirect(reverse(_login_url("portal")))
+    messages.info(request, SIGNED_OUT)
+    return HttpResponseRedirect(reverse(_login_url(state.get("purpose"))))
 
 
 class AgentPasswordGate:

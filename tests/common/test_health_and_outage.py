@@ -6,7 +6,8 @@ from funding import selectors
 pytestmark = pytest.mark.django_db
 
 
-def test_liveness_and_readiness(client):
+def test_liveness_and_readiness(client, settings):
+    settings.CELERY_BROKER_URL = ""  # the broker check: tests/common/test_readiness_broker.py
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ok", "database": "up", "cache": "up"}
 

@@ -20,6 +20,7 @@ HERE = Path(__file__).parent
 CLIENT_ID = "segur-test-client"
 CLIENT_SECRET = "segur-test-secret-" + "x" * 32
 CALLBACK = "http://testserver/proconnect/retour/"
+LOGOUT_CALLBACK = "http://testserver/proconnect/deconnexion/"
 
 
 def _unavailable(reason):
@@ -35,6 +36,12 @@ class Provider:
     def next_login(self, **account):
         requests.post(f"{self.issuer}/__test/next-login", json=account, timeout=5).raise_for_status()
 
+    def logouts(self):
+        """The sign-outs the provider completed: [{"accountId": sub, "clientId": …}]."""
+        answer = requests.get(f"{self.issuer}/__test/logouts", timeout=5)
+        answer.raise_for_status()
+        return answer.json()
+
 
 @pytest.fixture(scope="session")
 def oidc_provider():
@@ -47,7 +54,13 @@ def oidc_provider():
         )
         if done.returncode:
             _unavailable(f"npm ci failed in tests/oidc: {done.stderr[-500:]}")
-    env = {**os.environ, "CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": CLIENT_SECRET, "REDIRECT_URIS": CALLBACK}
+    env = {
+        **os.environ,
+        "CLIENT_ID": CLIENT_ID,
+        "CLIENT_SECRET": CLIENT_SECRET,
+        "REDIRECT_URIS": CALLBACK,
+        "POST_LOGOUT_REDIRECT_URIS": LOGOUT_CALLBACK,
+    }
     process = subprocess.Popen(
         [node, str(HERE / "provider.mjs")],
         cwd=HERE,
@@ -75,18 +88,24 @@ def proconnect(settings, oidc_provider):
     return oidc_provider
 
 
-def through_provider(client, start_path):
+def through_provider(client, start_path, browser=None):
     """Starts a sign-in at `start_path` with the Django test client, lets the provider's automatic
-    interactions run (a real HTTP session with its cookies), and returns the Django response to
-    ProConnect's redirect back (the callback)."""
+    interactions run (a real HTTP session with its cookies: `browser`, or a new one), and returns the
+    Django response to ProConnect's redirect back (the callback)."""
     response = client.get(start_path)
     assert response.status_code == 302, response
-    url = response["Location"]
-    with requests.Session() as browser:
-        for _ in range(10):
-            if url.startswith("http://testserver/"):
-                return client.get(url.removeprefix("http://testserver"))
-            answer = browser.get(url, allow_redirects=False, timeout=10)
-            assert answer.status_code in (302, 303), (answer.status_code, answer.text[:500])
-            url = urljoin(url, answer.headers["Location"])
+    if browser is None:
+        with requests.Session() as browser:
+            return follow_at_provider(client, browser, response["Location"])
+    return follow_at_provider(client, browser, response["Location"])
+
+
+def follow_at_provider(client, browser, url):
+    """Follows the provider's redirects with `browser` until it sends back to the app (the test client)."""
+    for _ in range(10):
+        if url.startswith("http://testserver/"):
+            return client.get(url.removeprefix("http://testserver"))
+        answer = browser.get(url, allow_redirects=False, timeout=10)
+        assert answer.status_code in (302, 303), (answer.status_code, answer.text[:500])
+        url = urljoin(url, answer.headers["Location"])
     raise AssertionError("too many redirects at the provider")

@@ -8,16 +8,20 @@
 // the login prompt: like a real identity provider without MFA it returns the lower acr, and the relying
 // party must refuse it.
 //
-// Usage: CLIENT_ID=… CLIENT_SECRET=… REDIRECT_URIS=uri1,uri2 node provider.mjs
+// RP-initiated logout (ProConnect's end_session_endpoint): the client's post-logout URIs come from
+// POST_LOGOUT_REDIRECT_URIS; each completed sign-out is listed at GET /__test/logouts.
+//
+// Usage: CLIENT_ID=… CLIENT_SECRET=… REDIRECT_URIS=uri1,uri2 [POST_LOGOUT_REDIRECT_URIS=uri] node provider.mjs
 // Listens on 127.0.0.1 (PORT, default: any free port) and prints "listening <issuer>" when ready.
 import crypto from 'node:crypto';
 import http from 'node:http';
 
 import Provider, { interactionPolicy } from 'oidc-provider';
 
-const { CLIENT_ID, CLIENT_SECRET, REDIRECT_URIS } = process.env;
+const { CLIENT_ID, CLIENT_SECRET, REDIRECT_URIS, POST_LOGOUT_REDIRECT_URIS = '' } = process.env;
 const SCOPES = ['openid', 'email', 'given_name', 'usual_name', 'uid', 'siret'];
 const accounts = new Map();
+const logouts = [];
 let nextLogin = null;
 let provider = null;
 
@@ -62,6 +66,8 @@ const server = http.createServer(async (req, res) => {
       const body = await readJson(req);
       nextLogin = { sub: body.sub || crypto.randomUUID(), acr: 'eidas1', ...body };
       res.writeHead(204).end();
+    } else if (req.method === 'GET' && req.url === '/__test/logouts') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(logouts));
     } else if (req.url.startsWith('/interaction/')) {
       await interaction(req, res);
     } else {
@@ -86,6 +92,7 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', async () => {
         client_id: CLIENT_ID,
         client_secret: CLIENT_SECRET,
         redirect_uris: REDIRECT_URIS.split(','),
+        post_logout_redirect_uris: POST_LOGOUT_REDIRECT_URIS.split(',').filter(Boolean),
         grant_types: ['authorization_code'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_post',
@@ -109,6 +116,13 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', async () => {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true },
       jwtUserinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        // The confirmation page: just the provider's form (a browser would submit it on a click).
+        async logoutSource(ctx, form) {
+          ctx.body = `<!DOCTYPE html><html><body>${form}</body></html>`;
+        },
+      },
     },
     interactions: { policy, url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
@@ -127,5 +141,8 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', async () => {
     },
   });
   provider.proxy = false;
+  provider.on('end_session.success', (ctx) => {
+    logouts.push({ accountId: ctx.oidc.session?.accountId, clientId: ctx.oidc.client?.clientId });
+  });
   console.log(`listening ${issuer}`);
 });
