@@ -11,11 +11,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from claims import notifications, selectors
-from claims.enums import EDITABLE_STATES, UPLOADABLE_KINDS, DocumentKind
+from claims.enums import EDITABLE_STATES, GENERATED_KINDS, UPLOADABLE_KINDS, DocumentKind
 from claims.letters import decision_letter, filing_receipt
 from claims.models import Document
 from claims.uploads import inspect_upload
 from claims.workflow import append_claim_event, lock_claim
+from common import scanning
 from common.exceptions import InvalidInput, NotAllowed, StateConflict
 from common.roles import Role, actor_label, has_role, is_agent
 from operators.services.contracts import contract_v2_signed_uploaded
@@ -86,10 +87,12 @@ def store_document(*, claim, actor, kind, version, name, content, content_type, 
         size=size,
         sha256=sha256,
         uploaded_by=actor,
+        **scanning.initial_scan_fields(generated=kind in GENERATED_KINDS),
     )
     document.file.save(name, content, save=False)
     try:
         document.save()
+        scanning.schedule_scan(document)  # after commit; "en cours d'analyse" until clean
         append_claim_event(
             claim=claim,
             actor=actor,

@@ -46,6 +46,7 @@ NOTIFIED_ACTIONS = {
     "confirm_payment",
     "payment_returned",
     "return_payment",
+    "document_infected",
 }
 # Actions fired by the operator: the agents are told; every other action is told to the operator.
 OPERATOR_ACTIONS = {"submit", "resubmit", "withdraw"}

@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db import transaction
 
 from claims import notifications, pricing, selectors
-from claims.enums import BatchState, ClaimKind, ClaimState, DocumentKind
+from claims.enums import UPLOADABLE_KINDS, BatchState, ClaimKind, ClaimState, DocumentKind
 from claims.models import Claim, ClaimEvent, PaymentBatch, PaymentBatchEvent
+from common import scanning
 from common.audit import append_event
 from common.formatting import euros
 from common.roles import Role
@@ -89,6 +90,14 @@ def offered_proof_kinds(claim, *, at):
 @filing_condition("Pièces justificatives déposées")
 def required_proofs_present(claim, *, actor, at):
     return _missing_documents(claim, required_proof_kinds(claim))
+
+
+@filing_condition("Pièces analysées par l'antivirus")
+def proofs_scanned(claim, *, actor, at):
+    """Only clean proofs count: the latest version of each uploaded proof must not be in analysis
+    nor quarantined (common.scanning)."""
+    latest = [d for d in selectors.latest_documents(claim=claim).values() if d.kind in UPLOADABLE_KINDS]
+    return scanning.guard_problems(latest, label=lambda d: d.get_kind_display())
 
 
 @filing_condition("Avance approuvée")
@@ -187,11 +196,13 @@ FILING_GUARDS = {
         referencing_valid,
         provider_referenced,
         required_proofs_present,
+        proofs_scanned,
         counts_established,
     ),
     ClaimKind.BALANCE: (
         advance_approved,
         required_proofs_present,
+        proofs_scanned,
         technical_doc_https,
         deployment_declared,
         counts_established,

@@ -2,6 +2,7 @@
 
 from django.http import FileResponse, Http404
 
+from common import scanning
 from common.uploads import safe_display_name
 
 # Proofs include identity and bank documents: never cached, never rendered, never sniffed.
@@ -13,7 +14,11 @@ HEADERS = {
 
 
 def attachment_response(document):
-    """Stream `document.file` (a common.models.StoredFile) as an attachment under its sanitised name."""
+    """Stream `document.file` (a common.models.StoredFile) as an attachment under its sanitised name.
+
+    A proof being scanned or quarantined is never served: DocumentUnavailable (409, common.scanning).
+    """
+    scanning.check_downloadable(document)
     try:
         handle = document.file.open("rb")
     except FileNotFoundError:

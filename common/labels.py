@@ -26,6 +26,7 @@ CLAIM_EVENT_LABELS = {
     "withdraw": "Retrait de la demande",
     "lapse": "Constat de caducité",
     "extend_deadline": "Prolongation de la date limite",
+    "document_infected": "Mise en quarantaine d'une pièce infectée",
     # Payment (claims.payments): batch lines, bank confirmations and returns.
     "payment_order": "Émission de l'ordre de paiement",
     "payment_order_cancelled": "Annulation de l'ordre de paiement",
@@ -56,6 +57,7 @@ BANK_DETAILS_EVENT_LABELS = {
     "request": "Demande de changement de coordonnées bancaires",
     "validate": "Validation des nouvelles coordonnées",
     "refuse": "Refus du changement de coordonnées",
+    "document_infected": "Mise en quarantaine du RIB infecté",
 }
 
 ENROLMENT_EVENT_LABELS = {
@@ -64,6 +66,7 @@ ENROLMENT_EVENT_LABELS = {
     "resubmit": "Renvoi de la demande complétée",
     "validate": "Validation de l'enrôlement",
     "reject": "Rejet de l'enrôlement",
+    "document_infected": "Mise en quarantaine d'une pièce infectée",
 }
 
 

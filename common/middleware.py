@@ -100,3 +100,34 @@ class ApiQueryStringMiddleware:
                     json_dumps_params={"ensure_ascii": True},
                 )
         return self.get_response(request)
+
+
+class DocumentUnavailableMiddleware:
+    """A portal or admin download of a proof being scanned or quarantined (common.scanning) answers a
+    French 409 page saying why; the API answers its JSON error through common.api."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from common.scanning import SCAN_PENDING_CODE, DocumentUnavailable
+
+        if not isinstance(exception, DocumentUnavailable):
+            return None
+        from common.errors import ErrorText, error_response
+
+        pending = exception.code == SCAN_PENDING_CODE
+        text = ErrorText(
+            "Pièce en cours d'analyse" if pending else "Pièce en quarantaine",
+            exception.message,
+            "Réessayez dans quelques instants."
+            if pending
+            else "Le fichier n'est servi à personne ; une nouvelle version doit être déposée.",
+        )
+        response = error_response(request, 409, text=text)
+        if pending:
+            response["Retry-After"] = "30"
+        return response

@@ -50,6 +50,8 @@ ERROR_CODES = (
     "invalid_invitation",
     "conflict",
     "guard_failed",
+    "document_scan_pending",
+    "document_infected",
     "observations_closed",
     "bank_details_pending",
     "already_member",

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from common import antivirus
 from common.errors import CSRF, error_response
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,10 @@ def readyz(request):
     checks = {"cache": _cache_up()}
     checks = {name: answer() for name, answer in probes.items()} | checks
     body = {name: "up" if up else "down" for name, up in checks.items()}
+    if settings.CLAMD_ADDRESS:
+        # Reported, not required: while clamd is down proofs wait "en cours d'analyse" (retried), the
+        # rest of the service works.
+        body["clamd"] = "up" if antivirus.ping()[0] else "down"
     if all(checks.values()):
         return JsonResponse({"status": "ok", **body})
     return JsonResponse({"status": "unavailable", **body}, status=503)

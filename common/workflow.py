@@ -24,6 +24,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from common import scanning
 from common.audit import append_event
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
 from common.roles import Role, has_role
@@ -199,7 +200,8 @@ class Workflow(Mapping):
             if missing:
                 raise transition.refusal(
                     f"Action « {transition.label} » impossible : " + " ".join(missing),
-                    code=transition.refusal_code or None,
+                    # A proof being scanned as the only reason: the API says retry (common.scanning).
+                    code=transition.refusal_code or scanning.guard_error_code(missing),
                     errors={"guards": missing},
                 )
             fields = dict(prepare(locked) or {}) if prepare else {}

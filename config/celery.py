@@ -49,6 +49,12 @@ app.conf.beat_schedule = {
         "task": "operators.tasks.recheck_companies",
         "schedule": crontab(minute=20),
     },
+    # Every 10 minutes: scan again the proofs still "en cours d'analyse" after 10 minutes (their
+    # task lost, or clamd down longer than the task's retries). Safe to run twice.
+    "antivirus-rescan": {
+        "task": "common.tasks.rescan_pending_files",
+        "schedule": crontab(minute="*/10"),
+    },
     # Every 5 minutes: re-queue webhook deliveries whose task was lost (broker outage, lost retry).
     "webhook-outbox": {
         "task": "operators.tasks.flush_webhook_outbox",

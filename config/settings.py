@@ -107,6 +107,8 @@ MIDDLEWARE = [
     "common.middleware.DatabaseUnavailableMiddleware",
     # A NUL in an API query parameter is a 400 field error, never a database error.
     "common.middleware.ApiQueryStringMiddleware",
+    # A download of a proof being scanned or quarantined: a French 409 page (JSON on the API).
+    "common.middleware.DocumentUnavailableMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -133,6 +135,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "operators.proconnect.context",
                 "common.context_processors.legal",
+                "common.context_processors.antivirus",
             ],
         },
     },
@@ -377,6 +380,12 @@ SPECTACULAR_SETTINGS = {
 # --- Domain settings --------------------------------------------------------
 # Upload limit for proofs, in bytes (docs/spec/SPEC.md §5: 20 MB).
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+# Antivirus (common.antivirus): clamd's address, `tcp://127.0.0.1:3310` or `unix:///run/clamav/clamd.ctl`.
+# Empty (the default): scanning is off, proofs are usable as uploaded ("non analysée") and the admin says so.
+# clamd's StreamMaxLength (25 MB by default) must stay above DOCUMENT_MAX_BYTES.
+CLAMD_ADDRESS = env.str("CLAMD_ADDRESS", default="")
+# Seconds a scan may take before it counts as failed (and is retried by its task).
+CLAMD_TIMEOUT = env.int("CLAMD_TIMEOUT", default=60)
 # Default response time given to an operator for a correction request, in days.
 CORRECTION_DUE_DAYS = env.int("CORRECTION_DUE_DAYS", default=15)
 # The paying agency's account, debited by the SEPA credit-transfer exports.

@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from common.admin import AdminAction, BaseAdmin, HistoryInlineMixin, WorkflowAdmin
+from common.admin_scanning import scan_column
 from common.downloads import attachment_response
 from common.exceptions import DomainError
 from common.workflow import any_agent
@@ -310,10 +311,11 @@ class EnrolmentDocumentInline(admin.TabularInline):
     model = EnrolmentDocument
     extra = 0
     can_delete = False
-    fields = ["kind", "version", "download", "content_type", "size", "sha256", "uploaded_at"]
+    fields = ["kind", "version", "download", "scan", "content_type", "size", "sha256", "uploaded_at"]
     readonly_fields = fields
     ordering = ["kind", "-version"]
     verbose_name_plural = "pièces justificatives"
+    scan = scan_column
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -323,6 +325,8 @@ class EnrolmentDocumentInline(admin.TabularInline):
 
     @admin.display(description="fichier")
     def download(self, obj):
+        if not obj.is_usable:  # being scanned or quarantined: never served (common.scanning)
+            return obj.original_name
         url = reverse("admin:operators_enrolmentdocument_download", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, obj.original_name)
 
@@ -478,9 +482,15 @@ class EnrolmentAdmin(WorkflowAdmin):
     def required_proofs(self, obj):
         latest = operator_selectors.latest_enrolment_documents(enrolment=obj)
         kinds = [*operator_services.required_enrolment_proof_kinds(vat_liable=obj.vat_liable)]
-        rows = [(EnrolmentDocumentKind(k).label, "fournie" if k in latest else "MANQUANTE") for k in kinds]
+
+        def state(kind, absent):  # only a clean proof counts (common.scanning)
+            if kind not in latest:
+                return absent
+            return "fournie" if latest[kind].is_usable else f"fournie, {latest[kind].scan_label}"
+
+        rows = [(EnrolmentDocumentKind(k).label, state(k, "MANQUANTE")) for k in kinds]
         rows += [
-            (f"{EnrolmentDocumentKind(k).label} (facultatif)", "fournie" if k in latest else "non fournie")
+            (f"{EnrolmentDocumentKind(k).label} (facultatif)", state(k, "non fournie"))
             for k in OPTIONAL_ENROLMENT_PROOFS
         ]
         return format_html_join(mark_safe("<br>"), "{} : {}", rows)
@@ -630,6 +640,8 @@ class BankDetailsChangeAdmin(WorkflowAdmin):
         proof = getattr(obj, "proof", None)
         if proof is None:
             return "—"
+        if not proof.is_usable:  # being scanned or quarantined: never served (common.scanning)
+            return format_html("{} — {}", proof.original_name, scan_column(self, proof))
         url = reverse("admin:operators_bankdetailsproof_download", args=[proof.pk])
         return format_html('<a href="{}">{}</a> (SHA-256 {})', url, proof.original_name, proof.sha256)
 

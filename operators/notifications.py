@@ -61,9 +61,11 @@ def send_enrolment_notification(event_id):
     if not recipients:
         return False
     state = EnrolmentState(event.to_state).label
+    # An event that leaves the state as it was (a quarantined proof) is named by its label.
+    news = f"est désormais : {state}" if event.from_state != event.to_state else f": {event.action_label}"
     body = (
         f"Bonjour,\n\nLa demande d'enrôlement n° {enrolment.pk} de {enrolment.legal_name} "
-        f"(SIREN {enrolment.siren}) est désormais : {state}.\n"
+        f"(SIREN {enrolment.siren}) {news}.\n"
         f"{event.action_label} par {event.actor_label}, le {paris_datetime(event.at)} (heure de Paris)."
     )
     if event.comment:
@@ -133,6 +135,8 @@ BANK_DETAILS_SENTENCES = {
     "validate": "Vos nouvelles coordonnées bancaires ont été validées : les prochains paiements y seront versés.",
     "refuse": "Votre demande de changement de coordonnées bancaires a été refusée : les paiements restent "
     "versés sur le compte validé auparavant.",
+    "document_infected": "L'antivirus a détecté un virus dans le RIB joint à votre demande de changement de "
+    "coordonnées bancaires : il a été mis en quarantaine. Refaites la demande avec un RIB sain.",
 }
 
 

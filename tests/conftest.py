@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import pytest
 from django.core.cache import cache
@@ -31,6 +32,7 @@ def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.COMPANY_API_URL = ""  # no network: tests/operators/test_company_check.py serves recorded answers
+    settings.CLAMD_ADDRESS = ""  # scanning off unless a test starts clamd (tests/antivirus)
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     cache.clear()
@@ -43,11 +45,21 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+def clamd_binary():
+    """Debian's clamd (in /usr/sbin, often off a user's PATH), or CLAMD_PATH."""
+    candidates = [os.environ.get("CLAMD_PATH"), shutil.which("clamd"), "/usr/sbin/clamd"]
+    return next((c for c in candidates if c and os.path.isfile(c) and os.access(c, os.X_OK)), None)
+
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail("REQUIRE_POSTGRES=1 but the database is not PostgreSQL")
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+    if item.get_closest_marker("clamd") and not clamd_binary():
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail("CI is set but clamd is not installed (.ci/run installs clamav-daemon)")
+        pytest.skip("needs ClamAV's daemon (apt-get install --no-install-recommends clamav-daemon)")
     if item.get_closest_marker("broker") and not os.environ.get("CELERY_BROKER_URL"):
         if os.environ.get("REQUIRE_BROKER") == "1":
             pytest.fail("REQUIRE_BROKER=1 but CELERY_BROKER_URL is not set")

@@ -6,6 +6,7 @@ from django.utils.html import format_html
 
 from claims.models import ClaimEvent, Document, Recovery
 from common.admin import HistoryInlineMixin, person
+from common.admin_scanning import scan_column
 from common.formatting import paris_datetime
 
 
@@ -36,10 +37,13 @@ class ClaimEventInline(HistoryInlineMixin, ReadOnlyInline):
 
 class DocumentInline(ReadOnlyInline):
     model = Document
-    fields = ["kind", "version", "download", "content_type", "size", "fingerprint", "uploaded_by_name", "uploaded_on"]
+    fields = [
+        "kind", "version", "download", "scan", "content_type", "size", "fingerprint", "uploaded_by_name", "uploaded_on",
+    ]  # fmt: skip
     readonly_fields = fields
     ordering = ["kind", "-version"]
     uploaded_by_name = person("uploaded_by", "déposé par")
+    scan = scan_column
 
     @admin.display(description="déposé le (heure de Paris)")
     def uploaded_on(self, obj):
@@ -54,6 +58,8 @@ class DocumentInline(ReadOnlyInline):
 
     @admin.display(description="fichier")
     def download(self, obj):
+        if not obj.is_usable:  # being scanned or quarantined: never served (common.scanning)
+            return obj.original_name
         url = reverse("admin:claims_document_download", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, obj.original_name)
 

@@ -10,6 +10,7 @@ from claims.enums import RecoveryDecision
 from claims.models import Payment, Recovery
 from claims.recoveries import RECOVERY_TRANSITIONS
 from common.admin import AdminAction, WorkflowAdmin, parse_amount, person
+from common.admin_scanning import scan_column
 from common.exceptions import InvalidInput
 from common.formatting import euros, paris_datetime
 
@@ -116,12 +117,15 @@ class RecoveryAdmin(WorkflowAdmin):
         documents = obj.documents.select_related("uploaded_by").order_by("uploaded_at", "pk")
         items = format_html_join(
             "",
-            '<li>{} : <a href="{}">{}</a> — {}, {}</li>',
+            "<li>{} : {} — {}, {}</li>",
             (
                 (
                     d.get_kind_display(),
-                    reverse("admin:claims_document_download", args=[d.pk]),
-                    d.original_name,
+                    format_html(
+                        '<a href="{}">{}</a>', reverse("admin:claims_document_download", args=[d.pk]), d.original_name
+                    )
+                    if d.is_usable  # being scanned or quarantined: never served (common.scanning)
+                    else format_html("{} ({})", d.original_name, scan_column(self, d)),
                     d.uploaded_by.username,
                     paris_datetime(d.uploaded_at),
                 )

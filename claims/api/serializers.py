@@ -379,6 +379,9 @@ class ClaimDetailSerializer(ClaimSerializer):
 )
 class DocumentSerializer(serializers.ModelSerializer):
     kind_label = serializers.SerializerMethodField()
+    scan_label = serializers.CharField(
+        read_only=True, help_text="« en cours d'analyse » tant que l'antivirus n'a pas rendu son verdict."
+    )
     uploaded_by = serializers.CharField(source="uploaded_by.username")
     download_url = serializers.SerializerMethodField()
 
@@ -396,6 +399,9 @@ class DocumentSerializer(serializers.ModelSerializer):
             "uploaded_by",
             "uploaded_at",
             "download_url",
+            "scan_status",
+            "scan_label",
+            "scan_signature",
         ]
 
     def get_kind_label(self, obj) -> str:

@@ -244,7 +244,10 @@ def claim_checklist(*, claim, user, at=None):
     at = at or timezone.now()
     latest = selectors.latest_documents(claim=claim)
     proofs = [
-        ChecklistItem(label=DocumentKind(kind).label, ok=kind in latest, document=latest.get(kind))
+        # A proof counts once scanned clean (common.scanning): « en cours d'analyse » until then.
+        ChecklistItem(
+            label=DocumentKind(kind).label, ok=kind in latest and latest[kind].is_usable, document=latest.get(kind)
+        )
         for kind in workflow.required_proof_kinds(claim)
     ]
     conditions = []

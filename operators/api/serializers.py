@@ -208,6 +208,9 @@ def split_enrolment_input(data):
 
 class EnrolmentDocumentSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display")
+    scan_label = serializers.CharField(
+        read_only=True, help_text="« en cours d'analyse » tant que l'antivirus n'a pas rendu son verdict."
+    )
     download_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -223,6 +226,9 @@ class EnrolmentDocumentSerializer(serializers.ModelSerializer):
             "sha256",
             "uploaded_at",
             "download_url",
+            "scan_status",
+            "scan_label",
+            "scan_signature",
         ]
 
     def get_download_url(self, obj) -> str:

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from common import scanning
 from common.audit import append_event
 from common.exceptions import DomainError, InvalidInput, NotAllowed, StateConflict
 from common.roles import Role, has_role
@@ -51,8 +52,18 @@ class BankDetailsWorkflow(Workflow):
 
 S = BankDetailsChangeState
 AGENTS = (Role.INSTRUCTOR, Role.VALIDATOR)
+
+
+def rib_scanned(change, *, actor, at):
+    """Only a RIB the antivirus cleared proves an account (common.scanning)."""
+    proof = BankDetailsProof.objects.filter(change=change).first()
+    return scanning.guard_problems([proof] if proof else [], label=lambda d: "RIB")
+
+
 BANK_DETAILS_DECISIONS = BankDetailsWorkflow(
-    Transition("validate", "Valider les nouvelles coordonnées", (S.PENDING,), S.VALIDATED, AGENTS),
+    Transition(
+        "validate", "Valider les nouvelles coordonnées", (S.PENDING,), S.VALIDATED, AGENTS, guards=(rib_scanned,)
+    ),
     Transition("refuse", "Refuser le changement", (S.PENDING,), S.REFUSED, AGENTS, comment_required=True),
 )
 
@@ -134,10 +145,12 @@ def bank_details_request(*, operator, actor, iban, bic, proof, comment="", at=No
                 size=size,
                 sha256=sha256,
                 uploaded_by=actor,
+                **scanning.initial_scan_fields(),
             )
             document.file.save(display_name, proof, save=False)
             stored = (document.file.storage, document.file.name)
             document.save()
+            scanning.schedule_scan(document)  # after commit; "en cours d'analyse" until clean
             _append(
                 change=change,
                 actor=actor,

@@ -8,7 +8,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from common import scanning
 from common.audit import append_event
+from common.enums import ScanStatus
 from common.exceptions import DomainError, InvalidInput, NotAllowed, StateConflict
 from common.roles import Role, is_agent, operator_id_of
 from common.uploads import inspect_upload
@@ -113,11 +115,20 @@ def representative(user, enrolment):
 
 
 E = EnrolmentState
+
+
+def proofs_scanned(enrolment, *, actor, at):
+    """Only clean proofs count: none may be in analysis or quarantined (common.scanning)."""
+    latest = latest_enrolment_documents(enrolment=enrolment).values()
+    return scanning.guard_problems(latest, label=lambda d: d.get_kind_display())
+
+
 ENROLMENT_TRANSITIONS = EnrolmentWorkflow(
     Transition("request_changes", "Demander des compléments", (E.PENDING,), E.CHANGES_REQUESTED, Role.INSTRUCTOR,
                comment_required=True),
     Transition("resubmit", "Renvoyer la demande complétée", (E.CHANGES_REQUESTED,), E.PENDING, representative),
-    Transition("validate", "Valider l'enrôlement", (E.PENDING,), E.VALIDATED, Role.INSTRUCTOR),
+    Transition("validate", "Valider l'enrôlement", (E.PENDING,), E.VALIDATED, Role.INSTRUCTOR,
+               guards=(proofs_scanned,)),
     Transition("reject", "Rejeter l'enrôlement", (E.PENDING, E.CHANGES_REQUESTED), E.REJECTED, Role.INSTRUCTOR,
                comment_required=True),
 )  # fmt: skip
@@ -313,10 +324,12 @@ def _store_documents(*, enrolment, actor, inspected, stored):
             size=size,
             sha256=sha256,
             uploaded_by=actor,
+            **scanning.initial_scan_fields(),
         )
         document.file.save(display_name, uploaded, save=False)
         stored.append((document.file.storage, document.file.name))
         document.save()
+        scanning.schedule_scan(document)  # after commit; "en cours d'analyse" until clean
 
 
 def _detect_fraud(*, iban, inspected, at):
@@ -460,6 +473,10 @@ def enrolment_resubmit(*, enrolment, actor, documents=None, comment="", at=None,
         for kind in required_enrolment_proof_kinds(vat_liable=vat_liable):
             if kind not in documents and kind not in stored_kinds:
                 errors[kind] = [_missing_document(kind)]
+    # A quarantined proof counts for nothing: a new version is needed (common.scanning).
+    for kind, document in latest_enrolment_documents(enrolment=enrolment).items():
+        if kind not in documents and document.scan_status == ScanStatus.INFECTED:
+            errors[kind] = scanning.guard_problems([document], label=lambda d: d.get_kind_display())
     declared_provider = (cleaned["provider_siren"], cleaned["provider_referencing_number"])
     if declared_provider != (enrolment.provider_siren, enrolment.provider_referencing_number):
         cleaned["provider"] = None  # the agent's link followed the former declaration
