@@ -44,7 +44,7 @@ def test_proofs_left_pending_when_scanning_is_switched_off_are_accepted_by_the_s
     from datetime import timedelta
 
     settings.CLAMD_ADDRESS = "tcp://127.0.0.1:3310"
-    claim, user = ready_advance()  # stored pending; their scans (after commit) never ran
+    claim, _user = ready_advance()  # stored pending; their scans (after commit) never ran
     assert {d.scan_status for d in claim.documents.all()} == {ScanStatus.PENDING}
     settings.CLAMD_ADDRESS = ""
     assert scanning.rescan_pending(older_than=timedelta(0)) == claim.documents.count()
