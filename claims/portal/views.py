@@ -136,7 +136,14 @@ def claim_upload(request, pk):
         except DomainError as error:
             apply_domain_error(form, error, default_field="file")
         else:
-            messages.success(request, f"Pièce déposée : {document.get_kind_display()} (version {document.version}).")
+            scanned = (
+                " L'antivirus l'analyse : elle comptera pour la demande une fois déclarée saine."
+                if document.scan_status == "pending"
+                else ""
+            )
+            messages.success(
+                request, f"Pièce déposée : {document.get_kind_display()} (version {document.version}).{scanned}"
+            )
             return redirect("portal:claim", pk=claim.pk)
     return _render_claim(request, claim, status=400, upload_form=form)
 
