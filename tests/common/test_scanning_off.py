@@ -21,7 +21,6 @@ def test_without_clamd_proofs_are_accepted_unscanned_with_the_reason_and_served(
     client.force_login(user)
     response = client.get(reverse("portal:document_download", args=[document.pk]))
     assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF-")
-    response.close()
     submitted = services.claim_submit(claim=claim, actor=user)
     receipt = submitted.documents.get(kind=DocumentKind.RECEIPT)
     assert (receipt.scan_status, receipt.scan_detail) == (ScanStatus.NOT_SCANNED, scanning.GENERATED)
