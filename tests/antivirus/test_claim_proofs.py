@@ -90,8 +90,11 @@ def test_a_submit_while_a_proof_is_being_scanned_answers_409_and_succeeds_once_i
     body = response.json()
     assert body["code"] == "document_scan_pending"
     assert "en cours d'analyse antivirus" in body["detail"] and document.original_name in body["detail"]
-    page = client.get(reverse("portal:claim", args=[claim.pk])).content.decode()
-    assert "en cours d&#x27;analyse" in page
+    page = client.post(reverse("portal:claim_submit", args=[claim.pk]), follow=True).content.decode()
+    assert "Pièce en cours d&#x27;analyse antivirus" in page  # the refusal, above the page
+    assert "en cours d&#x27;analyse</strong>" in page  # beside the proof
+    claim.refresh_from_db()
+    assert claim.state == ClaimState.DRAFT
     assert reverse("portal:document_download", args=[document.pk]) not in page
     for where, answer in downloads(client, api, claim, document, agent()).items():
         assert answer.status_code == 409, where
