@@ -25,7 +25,7 @@ from common.parsers import MultiPartParser
 from common.roles import operator_id_of
 from operators.api.files import BINARY_RESPONSES, DownloadNegotiationMixin
 from operators.api.permissions import IsOperatorMember
-from operators.api.schema import FILE_ERRORS, INVALID, READ_ERRORS, WRITE_ERRORS, error, id_parameter
+from operators.api.schema import FILE_ERRORS, INVALID, NOT_SERVED, READ_ERRORS, WRITE_ERRORS, error, id_parameter
 from operators.api.views import PaginatedAPIView, paginated
 from operators.selectors import operator_of
 
@@ -217,7 +217,7 @@ class DocumentDownloadView(DownloadNegotiationMixin, APIView):
     @extend_schema(
         summary="Télécharger une pièce",
         parameters=[CLAIM_ID, id_parameter("doc_id", "Numéro de la pièce")],
-        responses={**BINARY_RESPONSES, **READ_ERRORS},
+        responses={**BINARY_RESPONSES, **READ_ERRORS, 409: NOT_SERVED},
     )
     def get(self, request, id, doc_id):
         claim = _claim(request, id)

@@ -31,7 +31,8 @@ INVALID = error(
     example={"detail": "Données invalides.", "code": "invalid", "errors": {"field": ["Ce champ est obligatoire."]}},
 )
 CONFLICT = error(
-    "Action impossible dans l'état actuel, ou conditions non remplies (`errors.guards`)",
+    "Action impossible dans l'état actuel, ou conditions non remplies (`errors.guards`) ; code "
+    "`document_scan_pending` quand la seule raison est une pièce en cours d'analyse antivirus (réessayez)",
     example={
         "detail": "Action « Déposer la demande » impossible : Pièce manquante : Rapport de conformité.",
         "code": "guard_failed",
@@ -52,6 +53,15 @@ UNSUPPORTED = error(
     },
 )
 FILE_ERRORS = {413: TOO_LARGE, 415: UNSUPPORTED}
+# A download of a proof the antivirus has not cleared (common.scanning): never served.
+NOT_SERVED = error(
+    "Pièce en cours d'analyse antivirus (`document_scan_pending`, réessayez) ou en quarantaine (`document_infected`)",
+    example={
+        "detail": "Cette pièce est en cours d'analyse antivirus : elle sera téléchargeable dès l'analyse terminée.",
+        "code": "document_scan_pending",
+        "errors": {},
+    },
+)
 
 READ_ERRORS = {401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND}
 WRITE_ERRORS = {**READ_ERRORS, 400: INVALID, 409: CONFLICT}

@@ -26,6 +26,7 @@ from operators.api.schema import (
     FILE_ERRORS,
     FORBIDDEN,
     INVALID,
+    NOT_SERVED,
     READ_ERRORS,
     THROTTLED,
     UNAUTHENTICATED,
@@ -258,7 +259,7 @@ class EnrolmentDocumentDownloadView(DownloadNegotiationMixin, APIView):
     @extend_schema(
         summary="Télécharger une pièce d'enrôlement",
         parameters=[id_parameter("id", "Numéro de la demande"), id_parameter("doc_id", "Numéro de la pièce")],
-        responses={**BINARY_RESPONSES, **READ_ERRORS},
+        responses={**BINARY_RESPONSES, **READ_ERRORS, 409: NOT_SERVED},
     )
     def get(self, request, id, doc_id):
         documents = selectors.enrolment_documents_visible_to(user=request.user).filter(enrolment__user=request.user)
