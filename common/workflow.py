@@ -17,21 +17,48 @@ guards must say *what* is missing and be evaluated at a given instant (deadline 
 job); a table this size reads as plainly as decorators.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
-from django.db import transaction
+from django.contrib.auth.models import User
+from django.db import models, transaction
 from django.utils import timezone
 
 from common import scanning
-from common.audit import append_event
-from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
-from common.roles import Role, has_role
+from common.audit import ChainedEvent, ChainParent, append_event
+from common.exceptions import DomainError, GuardFailed, InvalidInput, NotAllowed, StateConflict
+from common.roles import AnyUser, Role, has_role
 
 COMMENT_REQUIRED = "Un commentaire motivé est obligatoire pour cette action."
 
-Guard = Callable[..., list[str]]
+
+class Guard(Protocol):
+    """`(obj, *, actor, at) -> list[str]`: what is missing, in French (empty: the guard passes)."""
+
+    def __call__(self, obj: Any, /, *, actor: AnyUser, at: datetime) -> list[str]: ...
+
+
+# Who may fire a transition: a role, any of several roles, or a predicate (user, obj) -> bool.
+RoleSpec = Role | tuple[Role, ...] | Callable[[AnyUser, Any], bool]
+
+
+class StatefulRow(Protocol):
+    """What a workflow's model offers: a `state` field with choices, saved like any model row."""
+
+    objects: ClassVar[models.Manager[Any]]
+    pk: Any
+
+    @property
+    def state(self) -> str: ...
+
+    def get_state_display(self) -> str: ...
+
+    def refresh_from_db(self) -> None: ...
+
+
+RowT = TypeVar("RowT", bound=StatefulRow)
 
 
 @dataclass(frozen=True)
@@ -45,29 +72,29 @@ class Transition:
 
     name: str
     label: str
-    sources: tuple
+    sources: tuple[str, ...]
     target: str
-    role: Any
-    guards: tuple = ()
+    role: RoleSpec
+    guards: tuple[Guard, ...] = ()
     comment_required: bool = False
     action: str = ""
     # What a failed guard raises (with `refusal_code`): GuardFailed unless the API documents another.
-    refusal: type = GuardFailed
+    refusal: type[DomainError] = GuardFailed
     refusal_code: str = ""
 
     @property
     def event_action(self) -> str:
         return self.action or self.name
 
-    def failed_guards(self, obj, *, actor, at) -> list[str]:
+    def failed_guards(self, obj: Any, *, actor: AnyUser, at: datetime) -> list[str]:
         return [message for guard in self.guards for message in guard(obj, actor=actor, at=at)]
 
 
-def failed_guards(transition, obj, *, actor, at):
+def failed_guards(transition: Transition, obj: Any, *, actor: AnyUser, at: datetime) -> list[str]:
     return transition.failed_guards(obj, actor=actor, at=at)
 
 
-class Workflow(Mapping):
+class Workflow(Mapping[str, Transition], Generic[RowT]):
     """A table of transitions on `model`, read like a dict {name: Transition}.
 
     Subclasses set `model`, `event_model` and the French wording, and override the hooks below
@@ -75,38 +102,40 @@ class Workflow(Mapping):
     is chained, what is notified).
     """
 
-    model: Any = None
-    event_model: Any = None
+    model: type[RowT]
+    event_model: type[ChainedEvent] | None = None  # None: the subclass's `append` says where the history goes
     noun = "l'objet"  # « Action « … » impossible : <noun> est « … » »
     stale_message = "L'objet vient d'être modifié par ailleurs ; rechargez-le."
     comment_message = COMMENT_REQUIRED
     comment_field = "comment"
     stamp_updated_at = False
 
-    def __init__(self, *transitions: Transition):
+    def __init__(self, *transitions: Transition) -> None:
         self.transitions = {t.name: t for t in transitions}
 
     # Mapping: TRANSITIONS["submit"], set(TRANSITIONS), TRANSITIONS.items()…
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> Transition:
         return self.transitions[name]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.transitions)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.transitions)
 
     # --- hooks ---------------------------------------------------------------------------------
 
-    def lock(self, obj):
+    def lock(self, obj: RowT) -> RowT:
         """The row, locked for the transaction (with what the guards read)."""
-        return self.model.objects.select_for_update(of=("self",)).get(pk=obj.pk)
+        locked: RowT = self.model.objects.select_for_update(of=("self",)).get(pk=obj.pk)
+        return locked
 
-    def operator_id(self, obj):
+    def operator_id(self, obj: RowT) -> int | None:
         """The operator whose members hold Role.OPERATOR on `obj` (None: nobody)."""
-        return getattr(obj, "operator_id", None)
+        operator_id: int | None = getattr(obj, "operator_id", None)
+        return operator_id
 
-    def may(self, user, transition, obj) -> bool:
+    def may(self, user: AnyUser, transition: Transition, obj: RowT) -> bool:
         """True when `user` holds the role `transition` requires on `obj`."""
         role = transition.role
         if callable(role) and not isinstance(role, str):
@@ -114,16 +143,20 @@ class Workflow(Mapping):
         roles = role if isinstance(role, tuple) else (role,)
         return any(has_role(user, r, operator_id=self.operator_id(obj)) for r in roles)
 
-    def state_of(self, obj) -> str:
+    def state_of(self, obj: RowT) -> str:
         return obj.state
 
-    def state_conflict(self, transition, obj) -> str:
+    def state_conflict(self, transition: Transition, obj: RowT) -> str:
         return f"Action « {transition.label} » impossible : {self.noun} est « {obj.get_state_display()} »."
 
-    def append(self, locked, *, transition, source, actor, comment, at):
-        """Append the transition's event to the chain of `locked`; the caller holds its lock."""
+    def append(
+        self, locked: RowT, *, transition: Transition, source: str, actor: User | None, comment: str, at: datetime
+    ) -> ChainedEvent:
+        """Append the transition's event to the chain of `locked`; the caller holds its lock. By
+        default `locked` chains its own history in `event_model`."""
+        assert self.event_model is not None, f"{type(self).__name__} sets event_model or overrides append"
         return append_event(
-            parent=locked,
+            parent=cast(ChainParent, locked),
             event_model=self.event_model,
             actor=actor,
             action=transition.event_action,
@@ -133,19 +166,20 @@ class Workflow(Mapping):
             at=at,
         )
 
-    def refresh(self, locked):
+    def refresh(self, locked: RowT) -> None:
         """Re-read `locked` before the `after` step (what the database holds, not what was set)."""
         locked.refresh_from_db()
 
-    def notify(self, event):
+    def notify(self, event: ChainedEvent) -> None:
         """Scheduled after commit with the event written (e-mails, webhooks); nothing by default."""
 
-    def reload(self, obj):
-        return self.model.objects.get(pk=obj.pk)
+    def reload(self, obj: RowT) -> RowT:
+        reloaded: RowT = self.model.objects.get(pk=obj.pk)
+        return reloaded
 
     # --- reading the table -----------------------------------------------------------------------
 
-    def options(self, *, user, obj, at=None):
+    def options(self, *, user: AnyUser, obj: RowT, at: datetime | None = None) -> list[tuple[Transition, list[str]]]:
         """[(transition, missing)] for the transitions `user` could fire from `obj`'s state; an empty
         `missing` means it may be fired now."""
         at = at or timezone.now()
@@ -155,7 +189,9 @@ class Workflow(Mapping):
             if self.state_of(obj) in transition.sources and self.may(user, transition, obj)
         ]
 
-    def abilities(self, *, user, obj, at=None, guards=True) -> dict[str, bool]:
+    def abilities(
+        self, *, user: AnyUser, obj: RowT, at: datetime | None = None, guards: bool = True
+    ) -> dict[str, bool]:
         """{transition name: bool} for every transition of the table: may `user` fire it now? With
         `guards=False`, only who and the state are asked (the guards say why once it is tried)."""
         if guards:
@@ -168,7 +204,18 @@ class Workflow(Mapping):
 
     # --- the one transition routine ----------------------------------------------------------------
 
-    def fire(self, obj, name, *, actor, comment="", at=None, prepare=None, after=None, effects=()):
+    def fire(
+        self,
+        obj: RowT,
+        name: str,
+        *,
+        actor: User | None,
+        comment: str | Callable[[RowT], str] = "",
+        at: datetime | None = None,
+        prepare: Callable[[RowT], Mapping[str, Any] | None] | None = None,
+        after: Callable[[RowT], object] | None = None,
+        effects: Iterable[Callable[[], object]] = (),
+    ) -> RowT:
         """Fire transition `name` on `obj` as `actor` (None: the system); return the object reloaded.
 
         In one transaction: lock the row; check who may (NotAllowed), the source state
@@ -184,7 +231,8 @@ class Workflow(Mapping):
         """
         transition = self.transitions[name]
         at = at or timezone.now()
-        comment = comment if callable(comment) else (comment or "").strip()
+        if not callable(comment):
+            comment = (comment or "").strip()
         with transaction.atomic():
             locked = self.lock(obj)
             if not self.may(actor, transition, locked):
@@ -204,7 +252,7 @@ class Workflow(Mapping):
                     code=transition.refusal_code or scanning.guard_error_code(missing),
                     errors={"guards": missing},
                 )
-            fields = dict(prepare(locked) or {}) if prepare else {}
+            fields: dict[str, Any] = dict(prepare(locked) or {}) if prepare else {}
             fields["state"] = transition.target
             if self.stamp_updated_at:
                 fields["updated_at"] = at
@@ -223,6 +271,6 @@ class Workflow(Mapping):
         return self.reload(obj)
 
 
-def any_agent(user, obj=None) -> bool:
+def any_agent(user: AnyUser, obj: object = None) -> bool:
     """An instructor or a validator (both agent roles)."""
     return has_role(user, Role.INSTRUCTOR, operator_id=None) or has_role(user, Role.VALIDATOR, operator_id=None)
