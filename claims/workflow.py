@@ -7,19 +7,22 @@ an empty list means it passes. `TRANSITIONS.fire` (through `claims.services`) is
 that moves a claim; the API, the admin and the portal ask `claim_abilities` what is possible.
 """
 
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from claims import notifications, pricing, selectors
 from claims.enums import UPLOADABLE_KINDS, BatchState, ClaimKind, ClaimState, DocumentKind
-from claims.models import Claim, ClaimEvent, PaymentBatch, PaymentBatchEvent
+from claims.models import Claim, ClaimEvent, Document, PaymentBatch, PaymentBatchEvent
 from common import scanning
-from common.audit import append_event
+from common.audit import ChainedEvent, append_event
 from common.formatting import euros
-from common.roles import Role
-from common.workflow import Transition, Workflow
+from common.roles import AnyUser, Role
+from common.workflow import Guard, Transition, Workflow
 from common.workflow import failed_guards as failed_guards  # the portal's checklist reads a transition's guards
 from funding import selectors as funding_selectors
 from funding.calendar import is_open, paris_today
@@ -35,25 +38,28 @@ S = ClaimState
 # checklist is `filing_guards(claim)`, never a list of its own.
 
 
-def filing_condition(label):
-    def mark(guard):
-        guard.label = label
+GuardT = TypeVar("GuardT", bound=Guard)
+
+
+def filing_condition(label: str) -> Callable[[GuardT], GuardT]:
+    def mark(guard: GuardT) -> GuardT:
+        guard.__dict__["label"] = label  # a function attribute, read by the portal's checklist
         return guard
 
     return mark
 
 
-def filing_day(at):
+def filing_day(at: datetime) -> date:
     return paris_today(at=at)
 
 
 @filing_condition("Contrat opérateur MSSanté v2 contresigné par l'ANS")
-def contract_countersigned(claim, *, actor, at):
+def contract_countersigned(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     return operator_selectors.contract_v2_problems(operator=claim.operator, day=filing_day(at))
 
 
 @filing_condition("Numéro de référencement ANS valide")
-def referencing_valid(claim, *, actor, at):
+def referencing_valid(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     day = filing_day(at)
     if operator_selectors.referencing_valid_on(operator=claim.operator, day=day):
         return []
@@ -61,22 +67,23 @@ def referencing_valid(claim, *, actor, at):
 
 
 @filing_condition("Opérateur prestataire développeur et référencé Ségur")
-def provider_referenced(claim, *, actor, at):
+def provider_referenced(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     """A buyer buys the connector from a developer operator referenced on the filing day."""
     return operator_selectors.provider_problems(operator=claim.operator, day=filing_day(at))
 
 
-def _missing_documents(claim, kinds):
-    present = selectors.latest_documents(claim=claim)
+def _missing_documents(claim: Claim, kinds: Iterable[str]) -> list[str]:
+    present: dict[str, Document] = selectors.latest_documents(claim=claim)
     return [f"Pièce manquante : {DocumentKind(kind).label}." for kind in kinds if kind not in present]
 
 
-def required_proof_kinds(claim):
+def required_proof_kinds(claim: Claim) -> list[DocumentKind]:
     """The proofs a claim needs before it is (re)submitted (the rule: claims.selectors)."""
-    return selectors.required_proof_kinds(claim=claim)
+    kinds: list[DocumentKind] = selectors.required_proof_kinds(claim=claim)
+    return kinds
 
 
-def offered_proof_kinds(claim, *, at):
+def offered_proof_kinds(claim: Claim, *, at: datetime) -> list[DocumentKind]:
     """The proof kinds the portal offers to upload on `claim`, in this order: its required proofs, the
     signed contract v2 while an advance lacks a countersigned one, then the end clients' contracts and
     other pieces (what an agent may ask for in a correction request). The API still takes every
@@ -88,7 +95,7 @@ def offered_proof_kinds(claim, *, at):
 
 
 @filing_condition("Pièces justificatives déposées")
-def required_proofs_present(claim, *, actor, at):
+def required_proofs_present(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     return _missing_documents(claim, required_proof_kinds(claim))
 
 
@@ -101,7 +108,7 @@ def proofs_scanned(claim, *, actor, at):
 
 
 @filing_condition("Avance approuvée")
-def advance_approved(claim, *, actor, at):
+def advance_approved(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     if selectors.approved_advance(operator=claim.operator, campaign=claim.campaign):
         return []
     return [
@@ -110,7 +117,7 @@ def advance_approved(claim, *, actor, at):
     ]
 
 
-def advance_paid_first(claim, *, actor, at):
+def advance_paid_first(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     """A balance is paid only after the advance: its amount deducts the advance granted."""
     if claim.kind != ClaimKind.BALANCE or selectors.paid_advance(operator=claim.operator, campaign=claim.campaign):
         return []
@@ -118,7 +125,7 @@ def advance_paid_first(claim, *, actor, at):
 
 
 @filing_condition("Lien https vers la documentation technique")
-def technical_doc_https(claim, *, actor, at):
+def technical_doc_https(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     url = (claim.technical_doc_url or "").strip()
     if url.lower().startswith("https://") and len(url) > len("https://"):
         return []
@@ -126,7 +133,7 @@ def technical_doc_https(claim, *, actor, at):
 
 
 @filing_condition("Déploiement avant la clôture et contact technique")
-def deployment_declared(claim, *, actor, at):
+def deployment_declared(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     closure = claim.campaign.closure_date
     missing = []
     if claim.deployment_date is None:
@@ -150,7 +157,7 @@ def deployment_declared(claim, *, actor, at):
 
 
 @filing_condition("Nombres de BAL APP, ORG et PER établis")
-def counts_established(claim, *, actor, at):
+def counts_established(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     basis = pricing.counting_basis(claim, at=at)
     lines = funding_selectors.count_lines_at(operator=claim.operator, basis=basis)
     missing = funding_selectors.missing_types(lines)
@@ -164,19 +171,19 @@ def counts_established(claim, *, actor, at):
     ]
 
 
-def filing_deadline_open(claim, *, actor, at):
+def filing_deadline_open(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     deadline = selectors.effective_deadline(operator=claim.operator, campaign=claim.campaign, kind=claim.kind)
     if is_open(deadline, at=at):
         return []
     return [f"La date limite de dépôt ({deadline:%d/%m/%Y}, 23 h 59, heure de Paris) est dépassée."]
 
 
-def filing_deadline_passed(claim, *, actor, at):
+def filing_deadline_passed(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     return [] if filing_deadline_open(claim, actor=actor, at=at) else ["La date limite n'est pas encore passée."]
 
 
 @filing_condition("Période de dépôt ouverte")
-def filing_window_open(claim, *, actor, at):
+def filing_window_open(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     """An advance from the campaign's opening day, a balance after its closure day; both until the
     operator's effective deadline."""
     campaign, today = claim.campaign, filing_day(at)
@@ -210,26 +217,26 @@ FILING_GUARDS = {
 }
 
 
-def filing_guards(claim):
+def filing_guards(claim: Claim) -> tuple[Guard, ...]:
     """What a claim of this kind must satisfy when it is submitted: the guards of `submit`, in the
     order the portal's checklist shows them."""
     return (*FILING_GUARDS[ClaimKind(claim.kind)], filing_window_open)
 
 
-def filing_requirements(claim, *, actor, at):
+def filing_requirements(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     """Everything a claim must hold when it is (re)submitted, by kind (the window excepted: a
     correction may be answered after the deadline)."""
     return [message for guard in FILING_GUARDS[ClaimKind(claim.kind)] for message in guard(claim, actor=actor, at=at)]
 
 
-def may_open(claim, *, actor, at):
+def may_open(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     """Creating a draft: an advance within its window; a balance once the advance is approved."""
     if claim.kind == ClaimKind.ADVANCE:
         return filing_window_open(claim, actor=actor, at=at)
     return advance_approved(claim, actor=actor, at=at) or filing_deadline_open(claim, actor=actor, at=at)
 
 
-def no_mailbox_funded_twice(claim, *, actor, at):
+def no_mailbox_funded_twice(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     """Re-checked at approval: another operator's claim may have been approved since this one froze
     its counts, with addresses of a park that changed hands."""
     funded = (
@@ -249,7 +256,7 @@ def no_mailbox_funded_twice(claim, *, actor, at):
     ]
 
 
-def negative_balance_after_paid_advance(claim, *, actor, at):
+def negative_balance_after_paid_advance(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     """A balance below the advance is an undue payment, recovered from the advance actually paid:
     approve it once the advance is paid."""
     if claim.kind != ClaimKind.BALANCE or claim.amount is None or claim.amount >= 0:
@@ -262,13 +269,13 @@ def negative_balance_after_paid_advance(claim, *, actor, at):
     ]
 
 
-def not_the_approver(claim, *, actor, at):
+def not_the_approver(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     if actor is not None and claim.approved_by_id == actor.pk:
         return ["Contrôle à quatre yeux : la personne qui a approuvé la demande ne peut pas la payer."]
     return []
 
 
-def amount_payable(claim, *, actor, at):
+def amount_payable(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     if claim.amount is None or claim.amount_to_pay is None:
         return ["La demande n'a pas de montant calculé."]
     if claim.amount < 0:
@@ -285,24 +292,24 @@ def amount_payable(claim, *, actor, at):
 # --- Transitions --------------------------------------------------------------------------
 
 
-class ClaimWorkflow(Workflow):
+class ClaimWorkflow(Workflow[Claim]):
     model = Claim
     event_model = ClaimEvent
     noun = "la demande"
     stale_message = "La demande vient d'être modifiée par ailleurs ; rechargez-la."
     stamp_updated_at = True
 
-    def lock(self, obj):
+    def lock(self, obj: Claim) -> Claim:
         return lock_claim(obj)
 
-    def notify(self, event):
+    def notify(self, event: ChainedEvent) -> None:
         notifications.schedule_event_notification(event.pk)
 
-    def reload(self, obj):
+    def reload(self, obj: Claim) -> Claim:
         return Claim.objects.select_related("operator", "campaign").get(pk=obj.pk)
 
 
-def lock_claim(claim):
+def lock_claim(claim: Claim) -> Claim:
     """Lock the operator, then the claim (always in this order, so two services never deadlock)."""
     Operator.objects.select_for_update().filter(pk=claim.operator_id).first()
     return (
@@ -312,7 +319,7 @@ def lock_claim(claim):
     )
 
 
-def append_claim_event(*, claim, actor, action, comment, at):
+def append_claim_event(*, claim: Claim, actor: User | None, action: str, comment: str, at: datetime) -> ClaimEvent:
     """A claim event that does not change its state (a proof, a letter, a recovery step), chained
     and notified like a transition's; the caller holds the lock on `claim`."""
     event = append_event(
@@ -367,13 +374,13 @@ TRANSITIONS = ClaimWorkflow(
 B = BatchState
 
 
-def no_line_resolved(batch, *, actor, at):
+def no_line_resolved(batch: PaymentBatch, *, actor: AnyUser, at: datetime) -> list[str]:
     if batch.lines.exclude(state="ordered").exists():
         return ["Des lignes du lot sont déjà payées ou retournées : le lot ne peut plus être annulé."]
     return []
 
 
-class BatchWorkflow(Workflow):
+class BatchWorkflow(Workflow[PaymentBatch]):
     model = PaymentBatch
     event_model = PaymentBatchEvent
     noun = "le lot"
@@ -381,7 +388,7 @@ class BatchWorkflow(Workflow):
     comment_message = "Un motif est obligatoire pour annuler un lot."
     comment_field = "reason"
 
-    def lock(self, obj):
+    def lock(self, obj: PaymentBatch) -> PaymentBatch:
         return PaymentBatch.objects.select_for_update().get(pk=obj.pk)
 
 
@@ -397,5 +404,5 @@ BATCH_TRANSITIONS = BatchWorkflow(
 )  # fmt: skip
 
 
-def correction_due_default(today):
+def correction_due_default(today: date) -> date:
     return today + timedelta(days=settings.CORRECTION_DUE_DAYS)

@@ -49,9 +49,9 @@ class StatefulRow(Protocol):
 
     objects: ClassVar[models.Manager[Any]]
     pk: Any
-
-    @property
-    def state(self) -> str: ...
+    # A CharField with choices, read as a str (Any here: django-stubs types a field only after the
+    # protocol check of `Workflow[Model]` has run).
+    state: Any
 
     def get_state_display(self) -> str: ...
 
@@ -144,7 +144,8 @@ class Workflow(Mapping[str, Transition], Generic[RowT]):
         return any(has_role(user, r, operator_id=self.operator_id(obj)) for r in roles)
 
     def state_of(self, obj: RowT) -> str:
-        return obj.state
+        state: str = obj.state
+        return state
 
     def state_conflict(self, transition: Transition, obj: RowT) -> str:
         return f"Action « {transition.label} » impossible : {self.noun} est « {obj.get_state_display()} »."
