@@ -90,6 +90,7 @@ def price(
     else:
         advance = selectors.approved_advance(operator=claim.operator, campaign=claim.campaign)
         granted = advance.amount if advance is not None else ZERO
+        assert granted is not None, "an approved advance has its amount frozen since its filing"
         frozen["advance_granted"] = f"{granted:.2f}"
         amount = breakdown.total - granted
     rate = vat_rate_for(claim)

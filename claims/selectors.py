@@ -1,8 +1,11 @@
 """Reads, always scoped to who is asking."""
 
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Case, DateField, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, DateField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.expressions import Combinable, Func
 from django.db.models.functions import Coalesce, Greatest
 from django.db.models.lookups import Exact
 
@@ -17,13 +20,14 @@ from claims.enums import (
 )
 from claims.models import Claim, DeadlineExtension, Document, Payment, PaymentAttempt, PaymentBatch, Recovery
 from common.formatting import masked_iban
-from common.roles import Role, is_agent, operator_id_of
+from common.roles import AnyUser, Role, is_agent, operator_id_of
 from funding.calendar import paris_today
 from funding.models import Campaign
+from operators.models import Operator
 from operators.selectors import payment_blockers, validated_bank_details
 
 
-def claims_visible_to(*, user):
+def claims_visible_to(*, user: AnyUser) -> QuerySet[Claim]:
     """Agents see every claim; an operator's user sees only its operator's claims; others nothing."""
     queryset = Claim.objects.select_related("operator", "campaign", "campaign__schedule", "assigned_to")
     if is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR):
@@ -34,7 +38,7 @@ def claims_visible_to(*, user):
     return queryset.filter(operator_id=operator_id)
 
 
-def documents_visible_to(*, user):
+def documents_visible_to(*, user: AnyUser) -> QuerySet[Document]:
     queryset = Document.objects.select_related("claim", "uploaded_by")
     if is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR):
         return queryset
@@ -44,7 +48,7 @@ def documents_visible_to(*, user):
     return queryset.filter(operator_id=operator_id)
 
 
-def _effective_deadline_sql(*, kind, campaign_path, extensions):
+def _effective_deadline_sql(*, kind: Combinable, campaign_path: str, extensions: QuerySet[DeadlineExtension]) -> Func:
     """The filing-deadline rule as one SQL expression, on a row that reaches its campaign by
     `campaign_path`: the campaign's deadline for `kind` (an expression on that row), or the latest
     `new_deadline` among `extensions` when it is later (an earlier extension changes nothing)."""
@@ -57,7 +61,7 @@ def _effective_deadline_sql(*, kind, campaign_path, extensions):
     return Greatest(campaign_deadline, Coalesce(latest, campaign_deadline))
 
 
-def with_effective_deadline(queryset):
+def with_effective_deadline(queryset: QuerySet[Claim]) -> QuerySet[Claim]:
     """Annotate each claim with `effective_deadline`, its filing deadline (see `effective_deadline`),
     in the same query: for the admin column and filter and the daily jobs."""
     extensions = DeadlineExtension.objects.filter(
@@ -68,32 +72,35 @@ def with_effective_deadline(queryset):
     )
 
 
-def effective_deadline(*, operator, campaign, kind):
+def effective_deadline(*, operator: Operator, campaign: Campaign, kind: str) -> date:
     """The campaign's filing deadline for `kind`, or a later one granted to this operator (one query,
     the same SQL as `with_effective_deadline`)."""
     extensions = DeadlineExtension.objects.filter(operator=operator, campaign=campaign, kind=kind)
     rule = _effective_deadline_sql(kind=Value(str(kind)), campaign_path="", extensions=extensions)
-    return Campaign.objects.filter(pk=campaign.pk).annotate(deadline=rule).values_list("deadline", flat=True).get()
+    deadline: date = (
+        Campaign.objects.filter(pk=campaign.pk).annotate(deadline=rule).values_list("deadline", flat=True).get()
+    )
+    return deadline
 
 
-def latest_documents(*, claim):
+def latest_documents(*, claim: Claim) -> dict[str, Document]:
     """The newest version of each proof kind on the claim: {kind: Document}."""
-    latest = {}
+    latest: dict[str, Document] = {}
     for document in claim.documents.order_by("kind", "-version"):
         latest.setdefault(document.kind, document)
     return latest
 
 
-def approved_advance(*, operator, campaign):
+def approved_advance(*, operator: Operator, campaign: Campaign) -> Claim | None:
     """The operator's advance once approved (paid or not): what a balance deducts and waits for."""
     return Claim.objects.filter(
         operator=operator, campaign=campaign, kind=ClaimKind.ADVANCE, state__in=(ClaimState.APPROVED, ClaimState.PAID)
     ).first()
 
 
-def paid_advance(*, operator, campaign):
+def paid_advance(*, operator: Operator, campaign: Campaign) -> Payment | None:
     """The advance's settled payment (confirmed, not returned), or None: what a balance's payment waits for."""
-    return (
+    payment: Payment | None = (
         Payment.objects.settled()
         .filter(
             claim__operator=operator,
@@ -103,27 +110,28 @@ def paid_advance(*, operator, campaign):
         )
         .first()
     )
+    return payment
 
 
-def total_paid(*, operator, campaign):
+def total_paid(*, operator: Operator, campaign: Campaign) -> Decimal:
     """What was transferred to the operator in the campaign (VAT included where it was paid)."""
     return Payment.objects.settled().filter(claim__operator=operator, claim__campaign=campaign).aggregate(
         total=Sum("amount")
     )["total"] or Decimal("0")
 
 
-def total_paid_excl_vat(*, operator, campaign):
+def total_paid_excl_vat(*, operator: Operator, campaign: Campaign) -> Decimal:
     """The excl.-VAT part of what was paid: compared with the funded total, itself excl. VAT."""
     return Payment.objects.settled().filter(claim__operator=operator, claim__campaign=campaign).aggregate(
         total=Sum("amount_excl_vat")
     )["total"] or Decimal("0")
 
 
-def live_claim(*, operator, campaign, kind):
+def live_claim(*, operator: Operator, campaign: Campaign, kind: str) -> Claim | None:
     return Claim.objects.filter(operator=operator, campaign=campaign, kind=kind).exclude(state__in=ENDED_STATES).first()
 
 
-def required_proof_kinds(*, claim):
+def required_proof_kinds(*, claim: Claim) -> list[DocumentKind]:
     """The proofs a claim needs before it is (re)submitted: the one list the guards, the API and
     the portal's checklist all use."""
     if claim.kind == ClaimKind.BALANCE:
@@ -136,26 +144,26 @@ def required_proof_kinds(*, claim):
 # --- Payments: batches and their lines ---------------------------------------------------------------
 
 
-def batches_visible_to(*, user):
+def batches_visible_to(*, user: AnyUser) -> QuerySet[PaymentBatch]:
     """Agents (both roles) see every payment batch; nobody else sees any."""
     if is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR):
         return PaymentBatch.objects.select_related("created_by")
     return PaymentBatch.objects.none()
 
 
-def live_attempt(*, claim):
+def live_attempt(*, claim: Claim) -> PaymentAttempt | None:
     """The claim's batch line still ordered, or paid and not returned; None when the claim is payable
     (never ordered, or its last attempt was returned or cancelled with its batch)."""
     return PaymentAttempt.objects.select_related("batch").filter(claim=claim, state__in=LIVE_ATTEMPT_STATES).first()
 
 
-def payable_claims():
+def payable_claims() -> QuerySet[Claim]:
     """Approved claims without a live batch line: what a new batch may take (its guards still apply)."""
     live = PaymentAttempt.objects.filter(claim=OuterRef("pk"), state__in=LIVE_ATTEMPT_STATES)
     return Claim.objects.filter(state=ClaimState.APPROVED).exclude(Exists(live))
 
 
-def offsettable_recoveries(*, operator):
+def offsettable_recoveries(*, operator: Operator) -> QuerySet[Recovery]:
     """The operator's recovery orders issued and not yet taken by a line still ordered, oldest first:
     what its next payment offsets."""
     taken = PaymentAttempt.objects.filter(offset_recoveries=OuterRef("pk"), state=AttemptState.ORDERED)
@@ -166,7 +174,7 @@ def offsettable_recoveries(*, operator):
     )
 
 
-def payment_panel(*, claim):
+def payment_panel(*, claim: Claim) -> dict[str, Any]:
     """What the agent sees before paying a claim (the "Marquer comme payée" panel): the amounts, the
     account (frozen on the live line, else the operator's validated details), the batch and offsets,
     the earlier attempts returned, and what keeps the operator out of a batch."""
@@ -202,7 +210,7 @@ def payment_panel(*, claim):
 UNFILED_STATES = (ClaimState.DRAFT, ClaimState.WITHDRAWN, ClaimState.LAPSED)
 
 
-def advances_to_recover(*, user, at=None):
+def advances_to_recover(*, user: AnyUser, at: datetime | None = None) -> QuerySet[Claim]:
     """The agents' task « proposer un indu »: advances paid whose operator filed no balance by its
     effective balance deadline (Paris; extensions included, the same SQL as `effective_deadline`),
     and on which no recovery case was opened (a cancelled one does not count). Each row is
@@ -231,7 +239,7 @@ def advances_to_recover(*, user, at=None):
     )
 
 
-def recoveries_visible_to(*, user):
+def recoveries_visible_to(*, user: AnyUser) -> QuerySet[Recovery]:
     """Agents see every recovery case; an operator's user those of its operator's claims; others none."""
     queryset = Recovery.objects.select_related("claim", "claim__operator", "claim__campaign")
     if is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR):

@@ -17,7 +17,7 @@ from django.db import transaction
 
 from claims import notifications, pricing, selectors
 from claims.enums import UPLOADABLE_KINDS, BatchState, ClaimKind, ClaimState, DocumentKind
-from claims.models import Claim, ClaimEvent, Document, PaymentBatch, PaymentBatchEvent
+from claims.models import Claim, ClaimEvent, PaymentBatch, PaymentBatchEvent
 from common import scanning
 from common.audit import ChainedEvent, append_event
 from common.formatting import euros
@@ -73,14 +73,13 @@ def provider_referenced(claim: Claim, *, actor: AnyUser, at: datetime) -> list[s
 
 
 def _missing_documents(claim: Claim, kinds: Iterable[str]) -> list[str]:
-    present: dict[str, Document] = selectors.latest_documents(claim=claim)
+    present = selectors.latest_documents(claim=claim)
     return [f"Pièce manquante : {DocumentKind(kind).label}." for kind in kinds if kind not in present]
 
 
 def required_proof_kinds(claim: Claim) -> list[DocumentKind]:
     """The proofs a claim needs before it is (re)submitted (the rule: claims.selectors)."""
-    kinds: list[DocumentKind] = selectors.required_proof_kinds(claim=claim)
-    return kinds
+    return selectors.required_proof_kinds(claim=claim)
 
 
 def offered_proof_kinds(claim: Claim, *, at: datetime) -> list[DocumentKind]:
@@ -276,7 +275,7 @@ def not_the_approver(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]
 
 
 def amount_payable(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
-    if claim.amount is None or claim.amount_to_pay is None:
+    if claim.amount is None or claim.amount_to_pay is None or claim.funded_total is None:
         return ["La demande n'a pas de montant calculé."]
     if claim.amount < 0:
         return ["Le montant est négatif : le trop-perçu relève d'une procédure d'indu, pas d'un paiement."]

@@ -431,6 +431,15 @@ def test_payments_never_exceed_the_funded_total(monkeypatch):
     assert "dépasserait le financement total" in error.value.message
 
 
+def test_a_claim_without_funded_total_is_refused_payment_not_crashed():
+    claim, _ = claim_in_state("approved")
+    Claim.objects.filter(pk=claim.pk).update(funded_total=None)
+    with pytest.raises(GuardFailed) as error:
+        services.claim_mark_paid(claim=claim, actor=validator(), reference="VIR")
+    assert "pas de montant calculé" in error.value.message
+    assert Claim.objects.get(pk=claim.pk).state == ClaimState.APPROVED
+
+
 def test_abilities_show_only_what_the_user_may_do_now():
     claim, user = ready_advance()
     operator_view = services.claim_abilities(user=user, claim=claim)
