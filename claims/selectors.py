@@ -61,9 +61,10 @@ def _effective_deadline_sql(*, kind: Combinable, campaign_path: str, extensions:
     return Greatest(campaign_deadline, Coalesce(latest, campaign_deadline))
 
 
-def with_effective_deadline(queryset: QuerySet[Claim]) -> QuerySet[Claim]:
+def with_effective_deadline(queryset: QuerySet[Claim]) -> QuerySet[Any]:
     """Annotate each claim with `effective_deadline`, its filing deadline (see `effective_deadline`),
-    in the same query: for the admin column and filter and the daily jobs."""
+    in the same query: for the admin column and filter and the daily jobs. (Typed Any: without
+    django-stubs at run time, the annotated field cannot be declared to the type checker.)"""
     extensions = DeadlineExtension.objects.filter(
         operator=OuterRef("operator"), campaign=OuterRef("campaign"), kind=OuterRef("kind")
     )

@@ -1,9 +1,12 @@
 """Deadlines: a validator's extension, and the daily job (drafts lapsed, reminders sent once)."""
 
 import logging
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,15 +18,26 @@ from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConfli
 from common.roles import Role, is_agent
 from common.workflow import COMMENT_REQUIRED
 from funding.calendar import paris_today
+from funding.models import Campaign
+from operators.models import Operator
 
 logger = logging.getLogger("claims.services")
 
 
-def claim_lapse(*, claim, at=None):
+def claim_lapse(*, claim: Claim, at: datetime | None = None) -> Claim:
     return TRANSITIONS.fire(claim, "lapse", actor=None, at=at, comment="Date limite de dépôt dépassée.")
 
 
-def deadline_extension_grant(*, operator, campaign, kind, new_deadline, reason, actor, at=None):
+def deadline_extension_grant(
+    *,
+    operator: Operator,
+    campaign: Campaign,
+    kind: str,
+    new_deadline: date,
+    reason: str,
+    actor: User,
+    at: datetime | None = None,
+) -> DeadlineExtension:
     """A validator extends one operator's filing deadline, with a reason; logged on its live claim."""
     at = at or timezone.now()
     if not is_agent(actor, Role.VALIDATOR):
@@ -52,13 +66,13 @@ def deadline_extension_grant(*, operator, campaign, kind, new_deadline, reason, 
     return extension
 
 
-def _once(key):
+def _once(key: str) -> bool:
     """Claim the right to send notification `key`; False when it was already sent."""
     _, created = SentNotification.objects.get_or_create(key=key)
     return created
 
 
-def lapse_overdue_drafts(*, at=None):
+def lapse_overdue_drafts(*, at: datetime | None = None) -> int:
     """Lapse every draft whose operator's effective deadline has passed. Returns how many."""
     at = at or timezone.now()
     lapsed = 0
@@ -72,7 +86,7 @@ def lapse_overdue_drafts(*, at=None):
     return lapsed
 
 
-def send_deadline_reminders(*, today, thresholds):
+def send_deadline_reminders(*, today: date, thresholds: Sequence[int]) -> int:
     """Remind operators of drafts N days before their deadline, once per claim and threshold."""
     sent = 0
     horizon = today + timedelta(days=max(thresholds, default=-1))
@@ -83,18 +97,17 @@ def send_deadline_reminders(*, today, thresholds):
         threshold = min(n for n in thresholds if days_left <= n)  # the closest reached; a missed day still sends it
         with transaction.atomic():
             if _once(f"deadline:{claim.pk}:{deadline.isoformat()}:{threshold}"):
-                transaction.on_commit(
-                    lambda c=claim.pk, d=deadline, n=days_left: notifications.schedule_deadline_reminder(c, d, n)
-                )
+                transaction.on_commit(partial(notifications.schedule_deadline_reminder, claim.pk, deadline, days_left))
                 sent += 1
     return sent
 
 
-def send_correction_reminders(*, today, days_before=3):
+def send_correction_reminders(*, today: date, days_before: int = 3) -> int:
     """Remind operators before a correction is due; alert the agent once it is overdue."""
     sent = 0
     for claim in Claim.objects.filter(state=ClaimState.CHANGES_REQUESTED, correction_due__isnull=False):
         due = claim.correction_due
+        assert due is not None  # filtered on above
         if today > due:
             key, kind = f"correction-overdue:{claim.pk}:{due.isoformat()}", "overdue"
         elif (due - today).days <= days_before:
@@ -103,12 +116,12 @@ def send_correction_reminders(*, today, days_before=3):
             continue
         with transaction.atomic():
             if _once(key):
-                transaction.on_commit(lambda c=claim.pk, k=kind: notifications.schedule_correction_notice(c, k))
+                transaction.on_commit(partial(notifications.schedule_correction_notice, claim.pk, kind))
                 sent += 1
     return sent
 
 
-def daily_housekeeping(*, at=None, thresholds=None):
+def daily_housekeeping(*, at: datetime | None = None, thresholds: Sequence[int] | None = None) -> dict[str, int]:
     at = at or timezone.now()
     today = paris_today(at=at)
     return {

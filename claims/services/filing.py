@@ -1,6 +1,9 @@
 """Filing a claim: opening a draft, what it declares, submitting and resubmitting it (the amount is
 frozen then), withdrawing it."""
 
+from datetime import date, datetime
+
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -12,9 +15,11 @@ from claims.workflow import TRANSITIONS, append_claim_event, lock_claim, may_ope
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
 from common.roles import Role, has_role, is_agent
 from funding import services as funding_services
+from funding.models import Campaign
+from operators.models import Operator
 
 
-def _frozen_computation(claim, *, at):
+def _frozen_computation(claim: Claim, *, at: datetime) -> dict[str, object]:
     """The amount and its inputs, frozen on the claim at (re)submission (claims.pricing).
 
     Mailboxes already counted in another operator's approved or paid claim of the campaign (a
@@ -34,7 +39,7 @@ def _frozen_computation(claim, *, at):
     return priced.as_fields()
 
 
-def claim_submit(*, claim, actor, at=None):
+def claim_submit(*, claim: Claim, actor: User, at: datetime | None = None) -> Claim:
     """Submit a draft: the amount is frozen and the operator gets its receipt (attach_receipt)."""
     at = at or timezone.now()
     return TRANSITIONS.fire(
@@ -47,7 +52,7 @@ def claim_submit(*, claim, actor, at=None):
     )
 
 
-def claim_resubmit(*, claim, actor, comment="", at=None):
+def claim_resubmit(*, claim: Claim, actor: User, comment: str = "", at: datetime | None = None) -> Claim:
     """Answer a correction request: the amount is frozen again and a new receipt is issued."""
     at = at or timezone.now()
     return TRANSITIONS.fire(
@@ -61,11 +66,19 @@ def claim_resubmit(*, claim, actor, comment="", at=None):
     )
 
 
-def claim_withdraw(*, claim, actor, comment="", at=None):
+def claim_withdraw(*, claim: Claim, actor: User, comment: str = "", at: datetime | None = None) -> Claim:
     return TRANSITIONS.fire(claim, "withdraw", actor=actor, comment=comment, at=at)
 
 
-def claim_create(*, operator, campaign, kind, actor, technical_doc_url="", at=None):
+def claim_create(
+    *,
+    operator: Operator,
+    campaign: Campaign,
+    kind: str,
+    actor: User,
+    technical_doc_url: str = "",
+    at: datetime | None = None,
+) -> Claim:
     """Open a draft claim for the operator; refused after the filing deadline or when one is live."""
     at = at or timezone.now()
     if not (has_role(actor, Role.OPERATOR, operator_id=operator.pk) or is_agent(actor, Role.INSTRUCTOR)):
@@ -101,13 +114,15 @@ DETAIL_FIELDS = {
 }
 
 
-def _detail_text(value):
+def _detail_text(value: object) -> str:
     if value in (None, ""):
         return "(vide)"
     return f"{value:%d/%m/%Y}" if hasattr(value, "strftime") else str(value)
 
 
-def claim_update_details(*, claim, actor, at=None, **details):
+def claim_update_details(
+    *, claim: Claim, actor: User, at: datetime | None = None, **details: str | date | None
+) -> Claim:
     """The operator fills in what a claim declares (DETAIL_FIELDS) while it is editable; only the
     fields given change, each change written in the history."""
     at = at or timezone.now()

@@ -1,14 +1,21 @@
 """Paying a claim by hand (the batches and the bank's returns are in claims.payments)."""
 
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from claims import payments
+from claims.models import Claim, PaymentAttempt
 from claims.workflow import TRANSITIONS
 from common.exceptions import InvalidInput
 from funding.calendar import paris_today
 
 
-def claim_mark_paid(*, claim, actor, reference, paid_on=None, at=None):
+def claim_mark_paid(
+    *, claim: Claim, actor: User, reference: str, paid_on: date | None = None, at: datetime | None = None
+) -> Claim:
     """Confirm the claim's payment by hand (four-eyes, never above the operator's funded total).
 
     `paid_on` (default today, Paris) is neither in the future nor before the approval. When the claim
@@ -25,9 +32,9 @@ def claim_mark_paid(*, claim, actor, reference, paid_on=None, at=None):
     if paid_on > today:
         message = f"La date de paiement ({paid_on:%d/%m/%Y}) ne peut pas être dans le futur."
         raise InvalidInput(message, errors={"paid_on": [message]})
-    confirmed = {}
+    confirmed: dict[str, PaymentAttempt | None] = {}
 
-    def record_payment(locked):
+    def record_payment(locked: Claim) -> dict[str, Any]:
         approved_on = timezone.localtime(locked.decided_at).date() if locked.decided_at else None
         if approved_on is not None and paid_on < approved_on:
             message = (
@@ -39,7 +46,7 @@ def claim_mark_paid(*, claim, actor, reference, paid_on=None, at=None):
         )
         return {}
 
-    def settle_batch(paid):
+    def settle_batch(paid: Claim) -> None:
         attempt = confirmed.get("attempt")
         if attempt is not None:
             payments.batch_refresh(

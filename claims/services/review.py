@@ -1,22 +1,28 @@
 """The agents' review of a claim: taking it, asking for corrections, approving (a balance below the
 advance paid opens a recovery case), rejecting, reopening; each decision sends its letter."""
 
+from datetime import date, datetime
+
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from claims import recoveries, selectors
 from claims.documents import attach_decision_letter
 from claims.enums import ClaimKind
+from claims.models import Claim
 from claims.workflow import TRANSITIONS, correction_due_default
 from common.exceptions import InvalidInput
 from common.formatting import euros, vat_rate
 from funding.calendar import paris_today
 
 
-def claim_take(*, claim, actor, at=None):
+def claim_take(*, claim: Claim, actor: User, at: datetime | None = None) -> Claim:
     return TRANSITIONS.fire(claim, "take", actor=actor, at=at, prepare=lambda c: {"assigned_to": actor})
 
 
-def claim_request_changes(*, claim, actor, comment, due=None, at=None):
+def claim_request_changes(
+    *, claim: Claim, actor: User, comment: str, due: date | None = None, at: datetime | None = None
+) -> Claim:
     at = at or timezone.now()
     due = due or correction_due_default(paris_today(at=at))
     if due <= paris_today(at=at):
@@ -32,11 +38,12 @@ def claim_request_changes(*, claim, actor, comment, due=None, at=None):
     )
 
 
-def claim_approve(*, claim, actor, comment="", at=None):
+def claim_approve(*, claim: Claim, actor: User, comment: str = "", at: datetime | None = None) -> Claim:
     """Approve, send the approval letter; a balance below the advance paid opens a recovery case."""
     at = at or timezone.now()
 
-    def letter_and_recovery(approved):
+    def letter_and_recovery(approved: Claim) -> None:
+        assert approved.amount is not None and approved.amount_to_pay is not None  # frozen at submission
         paragraphs = [
             f"Après instruction, votre demande est approuvée pour un montant de {euros(approved.amount)} HT, "
             f"soit {euros(approved.amount_to_pay)} à verser ({vat_words(approved)})."
@@ -52,6 +59,7 @@ def claim_approve(*, claim, actor, comment="", at=None):
         )
         if approved.kind == ClaimKind.BALANCE and approved.amount < 0:
             advance = selectors.paid_advance(operator=approved.operator, campaign=approved.campaign)
+            assert advance is not None  # the guard negative_balance_after_paid_advance
             # Stated and collected in the terms paid: VAT included where the advance carried VAT.
             recoveries.recovery_open(
                 claim=approved,
@@ -78,10 +86,10 @@ def claim_approve(*, claim, actor, comment="", at=None):
     )
 
 
-def claim_reject(*, claim, actor, comment, at=None):
+def claim_reject(*, claim: Claim, actor: User, comment: str, at: datetime | None = None) -> Claim:
     at = at or timezone.now()
 
-    def letter(rejected):
+    def letter(rejected: Claim) -> None:
         attach_decision_letter(
             claim=rejected,
             actor=actor,
@@ -106,14 +114,14 @@ def claim_reject(*, claim, actor, comment, at=None):
     )
 
 
-def vat_words(claim):
+def vat_words(claim: Claim) -> str:
     """How a letter states the VAT of `claim`'s amount."""
     if not claim.vat:
         return "sans TVA"
     return f"dont TVA {vat_rate(claim.vat_rate)} : {euros(abs(claim.vat))}"
 
 
-def claim_reopen(*, claim, actor, comment, at=None):
+def claim_reopen(*, claim: Claim, actor: User, comment: str, at: datetime | None = None) -> Claim:
     return TRANSITIONS.fire(
         claim, "reopen", actor=actor, comment=comment, at=at, prepare=lambda c: {"approved_by": None}
     )
