@@ -7,22 +7,26 @@ routine of common.workflow: each locks the claim and the case, is logged as an e
 claim (same hash chain as the claim's own transitions) and notifies the operator after commit.
 """
 
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from claims.documents import attach_decision_letter, next_version, store_document
 from claims.enums import OPEN_RECOVERY_STATES, DocumentKind, RecoveryDecision, RecoveryState
-from claims.models import Document, Payment, Recovery
+from claims.models import Claim, ClaimEvent, Document, Payment, Recovery
 from claims.selectors import advances_to_recover
 from claims.workflow import append_claim_event, lock_claim
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
 from common.formatting import euros, paris_datetime
-from common.roles import Role, is_agent
+from common.roles import AnyUser, Role, is_agent
 from common.uploads import inspect_upload
 from common.workflow import Transition, Workflow
 from funding.calendar import is_open, paris_today
@@ -34,18 +38,18 @@ OBSERVATIONS_TOO_LONG = f"Les observations ne peuvent dépasser {OBSERVATIONS_MA
 OBSERVATIONS_TOO_MANY_FILES = f"Joignez au plus {OBSERVATIONS_MAX_FILES} pièces à vos observations."
 
 
-def observations_deadline_text(case):
+def observations_deadline_text(case: Recovery) -> str:
     return f"{case.observations_due:%d/%m/%Y} à 23 h 59 (heure de Paris)"
 
 
-def observation_period_open(case, *, at=None):
+def observation_period_open(case: Recovery, *, at: datetime | None = None) -> bool:
     """True while the operator may still send observations on `case`: it awaits them (notified) and its
     deadline day (`observations_due`, inclusive, Paris) has not ended. The one rule for the portal
     form, the API, the service and the decision (which waits for the period to end)."""
     return case.state == RecoveryState.NOTIFIED and is_open(case.observations_due, at=at)
 
 
-def _required_text(value, field):
+def _required_text(value: str | None, field: str) -> str:
     value = (value or "").strip()
     if not value:
         raise InvalidInput(REASON_REQUIRED, code="comment_required", errors={field: [REASON_REQUIRED]})
@@ -55,7 +59,7 @@ def _required_text(value, field):
 # --- The table of steps ---------------------------------------------------------------------------
 
 
-def observations_accepted(case, *, actor, at):
+def observations_accepted(case: Recovery, *, actor: AnyUser, at: datetime) -> list[str]:
     """An operator's user sends observations until the deadline; an agent records those received
     otherwise at any time (a letter posted in time may arrive late)."""
     if is_agent(actor, Role.INSTRUCTOR) or observation_period_open(case, at=at):
@@ -66,7 +70,7 @@ def observations_accepted(case, *, actor, at):
     ]
 
 
-def observation_period_over(case, *, actor, at):
+def observation_period_over(case: Recovery, *, actor: AnyUser, at: datetime) -> list[str]:
     """The decision waits for the end of the observations period, unless observations were received."""
     if case.observations_received_at is None and observation_period_open(case, at=at):
         return [
@@ -76,7 +80,7 @@ def observation_period_over(case, *, actor, at):
     return []
 
 
-class RecoveryWorkflow(Workflow):
+class RecoveryWorkflow(Workflow[Recovery]):
     """A case's steps are logged in its claim's history: the claim is locked first, then the case."""
 
     model = Recovery
@@ -84,21 +88,23 @@ class RecoveryWorkflow(Workflow):
     stale_message = "L'indu vient d'être modifié par ailleurs ; rechargez-le."
     comment_message = REASON_REQUIRED
 
-    def lock(self, obj):
+    def lock(self, obj: Recovery) -> Recovery:
         claim = lock_claim(obj.claim)
         case = Recovery.objects.select_for_update(of=("self",)).get(pk=obj.pk)
         case.claim = claim
         return case
 
-    def operator_id(self, obj):
+    def operator_id(self, obj: Recovery) -> int | None:
         return obj.claim.operator_id
 
-    def refresh(self, locked):
+    def refresh(self, locked: Recovery) -> None:
         claim = locked.claim  # keep the claim locked and read first (the chain's head is on it)
         locked.refresh_from_db()
         locked.claim = claim
 
-    def append(self, locked, *, transition, source, actor, comment, at):
+    def append(
+        self, locked: Recovery, *, transition: Transition, source: str, actor: User | None, comment: str, at: datetime
+    ) -> ClaimEvent:
         return append_claim_event(
             claim=locked.claim, actor=actor, action=transition.event_action, comment=comment, at=at
         )
@@ -128,30 +134,37 @@ RECOVERY_TRANSITIONS = RecoveryWorkflow(
 )  # fmt: skip
 
 
-def recovery_abilities(*, user, recovery, at=None):
+def recovery_abilities(*, user: AnyUser, recovery: Recovery, at: datetime | None = None) -> dict[str, bool]:
     """What `user` may do on `recovery` now: {step: bool} (admin buttons, portal, API)."""
     return RECOVERY_TRANSITIONS.abilities(user=user, obj=recovery, at=at)
 
 
-def recovery_step_options(*, user, recovery, at=None):
+def recovery_step_options(
+    *, user: AnyUser, recovery: Recovery, at: datetime | None = None
+) -> list[tuple[Transition, list[str]]]:
     """[(transition, missing)] for the steps `user` could take on `recovery` from its state."""
     return RECOVERY_TRANSITIONS.options(user=user, obj=recovery, at=at)
 
 
-def recoverable_payments(*, claim):
+def recoverable_payments(*, claim: Claim) -> QuerySet[Payment]:
     """The settled payments of the claim's operator in its campaign: what a new case may claim back."""
-    return Payment.objects.settled().filter(claim__operator_id=claim.operator_id, claim__campaign_id=claim.campaign_id)
+    payments: QuerySet[Payment] = Payment.objects.settled().filter(
+        claim__operator_id=claim.operator_id, claim__campaign_id=claim.campaign_id
+    )
+    return payments
 
 
-def may_open_recovery(*, user, claim):
+def may_open_recovery(*, user: AnyUser, claim: Claim) -> bool:
     """An instructor opens a case on a claim whose operator was paid in the campaign."""
     return is_agent(user, Role.INSTRUCTOR) and recoverable_payments(claim=claim).exists()
 
 
-def recoverable_amount(*, payments, exclude=None):
+def recoverable_amount(*, payments: Iterable[Payment], exclude: Recovery | None = None) -> Decimal:
     """What may still be claimed back on `payments`: paid minus what open or settled cases already claim."""
     payment_ids = [p.pk for p in payments]
-    paid = Payment.objects.settled().filter(pk__in=payment_ids).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    paid: Decimal = Payment.objects.settled().filter(pk__in=payment_ids).aggregate(total=Sum("amount"))[
+        "total"
+    ] or Decimal("0")
     others = Recovery.objects.filter(payments__in=payment_ids).exclude(
         state__in=(RecoveryState.CANCELLED, RecoveryState.WAIVED)
     )
@@ -161,7 +174,7 @@ def recoverable_amount(*, payments, exclude=None):
     return paid - claimed
 
 
-def recovery_proposal(*, claim, user, at=None):
+def recovery_proposal(*, claim: Claim, user: AnyUser, at: datetime | None = None) -> dict[str, Any] | None:
     """What the notice form proposes for an advance on the agents' task list « indus à proposer »
     (`selectors.advances_to_recover`): the whole advance paid, still recoverable, and the grounds.
     None when the claim is not on that list."""
@@ -181,7 +194,16 @@ def recovery_proposal(*, claim, user, at=None):
     }
 
 
-def recovery_open(*, claim, amount, grounds, actor, payments=None, observation_days=None, at=None):
+def recovery_open(
+    *,
+    claim: Claim,
+    amount: Decimal | int | str,
+    grounds: str,
+    actor: User,
+    payments: Sequence[Payment] | None = None,
+    observation_days: int | None = None,
+    at: datetime | None = None,
+) -> Recovery:
     """Notify the operator of an undue amount with its grounds; opens the observations period."""
     at = at or timezone.now()
     if not is_agent(actor, Role.INSTRUCTOR):
@@ -245,14 +267,23 @@ def recovery_open(*, claim, amount, grounds, actor, payments=None, observation_d
     return case
 
 
-def _letter(case, claim, actor, title, paragraphs, at):
+def _letter(
+    case: Recovery, claim: Claim, actor: User | None, title: str, paragraphs: list[str], at: datetime
+) -> Document:
     """A letter of the procedure (notice, decision), stored with the claim and linked to the case."""
-    letter = attach_decision_letter(claim=claim, actor=actor, title=title, paragraphs=paragraphs, at=at)
+    letter: Document = attach_decision_letter(claim=claim, actor=actor, title=title, paragraphs=paragraphs, at=at)
     Document.objects.filter(pk=letter.pk).update(recovery=case)
     return letter
 
 
-def recovery_record_observations(*, recovery, observations, actor, attachments=(), at=None):
+def recovery_record_observations(
+    *,
+    recovery: Recovery,
+    observations: str,
+    actor: User,
+    attachments: Iterable[UploadedFile] | None = (),
+    at: datetime | None = None,
+) -> Recovery:
     """Observations on a notified case, with optional attachments (PDF, PNG, JPEG checked by content).
 
     Sent by the operator's user (portal or API) until the observation deadline — then StateConflict
@@ -271,9 +302,9 @@ def recovery_record_observations(*, recovery, observations, actor, attachments=(
     if len(attachments) > OBSERVATIONS_MAX_FILES:
         raise InvalidInput(OBSERVATIONS_TOO_MANY_FILES, errors={"attachments": [OBSERVATIONS_TOO_MANY_FILES]})
     checked = [(upload, *inspect_upload(upload)) for upload in attachments]
-    stored = []
+    stored: list[Document] = []
 
-    def record(case):
+    def record(case: Recovery) -> dict[str, Any]:
         for upload, content_type, size, sha256, name in checked:
             stored.append(
                 store_document(
@@ -298,7 +329,7 @@ def recovery_record_observations(*, recovery, observations, actor, attachments=(
             text = observations
         return {"observations": text, "observations_received_at": at}
 
-    def comment(case):
+    def comment(case: Recovery) -> str:
         source = "reçues par l'agence" if is_agent(actor, Role.INSTRUCTOR) else "transmises par l'opérateur"
         files = f" Pièces jointes : {', '.join(d.original_name for d in stored)}." if stored else ""
         return f"Indu n° {case.pk} — observations {source} : {observations}{files}"
@@ -311,7 +342,15 @@ def recovery_record_observations(*, recovery, observations, actor, attachments=(
         raise
 
 
-def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
+def recovery_decide(
+    *,
+    recovery: Recovery,
+    decision: str,
+    reason: str,
+    actor: User,
+    amount: Decimal | int | str | None = None,
+    at: datetime | None = None,
+) -> Recovery:
     """The reasoned decision after the observations period (or once observations are received)."""
     at = at or timezone.now()
     if not is_agent(actor, Role.INSTRUCTOR):
@@ -319,7 +358,7 @@ def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
     reason = _required_text(reason, "reason")
     decision = RecoveryDecision(decision)
 
-    def decide(case):
+    def decide(case: Recovery) -> dict[str, Any]:
         if decision == RecoveryDecision.CONFIRMED:
             due = case.amount_notified
         elif decision == RecoveryDecision.REDUCED:
@@ -329,13 +368,18 @@ def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
                 raise InvalidInput(message, errors={"amount": [message]})
         else:
             due = Decimal("0.00")
-        fields = {"decision": decision, "decision_reason": reason, "amount_due": due, "decided_by": actor}
+        fields: dict[str, Any] = {
+            "decision": decision,
+            "decision_reason": reason,
+            "amount_due": due,
+            "decided_by": actor,
+        }
         fields["decided_at"] = at
         if decision == RecoveryDecision.WAIVED:
             fields["settled_at"] = at
         return fields
 
-    def letter(case):
+    def letter(case: Recovery) -> None:
         paragraphs = [
             f"Par courrier du {timezone.localtime(case.opened_at):%d/%m/%Y}, nous vous avons notifié un indu de "
             f"{euros(case.amount_notified)} pour le motif suivant : {case.grounds}",
@@ -344,6 +388,7 @@ def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
             else "Vous n'avez pas présenté d'observations.",
             f"Décision : {decision.label}. {reason}",
         ]
+        assert case.amount_due is not None  # set by `decide`
         if case.amount_due > 0:
             paragraphs.append(
                 f"Vous êtes redevable de la somme de {euros(case.amount_due)}. "
@@ -364,7 +409,7 @@ def recovery_decide(*, recovery, decision, reason, actor, amount=None, at=None):
     )
 
 
-def recovery_issue_order(*, recovery, reference, actor, at=None):
+def recovery_issue_order(*, recovery: Recovery, reference: str, actor: User, at: datetime | None = None) -> Recovery:
     at = at or timezone.now()
     if not is_agent(actor, Role.VALIDATOR):
         raise NotAllowed()
@@ -381,7 +426,14 @@ def recovery_issue_order(*, recovery, reference, actor, at=None):
     )
 
 
-def recovery_settle(*, recovery, actor, note="", offset_payment=None, at=None):
+def recovery_settle(
+    *,
+    recovery: Recovery,
+    actor: User,
+    note: str = "",
+    offset_payment: Payment | None = None,
+    at: datetime | None = None,
+) -> Recovery:
     """Close an issued order: recovered (money received) or offset against a later payment."""
     at = at or timezone.now()
     if not is_agent(actor, Role.VALIDATOR):
@@ -397,12 +449,13 @@ def recovery_settle(*, recovery, actor, note="", offset_payment=None, at=None):
             comment=lambda case: f"Indu n° {case.pk} recouvré : {euros(case.amount_due)}. {note}".strip(),
         )
 
-    def offset(case):
+    def offset(case: Recovery) -> dict[str, Any]:
         if offset_payment.claim.operator_id != case.claim.operator_id or offset_payment.pk in set(
             case.payments.values_list("pk", flat=True)
         ):
             message = "La compensation se fait sur un paiement ultérieur du même opérateur."
             raise InvalidInput(message, errors={"offset_payment": [message]})
+        assert case.amount_due is not None  # an order is issued on a decided amount
         if offset_payment.amount < case.amount_due:
             message = f"Le paiement ({euros(offset_payment.amount)}) est inférieur à l'indu ({euros(case.amount_due)})."
             raise InvalidInput(message, errors={"offset_payment": [message]})
@@ -420,7 +473,7 @@ def recovery_settle(*, recovery, actor, note="", offset_payment=None, at=None):
     )
 
 
-def recovery_cancel(*, recovery, reason, actor, at=None):
+def recovery_cancel(*, recovery: Recovery, reason: str, actor: User, at: datetime | None = None) -> Recovery:
     """A validator cancels a case opened in error (with a reason)."""
     at = at or timezone.now()
     if not is_agent(actor, Role.VALIDATOR):
@@ -436,7 +489,9 @@ def recovery_cancel(*, recovery, reason, actor, at=None):
     )
 
 
-def recovery_offset_settle(*, recovery, payment, actor, at=None):
+def recovery_offset_settle(
+    *, recovery: Recovery, payment: Payment, actor: User | None, at: datetime | None = None
+) -> Recovery:
     """Settle an issued order by offset against `payment`, the confirmed payment of the batch line that
     was reduced by it (claims.payments). Runs in the caller's transaction, which confirmed the payment
     (`actor` None: the bank's return file)."""
@@ -458,7 +513,9 @@ def recovery_offset_settle(*, recovery, payment, actor, at=None):
     )
 
 
-def recovery_offset_reverse(*, recovery, actor, reason, at=None):
+def recovery_offset_reverse(
+    *, recovery: Recovery, actor: User | None, reason: str, at: datetime | None = None
+) -> Recovery:
     """The payment an indu was offset against came back from the bank: the order is open again
     (issued), to be offset on a later payment or recovered. Runs in the caller's transaction."""
     at = at or timezone.now()

@@ -211,11 +211,12 @@ def payment_panel(*, claim: Claim) -> dict[str, Any]:
 UNFILED_STATES = (ClaimState.DRAFT, ClaimState.WITHDRAWN, ClaimState.LAPSED)
 
 
-def advances_to_recover(*, user: AnyUser, at: datetime | None = None) -> QuerySet[Claim]:
+def advances_to_recover(*, user: AnyUser, at: datetime | None = None) -> QuerySet[Any]:
     """The agents' task « proposer un indu »: advances paid whose operator filed no balance by its
     effective balance deadline (Paris; extensions included, the same SQL as `effective_deadline`),
     and on which no recovery case was opened (a cancelled one does not count). Each row is
-    annotated with `balance_deadline`. Agents only; anyone else gets nothing."""
+    annotated with `balance_deadline` (hence typed Any, as `with_effective_deadline`). Agents only;
+    anyone else gets nothing."""
     if not (is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)):
         return Claim.objects.none()
     extensions = DeadlineExtension.objects.filter(
