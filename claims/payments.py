@@ -13,20 +13,23 @@ Lock order everywhere: operators, then claims, then batches.
 
 import hashlib
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 from sepaxml import SepaTransfer
 
 from claims import bank_returns, recoveries, selectors
 from claims.enums import AttemptState, BatchState, ClaimState
-from claims.models import BankReturn, Claim, Payment, PaymentAttempt, PaymentBatch, PaymentBatchEvent
+from claims.models import BankReturn, Claim, Payment, PaymentAttempt, PaymentBatch, PaymentBatchEvent, Recovery
 from claims.workflow import BATCH_TRANSITIONS, TRANSITIONS, append_claim_event, lock_claim
 from common.audit import append_event
 from common.exceptions import DomainError, GuardFailed, InvalidInput, NotAllowed, StateConflict
@@ -48,12 +51,12 @@ FIX_BANK_DETAILS = (
 # --- The batch state machine (claims.workflow.BATCH_TRANSITIONS) --------------------------------------
 
 
-def payment_batch_mark_sent(*, batch, actor, at=None):
+def payment_batch_mark_sent(*, batch: PaymentBatch, actor: User, at: datetime | None = None) -> PaymentBatch:
     """The validator records that the file was handed to the bank."""
     return BATCH_TRANSITIONS.fire(batch, "send", actor=actor, comment="Fichier transmis à la banque.", at=at)
 
 
-def payment_batch_cancel(*, batch, actor, reason, at=None):
+def payment_batch_cancel(*, batch: PaymentBatch, actor: User, reason: str, at: datetime | None = None) -> PaymentBatch:
     """Cancel a batch none of whose lines is resolved yet (reason required): every line is closed as
     cancelled, each claim's history says so, and the claims are payable again."""
     at = at or timezone.now()
@@ -82,7 +85,7 @@ def payment_batch_cancel(*, batch, actor, reason, at=None):
     return batch
 
 
-def batch_refresh(*, batch_id, at, comment):
+def batch_refresh(*, batch_id: int, at: datetime, comment: str) -> PaymentBatch:
     """Once no line of the batch is still ordered: settled, or partly returned when a line came back."""
     batch = PaymentBatch.objects.get(pk=batch_id)
     lines = batch.lines.all()
@@ -100,10 +103,10 @@ def batch_refresh(*, batch_id, at, comment):
 @dataclass
 class BatchOutcome:
     batch: PaymentBatch
-    left_out: list = field(default_factory=list)  # French sentences: which claim, and why
+    left_out: list[str] = field(default_factory=list)  # French sentences: which claim, and why
 
 
-def _why_not_payable(claim, *, actor, at, blockers):
+def _why_not_payable(claim: Claim, *, actor: User, at: datetime, blockers: dict[int, list[str]]) -> list[str]:
     """Why `claim` (locked) cannot go into a batch ordered by `actor` now, in French; [] when it can."""
     if claim.state != ClaimState.APPROVED:
         return [f"elle est « {claim.get_state_display()} », pas « Approuvée »."]
@@ -119,25 +122,33 @@ def _why_not_payable(claim, *, actor, at, blockers):
     return missing + blockers[claim.operator_id]
 
 
-def _end_to_end_id(number, claim):
+def _end_to_end_id(number: int, claim: Claim) -> str:
     # Unique across batches (the batch number is in it; a claim is at most once in a batch). ≤ 35 chars.
     return f"SEGUR-L{number}-D{claim.pk}"
 
 
-def _lines_with_offsets(claims, *, number):
+def _lines_with_offsets(
+    claims: Iterable[Claim], *, number: int
+) -> tuple[list[PaymentAttempt], dict[str, list[Recovery]]]:
     """Batch lines (unsaved) for `claims`, each with the issued recoveries of its operator it offsets.
 
     A recovery is offset whole, on one line, and only while the transfer stays above zero; one that
     does not fit waits for a later payment or is recovered by its order.
     """
-    lines, offsets = [], {}
-    pools = {}
+    lines: list[PaymentAttempt] = []
+    offsets: dict[str, list[Recovery]] = {}
+    pools: dict[int, list[Recovery]] = {}
     for claim in claims:
-        iban, bic = validated_bank_details(operator=claim.operator)
+        details = validated_bank_details(operator=claim.operator)
+        # What `_why_not_payable` let through: validated bank details and a computed amount.
+        assert details is not None and claim.amount is not None and claim.amount_to_pay is not None
+        iban, bic = details
         if claim.operator_id not in pools:
             pools[claim.operator_id] = list(selectors.offsettable_recoveries(operator=claim.operator))
-        taken, remaining = [], claim.amount_to_pay
+        taken: list[Recovery] = []
+        remaining = claim.amount_to_pay
         for recovery in list(pools[claim.operator_id]):
+            assert recovery.amount_due is not None  # offsettable_recoveries: amount_due > 0
             if recovery.amount_due < remaining:
                 taken.append(recovery)
                 remaining -= recovery.amount_due
@@ -160,7 +171,7 @@ def _lines_with_offsets(claims, *, number):
     return lines, offsets
 
 
-def _pain001(lines, *, number, execution_date):
+def _pain001(lines: Sequence[PaymentAttempt], *, number: int, execution_date: date) -> tuple[bytes, str]:
     """The SEPA credit-transfer file (pain.001.001.03, validated against its schema) and its MsgId."""
     transfer = SepaTransfer(
         {
@@ -188,7 +199,13 @@ def _pain001(lines, *, number, execution_date):
     return transfer.export(validate=True), transfer.msg_id
 
 
-def payment_batch_create(*, actor, claims=None, execution_date=None, at=None):
+def payment_batch_create(
+    *,
+    actor: User,
+    claims: QuerySet[Claim] | Iterable[int] | None = None,
+    execution_date: date | None = None,
+    at: datetime | None = None,
+) -> BatchOutcome:
     """Order the payment of `claims` (a queryset or ids; None: every payable claim) in one new batch.
 
     Only a `valideur`. Claims that cannot be paid now are left out with the reason (not approved,
@@ -216,7 +233,9 @@ def payment_batch_create(*, actor, claims=None, execution_date=None, at=None):
             .filter(pk__in=ids)
             .order_by("operator_id", "pk")
         )
-        included, left_out, blockers = [], [], {}
+        included: list[Claim] = []
+        left_out: list[str] = []
+        blockers: dict[int, list[str]] = {}
         for claim in locked:
             reasons = _why_not_payable(claim, actor=actor, at=at, blockers=blockers)
             if reasons:
@@ -253,7 +272,14 @@ def payment_batch_create(*, actor, claims=None, execution_date=None, at=None):
     return BatchOutcome(batch=batch, left_out=left_out)
 
 
-def _write_batch(batch, lines, offsets, *, actor, at):
+def _write_batch(
+    batch: PaymentBatch,
+    lines: Sequence[PaymentAttempt],
+    offsets: dict[str, list[Recovery]],
+    *,
+    actor: User,
+    at: datetime,
+) -> None:
     batch.save()
     append_event(
         parent=batch,
@@ -292,7 +318,9 @@ def _write_batch(batch, lines, offsets, *, actor, at):
 # --- Confirming and returning a line -----------------------------------------------------------------
 
 
-def record_settled_payment(*, claim, paid_on, reference, recorded_by, at):
+def record_settled_payment(
+    *, claim: Claim, paid_on: date, reference: str, recorded_by: User | None, at: datetime
+) -> tuple[Payment, PaymentAttempt | None]:
     """Write the claim's settled payment; its live line (if any) is closed as paid and the recoveries
     it offsets are settled against it. The caller holds the claim's lock and fires the transition to
     paid in the same transaction."""
@@ -302,6 +330,7 @@ def record_settled_payment(*, claim, paid_on, reference, recorded_by, at):
         .select_related("batch")
         .first()
     )
+    assert claim.amount is not None and claim.amount_to_pay is not None  # the guard amount_payable
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
@@ -323,7 +352,9 @@ def record_settled_payment(*, claim, paid_on, reference, recorded_by, at):
     return payment, attempt
 
 
-def _return_line(*, attempt, code, outcome_text, actor, at, importer):
+def _return_line(
+    *, attempt: PaymentAttempt, code: str, outcome_text: str, actor: User | None, at: datetime, importer: str
+) -> None:
     """Close an ordered or paid line as returned; the claim is payable again (and, when the transfer had
     been booked, goes back from paid to approved, its payment kept and marked returned)."""
     reason = bank_returns.reason_label(code)
@@ -346,7 +377,7 @@ def _return_line(*, attempt, code, outcome_text, actor, at, importer):
         return
     # Paid, then returned: a logged transition paid → approved.
 
-    def reverse_payment(locked):
+    def reverse_payment(locked: Claim) -> dict[str, Any]:
         payment = Payment.objects.select_for_update().get(attempt=attempt)
         Payment.objects.filter(pk=payment.pk).update(returned_at=at, return_reason=reason[:200])
         PaymentAttempt.objects.filter(pk=attempt.pk).update(
@@ -368,25 +399,25 @@ class ImportReport:
 
     kind: str = ""
     message_id: str = ""
-    paid: list = field(default_factory=list)
-    returned: list = field(default_factory=list)
-    unchanged: list = field(default_factory=list)
-    pending: list = field(default_factory=list)
-    unmatched: list = field(default_factory=list)
-    errors: list = field(default_factory=list)
+    paid: list[str] = field(default_factory=list)
+    returned: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     already_imported: BankReturn | None = None
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, object]:
         return {
             name: getattr(self, name)
             for name in ("kind", "message_id", "paid", "returned", "unchanged", "pending", "unmatched", "errors")
         }
 
     @property
-    def changed(self):
+    def changed(self) -> bool:
         return bool(self.paid or self.returned)
 
-    def summary(self):
+    def summary(self) -> str:
         if self.already_imported is not None:
             when = timezone.localtime(self.already_imported.imported_at)
             return (
@@ -401,9 +432,9 @@ class ImportReport:
         )
 
 
-def _expand(parsed, report):
+def _expand(parsed: bank_returns.ReturnFile, report: ImportReport) -> list[bank_returns.ReturnLine]:
     """A whole message rejected becomes one rejected line per transfer of that batch."""
-    lines = []
+    lines: list[bank_returns.ReturnLine] = []
     for line in parsed.lines:
         if line.end_to_end_id or not line.original_message_id:
             lines.append(line)
@@ -418,7 +449,9 @@ def _expand(parsed, report):
     return lines
 
 
-def bank_return_import(*, content, file_name, actor=None, at=None):
+def bank_return_import(
+    *, content: bytes, file_name: str | None, actor: User | None = None, at: datetime | None = None
+) -> ImportReport:
     """Apply a pain.002.001.03 or camt.054.001.02 file, matched on the EndToEndId of batch lines.
 
     `actor` is the validator who uploads it (None: the management command). Every line is applied on
@@ -456,7 +489,7 @@ def bank_return_import(*, content, file_name, actor=None, at=None):
                 end_to_end_id__in=[line.end_to_end_id for line in lines if line.end_to_end_id]
             )
         }
-        touched = set()
+        touched: set[int] = set()
         for line in lines:
             attempt = attempts.get(line.end_to_end_id)
             if attempt is None:
@@ -479,7 +512,16 @@ def bank_return_import(*, content, file_name, actor=None, at=None):
     return report
 
 
-def _apply(line, attempt, *, report, actor, at, importer, source):
+def _apply(
+    line: bank_returns.ReturnLine,
+    attempt: PaymentAttempt,
+    *,
+    report: ImportReport,
+    actor: User | None,
+    at: datetime,
+    importer: str,
+    source: str,
+) -> bool:
     """Apply one line of a return file to its batch line; True when something changed."""
     attempt = PaymentAttempt.objects.select_related("batch", "claim").get(pk=attempt.pk)
     ref = attempt.end_to_end_id
@@ -507,7 +549,7 @@ def _apply(line, attempt, *, report, actor, at, importer, source):
             report.errors.append(f"{ref} : date de comptabilisation future ({booked_on:%d/%m/%Y}) ; non appliqué.")
             return False
 
-        def pay(locked):
+        def pay(locked: Claim) -> dict[str, Any]:
             record_settled_payment(claim=locked, paid_on=booked_on, reference=ref, recorded_by=actor, at=at)
             return {}
 
