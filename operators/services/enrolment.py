@@ -1,18 +1,24 @@
 """Enrolment (docs/spec/SPEC.md §4a): a representative declares an operator, agents instruct it."""
 
 import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage
+from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from common import scanning
-from common.audit import append_event
+from common.audit import ChainedEvent, append_event
 from common.enums import ScanStatus
 from common.exceptions import DomainError, InvalidInput, NotAllowed, StateConflict
-from common.roles import Role, is_agent, operator_id_of
+from common.roles import AnyUser, Role, is_agent, operator_id_of
 from common.uploads import inspect_upload
 from common.workflow import Transition, Workflow
 from operators import company, notifications
@@ -51,12 +57,16 @@ from operators.validators import validate_bic, validate_iban, validate_siren, va
 
 logger = logging.getLogger("operators.services")
 
+Errors = dict[str, list[str]]  # field (or proof kind) -> French messages
+# {proof kind: (file, inspect_upload's (content type, size, SHA-256, display name))}
+Inspected = dict[str, tuple[UploadedFile, tuple[str, int, str, str]]]
 
-def _missing_document(kind):
+
+def _missing_document(kind: str) -> str:
     return f"Pièce manquante : {EnrolmentDocumentKind(kind).label}."
 
 
-def required_enrolment_proof_kinds(*, vat_liable):
+def required_enrolment_proof_kinds(*, vat_liable: bool | None) -> list[str]:
     """The proofs an enrolment needs, following its VAT declaration: the one list the service, the
     portal, the API and the admin use. A liable entity proves it with its VAT certificate; one that
     is not (e.g. a public hospital) files a declaration of non-liability."""
@@ -64,11 +74,11 @@ def required_enrolment_proof_kinds(*, vat_liable):
     return [*BASE_ENROLMENT_PROOFS, vat_proof]
 
 
-def _accepted_proof_kinds(*, vat_liable):
+def _accepted_proof_kinds(*, vat_liable: bool | None) -> list[str]:
     return [*required_enrolment_proof_kinds(vat_liable=vat_liable), *OPTIONAL_ENROLMENT_PROOFS]
 
 
-def _check_document_kinds(documents, *, vat_liable, errors):
+def _check_document_kinds(documents: Iterable[str], *, vat_liable: bool | None, errors: Errors) -> None:
     """Refuse unknown kinds and the VAT proof that contradicts the declaration."""
     accepted = _accepted_proof_kinds(vat_liable=vat_liable) if vat_liable is not None else None
     for kind in documents:
@@ -79,7 +89,7 @@ def _check_document_kinds(documents, *, vat_liable, errors):
             errors[kind] = [f"Pièce sans objet : l'entité est déclarée {declared} à la TVA."]
 
 
-def parse_vat_liable(value):
+def parse_vat_liable(value: object) -> bool | None:
     """The VAT declaration as True / False, or None when it was not made (or is unreadable)."""
     if isinstance(value, bool):
         return value
@@ -91,7 +101,7 @@ def parse_vat_liable(value):
     return None
 
 
-class EnrolmentWorkflow(Workflow):
+class EnrolmentWorkflow(Workflow[Enrolment]):
     model = Enrolment
     event_model = EnrolmentEvent
     noun = "la demande d'enrôlement"
@@ -99,17 +109,17 @@ class EnrolmentWorkflow(Workflow):
     comment_message = COMMENT_REQUIRED
     stamp_updated_at = True
 
-    def lock(self, obj):
+    def lock(self, obj: Enrolment) -> Enrolment:
         return Enrolment.objects.select_for_update(of=("self",)).select_related("user").get(pk=obj.pk)
 
-    def notify(self, event):
+    def notify(self, event: ChainedEvent) -> None:
         notifications.schedule_enrolment_notification(event.pk)
 
-    def reload(self, obj):
+    def reload(self, obj: Enrolment) -> Enrolment:
         return Enrolment.objects.select_related("user", "operator", "provider").get(pk=obj.pk)
 
 
-def representative(user, enrolment):
+def representative(user: AnyUser, enrolment: Enrolment) -> bool:
     """The enrolment's own representative (never an agent): the operator side of an enrolment."""
     return user is not None and user.is_authenticated and user.pk == enrolment.user_id and not user.is_staff
 
@@ -148,17 +158,17 @@ DECLARED_FIELDS = (
 )
 
 
-def declared_values(enrolment):
+def declared_values(enrolment: Enrolment) -> dict[str, Any]:
     """{field: value} of DECLARED_FIELDS as the enrolment holds them."""
     return {name: getattr(enrolment, name) for name in DECLARED_FIELDS}
 
 
-def enrolment_abilities(*, user, enrolment):
+def enrolment_abilities(*, user: AnyUser, enrolment: Enrolment) -> dict[str, bool]:
     """What `user` may do on `enrolment` now: {transition name: bool} (admin buttons, portal, API)."""
     return ENROLMENT_TRANSITIONS.abilities(user=user, obj=enrolment)
 
 
-def _check_company(cleaned, *, errors, at):
+def _check_company(cleaned: Mapping[str, Any], *, errors: Errors, at: datetime) -> dict[str, Any]:
     """The declared SIREN/SIRET looked up in the company directory (operators.company): unknown or closed →
     French field errors; directory unreachable → accepted, flagged "non vérifié". Returns the fields to store."""
     if not company.enabled() or "siren" in errors or "siret" in errors:
@@ -176,7 +186,7 @@ def _check_company(cleaned, *, errors, at):
     return {"company_check": CompanyCheck.VERIFIED, "company_name": found.legal_name[:255], "company_checked_at": at}
 
 
-def company_recheck(*, enrolment, at=None):
+def company_recheck(*, enrolment: Enrolment, at: datetime | None = None) -> str | None:
     """The periodic retry of an enrolment filed while the directory was unreachable: records what it says now
     (verified, closed or unknown: the agent decides). Safe to run twice; a directory still down changes nothing.
     Returns the new CompanyCheck value, or None when nothing changed."""
@@ -198,9 +208,9 @@ def company_recheck(*, enrolment, at=None):
     return status if updated == 1 else None
 
 
-def _clean_declaration(data, *, errors):
+def _clean_declaration(data: Mapping[str, Any], *, errors: Errors) -> dict[str, Any]:
     """Normalise and check the declared fields; fill `errors` (field -> [French messages])."""
-    cleaned = {}
+    cleaned: dict[str, Any] = {}
     legal_name = (data.get("legal_name") or "").strip()
     if not legal_name:
         errors["legal_name"] = [REQUIRED]
@@ -294,12 +304,12 @@ def _clean_declaration(data, *, errors):
     return cleaned
 
 
-def _inspect_documents(documents):
+def _inspect_documents(documents: Mapping[str, UploadedFile | None]) -> Inspected:
     """Check every file by content and size before anything is stored: {kind: (file, inspection)}.
 
     A refused file raises its own error class (413, 415 or 400) naming the proof concerned.
     """
-    inspected = {}
+    inspected: Inspected = {}
     for kind, uploaded in documents.items():
         if uploaded is None:
             continue
@@ -311,7 +321,9 @@ def _inspect_documents(documents):
     return inspected
 
 
-def _store_documents(*, enrolment, actor, inspected, stored):
+def _store_documents(
+    *, enrolment: Enrolment, actor: User, inspected: Inspected, stored: list[tuple[Storage, str]]
+) -> None:
     """Save each inspected file as a new version; `stored` collects (storage, name) for clean-up."""
     for kind, (uploaded, (content_type, size, sha256, display_name)) in inspected.items():
         version = (enrolment.documents.filter(kind=kind).aggregate(last=Max("version"))["last"] or 0) + 1
@@ -332,13 +344,13 @@ def _store_documents(*, enrolment, actor, inspected, stored):
         scanning.schedule_scan(document)  # after commit; "en cours d'analyse" until clean
 
 
-def _detect_fraud(*, iban, inspected, at):
+def _detect_fraud(*, iban: str, inspected: Inspected, at: datetime) -> None:
     """Fraud signals on the declared IBAN and the files just stored (shared IBAN, reused file)."""
     sha256s = [sha256 for _uploaded, (_type, _size, sha256, _name) in inspected.values()]
     fraud_signals_detect(ibans=[iban], sha256s=sha256s, at=at)
 
 
-def _delete_stored(stored):
+def _delete_stored(stored: Iterable[tuple[Storage, str]]) -> None:
     for storage, name in stored:
         try:
             storage.delete(name)
@@ -346,7 +358,16 @@ def _delete_stored(stored):
             logger.exception("could not remove %s after a rolled-back enrolment", name)
 
 
-def _append_enrolment_event(*, enrolment, actor, action, from_state, to_state, comment="", at):
+def _append_enrolment_event(
+    *,
+    enrolment: Enrolment,
+    actor: User | None,
+    action: str,
+    from_state: str,
+    to_state: str,
+    comment: str = "",
+    at: datetime,
+) -> EnrolmentEvent:
     """Append one hash-chained event and notify after commit; the caller holds the lock on `enrolment`."""
     event = append_event(
         parent=enrolment,
@@ -362,7 +383,7 @@ def _append_enrolment_event(*, enrolment, actor, action, from_state, to_state, c
     return event
 
 
-def _check_representative(user):
+def _check_representative(user: AnyUser) -> None:
     if user is None or not user.is_authenticated or not user.is_active:
         raise NotAllowed()
     if user.is_staff or user.is_superuser:
@@ -371,7 +392,13 @@ def _check_representative(user):
         raise StateConflict(ALREADY_MEMBER, code="already_member")
 
 
-def enrolment_submit(*, user, documents, at=None, **declared):
+def enrolment_submit(
+    *,
+    user: User,
+    documents: Mapping[str, UploadedFile | None] | None,
+    at: datetime | None = None,
+    **declared: Any,
+) -> Enrolment:
     """A representative files an enrolment: declared fields + the four proofs → `pending`.
 
     `declared`: legal_name, siren, siret (optional), kind ("developer" / "buyer"), provider_siren and
@@ -392,7 +419,7 @@ def enrolment_submit(*, user, documents, at=None, **declared):
     _check_representative(user)
     if Enrolment.objects.filter(user=user, state__in=OPEN_ENROLMENT_STATES).exists():
         raise StateConflict(OPEN_ENROLMENT_EXISTS, code="open_enrolment")
-    errors = {}
+    errors: Errors = {}
     cleaned = _clean_declaration(declared, errors=errors)
     cleaned.update(_check_company(cleaned, errors=errors, at=at))
     documents = {kind: file for kind, file in (documents or {}).items() if file is not None}
@@ -408,7 +435,7 @@ def enrolment_submit(*, user, documents, at=None, **declared):
         raise InvalidInput("La demande d'enrôlement est incomplète ou invalide.", errors=errors)
     inspected = _inspect_documents(documents)
 
-    stored = []
+    stored: list[tuple[Storage, str]] = []
     try:
         with transaction.atomic():
             enrolment = Enrolment.objects.create(user=user, submitted_at=at, **cleaned)
@@ -432,20 +459,37 @@ def enrolment_submit(*, user, documents, at=None, **declared):
     return enrolment
 
 
-def _lock_enrolment(enrolment):
+def _lock_enrolment(enrolment: Enrolment) -> Enrolment:
     return Enrolment.objects.select_for_update(of=("self",)).select_related("user").get(pk=enrolment.pk)
 
 
-def _enrolment_transition(*, enrolment, name, actor, comment="", at, fields=None, before_write=None):
+def _enrolment_transition(
+    *,
+    enrolment: Enrolment,
+    name: str,
+    actor: User,
+    comment: str = "",
+    at: datetime,
+    fields: Mapping[str, Any] | None = None,
+    before_write: Callable[[Enrolment], Mapping[str, Any]] | None = None,
+) -> Enrolment:
     """Fire `name` through the table; `before_write(locked)` may write more and return fields."""
 
-    def prepare(locked):
+    def prepare(locked: Enrolment) -> dict[str, Any]:
         return {**(fields or {}), **(before_write(locked) if before_write else {})}
 
     return ENROLMENT_TRANSITIONS.fire(enrolment, name, actor=actor, comment=comment, at=at, prepare=prepare)
 
 
-def enrolment_resubmit(*, enrolment, actor, documents=None, comment="", at=None, **changes):
+def enrolment_resubmit(
+    *,
+    enrolment: Enrolment,
+    actor: User,
+    documents: Mapping[str, UploadedFile | None] | None = None,
+    comment: str = "",
+    at: datetime | None = None,
+    **changes: Any,
+) -> Enrolment:
     """The representative answers a change request: corrected fields and/or new proof versions → `pending`.
 
     `changes` takes the same names as `enrolment_submit` (only those given change); `documents`
@@ -462,7 +506,7 @@ def enrolment_resubmit(*, enrolment, actor, documents=None, comment="", at=None,
     if "kind" in changes and changes["kind"] == OperatorKind.DEVELOPER:
         for name in ("provider_siren", "provider_referencing_number"):
             changes.setdefault(name, "")
-    errors = {}
+    errors: Errors = {}
     cleaned = _clean_declaration({**current, **{k: v for k, v in changes.items() if v is not None}}, errors=errors)
     cleaned.update(_check_company(cleaned, errors=errors, at=at))
     vat_liable = cleaned["vat_liable"]
@@ -484,13 +528,13 @@ def enrolment_resubmit(*, enrolment, actor, documents=None, comment="", at=None,
         raise InvalidInput("La demande d'enrôlement est incomplète ou invalide.", errors=errors)
     inspected = _inspect_documents(documents)
 
-    stored = []
+    stored: list[tuple[Storage, str]] = []
 
-    def write(locked):
+    def write(locked: Enrolment) -> dict[str, Any]:
         _store_documents(enrolment=locked, actor=actor, inspected=inspected, stored=stored)
         return {**cleaned, "submitted_at": at, "agent_message": ""}
 
-    def detect(updated):
+    def detect(updated: Enrolment) -> Enrolment:
         _detect_fraud(iban=updated.iban, inspected=inspected, at=at)
         return updated
 
@@ -506,7 +550,9 @@ def enrolment_resubmit(*, enrolment, actor, documents=None, comment="", at=None,
         raise
 
 
-def enrolment_request_changes(*, enrolment, actor, message, at=None):
+def enrolment_request_changes(
+    *, enrolment: Enrolment, actor: User, message: str, at: datetime | None = None
+) -> Enrolment:
     """An instructor asks the representative for corrections (message required) → `changes_requested`."""
     at = at or timezone.now()
     with transaction.atomic():
@@ -520,7 +566,7 @@ def enrolment_request_changes(*, enrolment, actor, message, at=None):
         )
 
 
-def enrolment_reject(*, enrolment, actor, reason, at=None):
+def enrolment_reject(*, enrolment: Enrolment, actor: User, reason: str, at: datetime | None = None) -> Enrolment:
     """An instructor refuses the enrolment (reason required) → `rejected`; no operator is touched."""
     at = at or timezone.now()
     with transaction.atomic():
@@ -534,7 +580,7 @@ def enrolment_reject(*, enrolment, actor, reason, at=None):
         )
 
 
-def _apply_to_operator(locked, *, at):
+def _apply_to_operator(locked: Enrolment, *, at: datetime) -> dict[str, Any]:
     """Create or update the Operator, its valid Referencing and the user's active Membership."""
     user = locked.user
     if not user.is_active or user.is_staff or user.is_superuser:
@@ -591,7 +637,7 @@ def _apply_to_operator(locked, *, at):
     return {"operator": operator, "provider": provider}
 
 
-def declared_provider_of(enrolment, *, day):
+def declared_provider_of(enrolment: Enrolment, *, day: date) -> Operator | None:
     """The developer operator with the declared SIREN holding the declared number, valid on `day`, or None."""
     if not (enrolment.provider_siren and enrolment.provider_referencing_number):
         return None
@@ -604,7 +650,7 @@ def declared_provider_of(enrolment, *, day):
     ).first()
 
 
-def _provider_for(locked, *, day):
+def _provider_for(locked: Enrolment, *, day: date) -> Operator:
     """The buyer's provider at validation: the agent's link, else the declared one found; else refused."""
     provider = locked.provider or declared_provider_of(locked, day=day)
     if provider is None:
@@ -618,7 +664,7 @@ def _provider_for(locked, *, day):
     return provider
 
 
-def enrolment_link_provider(*, enrolment, actor, provider):
+def enrolment_link_provider(*, enrolment: Enrolment, actor: User, provider: Operator | None) -> Enrolment:
     """An instructor links (or unlinks, `provider=None`) a buyer enrolment's provider before validating.
 
     Before: the enrolment is open and declares a buyer; `provider` is another developer operator.
@@ -641,7 +687,9 @@ def enrolment_link_provider(*, enrolment, actor, provider):
     return Enrolment.objects.select_related("user", "operator", "provider").get(pk=locked.pk)
 
 
-def enrolment_validate(*, enrolment, actor, comment="", at=None):
+def enrolment_validate(
+    *, enrolment: Enrolment, actor: User, comment: str = "", at: datetime | None = None
+) -> Enrolment:
     """An instructor validates: in one transaction, create or update the Operator (by SIREN) with the
     declared data, its valid Referencing, and the representative's Membership (active) → `validated`.
 
@@ -652,7 +700,7 @@ def enrolment_validate(*, enrolment, actor, comment="", at=None):
     """
     at = at or timezone.now()
 
-    def write(locked):
+    def write(locked: Enrolment) -> dict[str, Any]:
         fields = _apply_to_operator(locked, at=at)
         fields.update(decided_by=actor, decided_at=at, decision_reason=(comment or "").strip())
         return fields
