@@ -9,15 +9,21 @@ Every step is a hash-chained `BankDetailsEvent`, e-mailed to the operator (the r
 """
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common import scanning
-from common.audit import append_event
+from common.audit import ChainedEvent, append_event
 from common.exceptions import DomainError, InvalidInput, NotAllowed, StateConflict
-from common.roles import Role, has_role
+from common.roles import AnyUser, Role, has_role
 from common.uploads import inspect_upload
 from common.workflow import Transition, Workflow
 from operators import notifications
@@ -35,7 +41,7 @@ from operators.validators import validate_bic, validate_iban
 logger = logging.getLogger("operators.services")
 
 
-class BankDetailsWorkflow(Workflow):
+class BankDetailsWorkflow(Workflow[BankDetailsChange]):
     model = BankDetailsChange
     event_model = BankDetailsEvent
     noun = "la demande"
@@ -43,10 +49,10 @@ class BankDetailsWorkflow(Workflow):
     comment_message = REFUSAL_REASON_REQUIRED
     comment_field = "reason"
 
-    def notify(self, event):
+    def notify(self, event: ChainedEvent) -> None:
         notifications.schedule_bank_details_notification(event.pk)
 
-    def reload(self, obj):
+    def reload(self, obj: BankDetailsChange) -> BankDetailsChange:
         return BankDetailsChange.objects.select_related("operator").get(pk=obj.pk)
 
 
@@ -68,12 +74,12 @@ BANK_DETAILS_DECISIONS = BankDetailsWorkflow(
 )
 
 
-def bank_details_abilities(*, user, change):
+def bank_details_abilities(*, user: AnyUser, change: BankDetailsChange) -> dict[str, bool]:
     """What `user` may do on `change` now: {"validate": bool, "refuse": bool} (admin buttons)."""
     return BANK_DETAILS_DECISIONS.abilities(user=user, obj=change)
 
 
-def _clean(iban, bic, errors):
+def _clean(iban: str | None, bic: str | None, errors: dict[str, list[str]]) -> tuple[str, str]:
     iban = "".join((iban or "").split()).upper()
     bic = "".join((bic or "").split()).upper()
     for name, value, validator in (("iban", iban, validate_iban), ("bic", bic, validate_bic)):
@@ -84,7 +90,16 @@ def _clean(iban, bic, errors):
     return iban, bic
 
 
-def _append(*, change, actor, action, from_state, to_state, comment, at):
+def _append(
+    *,
+    change: BankDetailsChange,
+    actor: User | None,
+    action: str,
+    from_state: str,
+    to_state: str,
+    comment: str,
+    at: datetime,
+) -> BankDetailsEvent:
     event = append_event(
         parent=change,
         event_model=BankDetailsEvent,
@@ -99,7 +114,16 @@ def _append(*, change, actor, action, from_state, to_state, comment, at):
     return event
 
 
-def bank_details_request(*, operator, actor, iban, bic, proof, comment="", at=None):
+def bank_details_request(
+    *,
+    operator: Operator,
+    actor: User,
+    iban: str | None,
+    bic: str | None,
+    proof: UploadedFile | None,
+    comment: str = "",
+    at: datetime | None = None,
+) -> BankDetailsChange:
     """One of the operator's users asks for its payments to go to (iban, bic), proved by `proof` (RIB).
 
     Before: `actor` is an active member of `operator` and no request of the operator is pending.
@@ -110,7 +134,7 @@ def bank_details_request(*, operator, actor, iban, bic, proof, comment="", at=No
     at = at or timezone.now()
     if not has_role(actor, Role.OPERATOR, operator_id=operator.pk):
         raise NotAllowed()
-    errors = {}
+    errors: dict[str, list[str]] = {}
     iban, bic = _clean(iban, bic, errors)
     if not errors and (iban, bic) == ((operator.iban or "").upper(), (operator.bic or "").upper()):
         errors["iban"] = [BANK_DETAILS_UNCHANGED]
@@ -123,7 +147,7 @@ def bank_details_request(*, operator, actor, iban, bic, proof, comment="", at=No
     except DomainError as error:
         raise type(error)(f"RIB : {error.message}", code=error.code, errors={"proof": [error.message]}) from None
 
-    stored = None
+    stored: tuple[Storage, str] | None = None
     try:
         with transaction.atomic():
             locked = Operator.objects.select_for_update().get(pk=operator.pk)
@@ -171,7 +195,7 @@ def bank_details_request(*, operator, actor, iban, bic, proof, comment="", at=No
     return change
 
 
-def _delete(stored):
+def _delete(stored: tuple[Storage, str] | None) -> None:
     if stored is None:
         return
     storage, name = stored
@@ -181,20 +205,30 @@ def _delete(stored):
         logger.exception("could not remove %s after a rolled-back bank-details request", name)
 
 
-def _decide(*, change, name, actor, comment, at, after=None):
-    def decision(locked):
+def _decide(
+    *,
+    change: BankDetailsChange,
+    name: str,
+    actor: User,
+    comment: str,
+    at: datetime,
+    after: Callable[[BankDetailsChange], object] | None = None,
+) -> BankDetailsChange:
+    def decision(locked: BankDetailsChange) -> dict[str, Any]:
         return {"decided_by": actor, "decided_at": at, "decision_reason": comment}
 
     return BANK_DETAILS_DECISIONS.fire(change, name, actor=actor, comment=comment, at=at, prepare=decision, after=after)
 
 
-def bank_details_validate(*, change, actor, comment="", at=None):
+def bank_details_validate(
+    *, change: BankDetailsChange, actor: User, comment: str = "", at: datetime | None = None
+) -> BankDetailsChange:
     """An agent validates a pending request: IBAN and BIC are copied onto the Operator, which is paid
     on them from now on (the details a payment batch already froze are not touched)."""
     at = at or timezone.now()
     comment = (comment or "").strip()
 
-    def copy_onto_operator(locked):
+    def copy_onto_operator(locked: BankDetailsChange) -> None:
         Operator.objects.filter(pk=locked.operator_id).update(iban=locked.iban, bic=locked.bic)
 
     validated = _decide(change=change, name="validate", actor=actor, comment=comment, at=at, after=copy_onto_operator)
@@ -202,7 +236,9 @@ def bank_details_validate(*, change, actor, comment="", at=None):
     return validated
 
 
-def bank_details_refuse(*, change, actor, reason, at=None):
+def bank_details_refuse(
+    *, change: BankDetailsChange, actor: User, reason: str, at: datetime | None = None
+) -> BankDetailsChange:
     """An agent refuses a pending request (reason required): the operator keeps its validated details."""
     at = at or timezone.now()
     reason = (reason or "").strip()
