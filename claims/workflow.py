@@ -99,11 +99,12 @@ def required_proofs_present(claim: Claim, *, actor: AnyUser, at: datetime) -> li
 
 
 @filing_condition("Pièces analysées par l'antivirus")
-def proofs_scanned(claim, *, actor, at):
+def proofs_scanned(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
     """Only clean proofs count: the latest version of each uploaded proof must not be in analysis
     nor quarantined (common.scanning)."""
     latest = [d for d in selectors.latest_documents(claim=claim).values() if d.kind in UPLOADABLE_KINDS]
-    return scanning.guard_problems(latest, label=lambda d: d.get_kind_display())
+    problems: list[str] = scanning.guard_problems(latest, label=lambda d: d.get_kind_display())
+    return problems
 
 
 @filing_condition("Avance approuvée")

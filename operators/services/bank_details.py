@@ -60,10 +60,11 @@ S = BankDetailsChangeState
 AGENTS = (Role.INSTRUCTOR, Role.VALIDATOR)
 
 
-def rib_scanned(change, *, actor, at):
+def rib_scanned(change: BankDetailsChange, *, actor: AnyUser, at: datetime) -> list[str]:
     """Only a RIB the antivirus cleared proves an account (common.scanning)."""
     proof = BankDetailsProof.objects.filter(change=change).first()
-    return scanning.guard_problems([proof] if proof else [], label=lambda d: "RIB")
+    problems: list[str] = scanning.guard_problems([proof] if proof else [], label=lambda d: "RIB")
+    return problems
 
 
 BANK_DETAILS_DECISIONS = BankDetailsWorkflow(

@@ -127,10 +127,11 @@ def representative(user: AnyUser, enrolment: Enrolment) -> bool:
 E = EnrolmentState
 
 
-def proofs_scanned(enrolment, *, actor, at):
+def proofs_scanned(enrolment: Enrolment, *, actor: AnyUser, at: datetime) -> list[str]:
     """Only clean proofs count: none may be in analysis or quarantined (common.scanning)."""
     latest = latest_enrolment_documents(enrolment=enrolment).values()
-    return scanning.guard_problems(latest, label=lambda d: d.get_kind_display())
+    problems: list[str] = scanning.guard_problems(latest, label=lambda d: d.get_kind_display())
+    return problems
 
 
 ENROLMENT_TRANSITIONS = EnrolmentWorkflow(
