@@ -16,7 +16,7 @@ from operators.services import proconnect as service
 from tests.factories import OperatorFactory, UserFactory, agent, operator_user
 from tests.oidc.conftest import through_provider
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.oidc, pytest.mark.django_db]
 
 User = get_user_model()
 
