@@ -8,34 +8,25 @@ from fpdf import FPDF
 
 from common.formatting import count, euros, paris_datetime, vat_rate
 
-# DejaVu covers €, «», œ and the narrow no-break space; without it we fall back to a core font
-# and spell the few characters it lacks.
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-_FALLBACK = str.maketrans(
-    {"€": "EUR", "œ": "oe", "’": "'", "\u202f": " ", "…": "...", "—": "-", "–": "-", "\u2212": "-"}
-)
+# DejaVu Sans ships with the code (claims/fonts, with its licence): it covers €, «», œ and the narrow
+# no-break space, and every machine renders the same letter. Each letter parses both fonts again: fpdf2
+# subsets a parsed font in place when it writes the PDF, so a parsed font cannot serve two letters.
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FAMILY = "DejaVu"
 
 
 class _Letter(FPDF):
     def __init__(self, title="Lettre de décision"):
         super().__init__(format="A4")
         self.set_auto_page_break(auto=True, margin=18)
-        self.unicode = (FONT_DIR / "DejaVuSans.ttf").exists() and (FONT_DIR / "DejaVuSans-Bold.ttf").exists()
-        if self.unicode:
-            self.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
-            self.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-            self.family = "DejaVu"
-        else:
-            self.family = "Helvetica"
+        self.add_font(FAMILY, "", FONT_DIR / "DejaVuSans.ttf")
+        self.add_font(FAMILY, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
         self.set_title(f"{title} — Financement Ségur MSSanté")
         self.set_creator("Plateforme de financement Ségur MSSanté")
 
-    def text(self, value):
-        return value if self.unicode else value.translate(_FALLBACK).encode("latin-1", "replace").decode("latin-1")
-
     def para(self, value, *, bold=False, size=10, height=5.5):
-        self.set_font(self.family, "B" if bold else "", size)
-        self.multi_cell(0, height, self.text(value), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(FAMILY, "B" if bold else "", size)
+        self.multi_cell(0, height, value, new_x="LMARGIN", new_y="NEXT")
         self.ln(1.5)
 
 
@@ -63,14 +54,14 @@ def decision_letter(*, claim, title, paragraphs, signed_by, at=None):
             f"{breakdown.get('counts_basis') or 'au ' + breakdown.get('counts_as_of', '')})",
             bold=True,
         )
-        pdf.set_font(pdf.family, "", 9)
+        pdf.set_font(FAMILY, "", 9)
         widths = (40, 30, 40, 50)
         for cells in [("Type de BAL", "Nombre", "Tarif HT", "Montant HT")] + [
             (line["type"], count(line["count"]), euros(_d(line["rate"])), euros(_d(line["amount"])))
             for line in breakdown["lines"]
         ]:
             for width, cell in zip(widths, cells, strict=True):
-                pdf.cell(width, 6, pdf.text(cell), border=1)
+                pdf.cell(width, 6, cell, border=1)
             pdf.ln(6)
         pdf.ln(2)
         rows = [
@@ -88,8 +79,8 @@ def decision_letter(*, claim, title, paragraphs, signed_by, at=None):
             rows.append((label, euros(_d(breakdown["vat"]))))
             rows.append(("Montant à verser", euros(_d(breakdown["amount_to_pay"]))))
         for label, value in rows:
-            pdf.cell(70, 6, pdf.text(label), border=1)
-            pdf.cell(90, 6, pdf.text(value), border=1)
+            pdf.cell(70, 6, label, border=1)
+            pdf.cell(90, 6, value, border=1)
             pdf.ln(6)
     pdf.ln(6)
     pdf.para(f"Pour l'agence de paiement,\n{signed_by}")
@@ -117,8 +108,8 @@ def filing_receipt(*, claim, documents, filed_by, resubmission, at):
         rows.append(("TVA", "non applicable"))
     rows.append(("Montant à verser", euros(claim.amount_to_pay)))
     for label, value in rows:
-        pdf.cell(70, 6, pdf.text(label), border=1)
-        pdf.cell(90, 6, pdf.text(value), border=1)
+        pdf.cell(70, 6, label, border=1)
+        pdf.cell(90, 6, value, border=1)
         pdf.ln(6)
     pdf.ln(4)
     pdf.para("Pièces jointes au dépôt", bold=True)

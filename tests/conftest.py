@@ -67,6 +67,14 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture
+def representative(db):
+    """A signed-up account with no operator yet: the one who files an enrolment."""
+    from operators import services
+
+    return services.account_create(username="omega-rep", email="rep@omega.example", password="Un-mot-de-passe-s0lide")
+
+
+@pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
 

@@ -2,17 +2,20 @@
 
 import itertools
 from datetime import date, timedelta
+from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
 from stdnum import luhn
 
-from claims import services
+from claims import payments, services
 from claims.enums import ClaimKind, DocumentKind
 from claims.models import Claim
 from funding.models import Campaign, FundingSchedule, MailboxCount
+from operators import services as operator_services
 from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
 from operators.models import ContractV2, Membership, Operator, Referencing
 
@@ -229,4 +232,161 @@ def claim_in_state(state, **kwargs):
     raise ValueError(state)
 
 
-__all__ = ["Claim", "ClaimKind"]
+# Enrolment: what a representative declares through the service (GOOD) or posts through the portal
+# form (ENROLMENT), and the proofs an entity liable to VAT (both declare it) must join.
+GOOD = {
+    "legal_name": "Omega Messagerie Santé",
+    "siren": "732 829 320",
+    "siret": "73282932000074",
+    "kind": OperatorKind.DEVELOPER,
+    "referencing_number": "REF-OMEGA-1",
+    "iban": "FR76 3000 6000 0112 3456 7890 189",
+    "bic": "AGRIFRPP",
+    "contact_email": "contact@omega.example",
+    "vat_liable": True,
+}
+ENROLMENT = {
+    "legal_name": "Omega Messagerie Santé",
+    "siren": "732829320",
+    "siret": "73282932000074",
+    "kind": "developer",
+    "provider_siren": "",
+    "provider_referencing_number": "",
+    "vat_liable": "True",
+    "referencing_number": "REF-OMEGA-1",
+    "iban": "FR7630006000011234567890189",
+    "bic": "AGRIFRPP",
+    "contact_email": "contact@omega.example",
+}
+PROOF_KINDS = operator_services.required_enrolment_proof_kinds(vat_liable=True)
+
+
+def proofs(**overrides):
+    """One PDF per enrolment proof kind (PROOF_KINDS); `overrides` replace or add files by kind."""
+    files = {kind: SimpleUploadedFile(f"{kind}.pdf", PDF, "application/pdf") for kind in PROOF_KINDS}
+    files.update(overrides)
+    return files
+
+
+def submit_enrolment(user, documents=None, **fields):
+    """An enrolment submitted through the service: GOOD with `fields` changed."""
+    return operator_services.enrolment_submit(user=user, documents=documents or proofs(), **{**GOOD, **fields})
+
+
+def enrolment_form():
+    """The multipart body of `POST /api/v1/enrolments` for a new company (SIREN 443061841)."""
+    data = {**GOOD, "siren": "443061841", "siret": "", "referencing_number": "REF-NEW"}
+    return {**data, **proofs()}
+
+
+def token_client(user):
+    """An API client authenticated with a fresh token of `user`."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
+    return client
+
+
+# Payment batches.
+IBAN, BIC = "FR7630006000011234567890189", "AGRIFRPP"
+
+
+def approved_claim(iban=IBAN, bic=BIC, **kwargs):
+    """An approved advance whose operator has these bank details."""
+    claim, _ = claim_in_state("approved", **kwargs)
+    claim.operator.iban, claim.operator.bic = iban, bic
+    claim.operator.save()
+    return Claim.objects.get(pk=claim.pk)
+
+
+def batch_of(*claims, actor=None):
+    return payments.payment_batch_create(actor=actor or validator(), claims=[c.pk for c in claims])
+
+
+def line_of(claim):
+    """The claim's latest payment attempt (its line in a batch)."""
+    from claims.models import PaymentAttempt
+
+    return PaymentAttempt.objects.filter(claim=claim).order_by("-pk").first()
+
+
+# Claims and enrolments in a given state. ClaimFactory and EnrolmentFactory walk the real transitions
+# (event journal with its hash chain, receipts, letters, notifications): use them when a test reads the
+# history. ClaimRowFactory writes the row alone, in any state, for tests that only list, count or export.
+CLAIM_STATES = ("draft", "submitted", "in_review", "changes_requested", "approved", "paid", "rejected", "withdrawn")
+
+
+class ClaimFactory(factory.django.DjangoModelFactory):
+    """An advance of an eligible operator, ready to submit (`ClaimFactory()`), or in a state reached
+    through the services: `ClaimFactory(submitted=True)`, `ClaimFactory(paid=True)`, `ClaimFactory(state=s)`.
+    `operator`, `campaign`, `user` (the operator's user who files it) and `at` are passed on."""
+
+    class Meta:
+        model = Claim
+
+    state = "draft"
+
+    class Params:
+        submitted = factory.Trait(state="submitted")
+        in_review = factory.Trait(state="in_review")
+        changes_requested = factory.Trait(state="changes_requested")
+        approved = factory.Trait(state="approved")
+        paid = factory.Trait(state="paid")
+        rejected = factory.Trait(state="rejected")
+        withdrawn = factory.Trait(state="withdrawn")
+
+    @classmethod
+    def _create(cls, model_class, *, state, **kwargs):
+        return claim_in_state(state, **kwargs)[0]
+
+
+class ClaimRowFactory(factory.django.DjangoModelFactory):
+    """A claim row written directly (no event, document or letter): `ClaimRowFactory(state=ClaimState.APPROVED)`.
+    Decided states carry the amounts an approval freezes."""
+
+    class Meta:
+        model = Claim
+
+    operator = factory.SubFactory(OperatorFactory, eligible=True)
+    campaign = factory.LazyFunction(segur_campaign)
+    kind = ClaimKind.ADVANCE
+    state = "draft"
+    counts = factory.LazyFunction(lambda: {"APP": 10, "ORG": 100, "PER": 1000})  # as record_counts()
+    amount = Decimal("4299.89")
+    vat_rate = Decimal("0.2000")
+    vat = factory.LazyAttribute(lambda c: (c.amount * c.vat_rate).quantize(Decimal("0.01")))
+    amount_to_pay = factory.LazyAttribute(lambda c: c.amount + c.vat)
+
+
+class EnrolmentFactory(factory.django.DjangoModelFactory):
+    """An enrolment filed by a new representative (GOOD with any field changed), pending
+    (`EnrolmentFactory()`) or moved on by an instructor through the services:
+    `EnrolmentFactory(validated=True)`, `changes_requested=True`, `rejected=True`."""
+
+    class Meta:
+        model = "operators.Enrolment"
+
+    state = "pending"
+
+    class Params:
+        changes_requested = factory.Trait(state="changes_requested")
+        validated = factory.Trait(state="validated")
+        rejected = factory.Trait(state="rejected")
+
+    @classmethod
+    def _create(cls, model_class, *, state, user=None, documents=None, **fields):
+        if user is None:
+            name = f"rep-{next(_PDF_SERIAL)}"
+            user = operator_services.account_create(
+                username=name, email=f"{name}@example.fr", password="Un-mot-de-passe-s0lide"
+            )
+        enrolment = submit_enrolment(user, documents, **fields)
+        if state == "pending":
+            return enrolment
+        instructor = agent()
+        if state == "changes_requested":
+            return operator_services.enrolment_request_changes(enrolment=enrolment, actor=instructor, message="RIB ?")
+        if state == "validated":
+            return operator_services.enrolment_validate(enrolment=enrolment, actor=instructor)
+        if state == "rejected":
+            return operator_services.enrolment_reject(enrolment=enrolment, actor=instructor, reason="Non éligible.")
+        raise ValueError(state)

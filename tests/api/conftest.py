@@ -1,13 +1,22 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import OperatorFactory, agent, api_key_for, operator_user, ready_advance
+from claims import recoveries
+from operators import services
+from tests.factories import (
+    GOOD,
+    ContractFactory,
+    OperatorFactory,
+    agent,
+    claim_in_state,
+    operator_user,
+    proofs,
+    ready_advance,
+    segur_campaign,
+    token_client,
+)
 
-
-def token_client(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
-    return client
+PASSWORD = "Un-mot-de-passe-s0lide"
 
 
 @pytest.fixture
@@ -26,3 +35,69 @@ def stranger():
 @pytest.fixture
 def agent_client():
     return token_client(agent())
+
+
+def enrolled(username, siren, referencing_number):
+    """A validated representative (the operator's manager) and its operator, eligible for claims."""
+    user = services.account_create(username=username, email=f"{username}@example.fr", password=PASSWORD)
+    enrolment = services.enrolment_submit(
+        user=user, documents=proofs(), **{**GOOD, "siren": siren, "siret": "", "referencing_number": referencing_number}
+    )
+    enrolment = services.enrolment_validate(enrolment=enrolment, actor=agent())
+    ContractFactory(operator=enrolment.operator)
+    user.refresh_from_db()
+    return user, enrolment
+
+
+@pytest.fixture
+def world(monkeypatch):
+    from operators import webhooks
+
+    monkeypatch.setattr(webhooks, "post", lambda *a, **k: 200)
+    campaign = segur_campaign()
+    segur_campaign("second-campaign")  # where a new advance may be opened
+    manager_a, enrolment_a = enrolled("manager-a", "732829320", "REF-A")
+    manager_b, _ = enrolled("manager-b", "552100554", "REF-B")
+    claim, _ = ready_advance(operator=enrolment_a.operator, user=manager_a, campaign=campaign)
+    document = claim.documents.get()
+    webhook, _ = services.webhook_create(operator=claim.operator, url="https://hooks.example.fr/a", actor=manager_a)
+    services.webhook_deliveries_enqueue(
+        operator_id=claim.operator_id, event_key="claim-event:test", event_type="claim.state_changed", payload={}
+    )
+    invitation = services.invitation_create(operator=claim.operator, email="colleague@example.fr", actor=manager_a)
+    # A representative whose enrolment waits for corrections (no operator yet).
+    rep = services.account_create(username="rep", email="rep@example.fr", password=PASSWORD)
+    pending = services.enrolment_submit(
+        user=rep, documents=proofs(), **{**GOOD, "siren": "542051180", "siret": "", "referencing_number": "REF-R"}
+    )
+    pending = services.enrolment_request_changes(enrolment=pending, actor=agent(), message="RIB ?")
+    fresh = services.account_create(username="fresh", email="fresh@example.fr", password=PASSWORD)
+    # A paid advance of operator A in a third campaign, with an undue-payment case notified on it.
+    paid_claim, _ = claim_in_state(
+        "paid", operator=enrolment_a.operator, user=manager_a, campaign=segur_campaign("third-campaign")
+    )
+    recovery = recoveries.recovery_open(claim=paid_claim, amount=10, grounds="Solde non déposé.", actor=agent())
+    return {
+        "ids": {
+            "claim": claim.pk,
+            "doc": document.pk,
+            "webhook": webhook.pk,
+            "invitation": invitation.pk,
+            "enrolment": enrolment_a.pk,
+            "enrolment_doc": enrolment_a.documents.first().pk,
+            "pending": pending.pk,
+            "pending_doc": pending.documents.first().pk,
+            "paid_claim": paid_claim.pk,
+            "recovery": recovery.pk,
+        },
+        "clients": {
+            "manager": token_client(manager_a),
+            "other": token_client(manager_b),
+            "rep": token_client(rep),
+            "fresh": token_client(fresh),
+            "agent": token_client(agent()),
+            "anonymous": APIClient(),
+        },
+        "manager_b": manager_b,
+        "claim": claim,
+    }

@@ -6,8 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from common.management.commands.seed_demo import demo_iban
 from operators import selectors
 from operators.models import BankDetailsChange
-from tests.api.conftest import token_client
-from tests.factories import OperatorFactory, agent, operator_user, pdf
+from tests.factories import OperatorFactory, agent, operator_user, pdf, token_client
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,6 @@ from claims import selectors, services, workflow
 from claims.enums import ClaimKind, ClaimState, DocumentKind
 from claims.models import Claim
 from operators.enums import OperatorKind
-from tests.api.conftest import token_client
 from tests.factories import (
     PDF,
     PNG,
@@ -17,6 +16,7 @@ from tests.factories import (
     operator_user,
     ready_advance,
     segur_campaign,
+    token_client,
 )
 
 pytestmark = pytest.mark.django_db

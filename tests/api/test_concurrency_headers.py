@@ -6,7 +6,7 @@ from claims import services as claim_services
 from common.concurrency import make_etag, matches
 from operators import services
 from operators.models import Webhook
-from tests.api.test_access_matrix import world  # noqa: F401 (fixture)
+from tests.factories import enrolment_form
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,7 @@ def test_webhooks_carry_an_etag_and_honour_if_match_on_patch_rotate_and_delete(o
     assert client.delete(url, HTTP_IF_MATCH=rotated["ETag"]).status_code == 204
 
 
-def test_enrolments_carry_an_etag_and_resubmit_honours_if_match(world):  # noqa: F811
+def test_enrolments_carry_an_etag_and_resubmit_honours_if_match(world):
     rep = world["clients"]["rep"]
     pending = world["ids"]["pending"]
     read = rep.get(f"/api/v1/enrolments/{pending}")
@@ -120,9 +120,7 @@ def test_enrolments_carry_an_etag_and_resubmit_honours_if_match(world):  # noqa:
     assert done["ETag"] != etag
 
 
-def test_a_new_enrolment_has_location_and_etag(world):  # noqa: F811
-    from tests.api.test_access_matrix import enrolment_form
-
+def test_a_new_enrolment_has_location_and_etag(world):
     fresh = world["clients"]["fresh"]
     response = fresh.post("/api/v1/enrolments", enrolment_form(), format="multipart")
     assert response.status_code == 201

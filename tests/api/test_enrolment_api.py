@@ -6,9 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from operators import services
 from operators.enums import EnrolmentState
 from operators.models import Enrolment, EnrolmentDocument
-from tests.api.conftest import token_client
-from tests.factories import PDF, PNG, agent
-from tests.operators.test_enrolment import GOOD, PROOF_KINDS
+from tests.factories import GOOD, PDF, PNG, PROOF_KINDS, agent, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +17,6 @@ def form(**overrides):
         data[kind] = SimpleUploadedFile(f"{kind}.pdf", PDF, "application/pdf")
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
-
-
-@pytest.fixture
-def representative():
-    return services.account_create(username="rep", email="rep@example.fr", password="Un-mot-de-passe-s0lide")
 
 
 def test_representative_files_reads_and_resubmits_an_enrolment(representative):

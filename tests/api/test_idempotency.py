@@ -13,8 +13,7 @@ from common.enums import IdempotencyState
 from common.models import IdempotencyKey
 from common.tasks import purge_idempotency_keys
 from operators.models import Webhook
-from tests.api.conftest import token_client
-from tests.factories import PDF, pdf, ready_advance, segur_campaign
+from tests.factories import PDF, pdf, ready_advance, segur_campaign, token_client
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,7 @@ from rest_framework.test import APIClient
 from common.roles import operator_id_of
 from operators import services
 from operators.models import Invitation
-from tests.api.conftest import token_client
-from tests.factories import agent
-from tests.operators.test_enrolment import GOOD, proofs
+from tests.factories import GOOD, agent, proofs, token_client
 
 pytestmark = pytest.mark.django_db
 

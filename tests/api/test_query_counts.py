@@ -21,8 +21,15 @@ from funding.models import Campaign, FundingSchedule
 from operators import secret_box
 from operators.enums import EnrolmentDocumentKind, EnrolmentState, OperatorKind, WebhookDeliveryStatus
 from operators.models import Enrolment, EnrolmentDocument, EnrolmentEvent, Invitation, Webhook, WebhookDelivery
-from tests.api.conftest import token_client
-from tests.factories import OperatorFactory, UserFactory, agent, operator_user, ready_advance, segur_campaign
+from tests.factories import (
+    OperatorFactory,
+    UserFactory,
+    agent,
+    operator_user,
+    ready_advance,
+    segur_campaign,
+    token_client,
+)
 
 pytestmark = pytest.mark.django_db
 

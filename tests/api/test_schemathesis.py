@@ -30,7 +30,7 @@ from claims.models import Claim
 from operators import services
 from operators.models import ApiToken, Enrolment
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db]
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "8"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

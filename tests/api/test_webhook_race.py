@@ -5,8 +5,7 @@ import pytest
 from operators import services
 from operators.api import views
 from operators.models import Webhook
-from tests.api.conftest import token_client
-from tests.factories import OperatorFactory, operator_user
+from tests.factories import OperatorFactory, operator_user, token_client
 
 pytestmark = pytest.mark.django_db
 

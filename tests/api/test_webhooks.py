@@ -12,8 +12,7 @@ from claims import services as claim_services
 from operators import secret_box, services, tasks, webhooks
 from operators.enums import WebhookDeliveryStatus
 from operators.models import Webhook, WebhookDelivery
-from tests.api.conftest import token_client
-from tests.factories import claim_in_state, ready_advance
+from tests.factories import claim_in_state, ready_advance, token_client
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 
 from claims.audit import event_hash
 from claims.models import ClaimEvent
+from tests.claims.audit_tools import tamper
 from tests.factories import claim_in_state
 
 pytestmark = pytest.mark.django_db
@@ -50,16 +51,6 @@ def test_postgresql_trigger_refuses_raw_updates_and_deletes():
     ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [event.pk])
-
-
-def tamper(sql, params):
-    """What a database administrator could do: bypass the trigger and rewrite a row."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
 
 
 def test_verify_audit_passes_on_an_intact_log(capsys):

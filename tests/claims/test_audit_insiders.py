@@ -3,12 +3,10 @@ TRUNCATE refused, a rewritten row detected even with a recomputed SHA-256 chain,
 detected, states changed outside the journal detected, checkpoints (signed, time-stamped by a real
 RFC 3161 responder) that the chains must extend."""
 
-import hashlib
 import json
 import os
 import subprocess
 import sys
-from datetime import UTC
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -22,10 +20,10 @@ from claims.models import AuditCheckpoint, Claim, ClaimEvent
 from common.audit import GENESIS
 from operators import services as services_ops
 from operators.models import Enrolment
-from tests.claims.test_audit import tamper
+from tests.claims.audit_tools import plain_sha256, tamper
 from tests.claims.tsa import OPENSSL, TimeStampAuthority
 from tests.factories import agent, claim_in_state
-from tests.operators.test_enrolment import submit
+from tests.factories import submit_enrolment as submit
 
 pytestmark = pytest.mark.django_db
 
@@ -37,24 +35,6 @@ def verify(**options):
 def fails(match, **options):
     with pytest.raises(CommandError, match=match):
         verify(**options)
-
-
-def plain_sha256(event, prev):
-    """The chain hash before this change: what an insider could recompute without any key."""
-    payload = {
-        "claim": event.claim_id,
-        "seq": event.seq,
-        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor": event.actor_id,
-        "actor_label": event.actor_label,
-        "action": event.action,
-        "from": event.from_state,
-        "to": event.to_state,
-        "comment": event.comment,
-        "prev": prev,
-    }
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 # --- (b) TRUNCATE ------------------------------------------------------------------------------------

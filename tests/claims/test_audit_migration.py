@@ -6,8 +6,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from tests.claims.test_audit import tamper
-from tests.claims.test_audit_insiders import plain_sha256
+from tests.claims.audit_tools import plain_sha256, tamper
 from tests.factories import claim_in_state
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -7,11 +7,15 @@ from django.urls import reverse
 
 from claims import payments
 from claims.dashboard import campaign_dashboard
+from funding.calendar import paris_today
 from tests.claims.bank_files import camt054
-from tests.claims.test_payment_batches import approved_claim, batch_of, line_of, today
-from tests.factories import agent, claim_in_state, validator
+from tests.factories import agent, approved_claim, batch_of, claim_in_state, line_of, validator
 
 pytestmark = pytest.mark.django_db
+
+
+def today():
+    return paris_today().isoformat()
 
 
 def test_granted_ordered_paid_and_remaining_read_the_claims_and_their_payment_attempts(client):

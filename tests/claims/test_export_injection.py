@@ -10,10 +10,11 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from claims import exports
+from claims.enums import ClaimState
 from claims.models import Claim
 from common.formatting import spreadsheet_text
 from funding.models import MailboxCount
-from tests.factories import OperatorFactory, agent, claim_in_state, segur_campaign
+from tests.factories import ClaimRowFactory, OperatorFactory, agent, segur_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -40,13 +41,7 @@ def test_other_text_and_every_non_text_value_pass_unchanged(value):
 @pytest.fixture
 def hostile_claims():
     """One approved claim per hostile operator name (the amounts must stay numbers)."""
-    claims = []
-    for name in HOSTILE:
-        claim, _ = claim_in_state("approved")
-        claim.operator.legal_name = name
-        claim.operator.save()
-        claims.append(Claim.objects.get(pk=claim.pk))
-    return claims
+    return [ClaimRowFactory(state=ClaimState.APPROVED, operator__legal_name=name) for name in HOSTILE]
 
 
 def export(client, action, claims):

@@ -70,3 +70,18 @@ def test_operators_cannot_upload_a_fake_decision_letter():
     claim, user = ready_advance()
     with pytest.raises(InvalidInput):
         services.document_upload(claim=claim, actor=user, kind=DocumentKind.DECISION_LETTER, uploaded_file=pdf())
+
+
+def test_letters_embed_the_dejavu_fonts_shipped_with_the_code_whatever_the_machine(settings):
+    """Letters never depend on the system's fonts: DejaVu Sans comes from claims/fonts, so € and « » are
+    printed as such, not spelled out by a fallback core font."""
+    from claims.letters import FONT_DIR, decision_letter
+
+    claim, _ = claim_in_state("approved")
+    pdf = PdfReader(
+        io.BytesIO(decision_letter(claim=claim, title="Décision", paragraphs=["« 1 234 € »"], signed_by="X"))
+    )
+    fonts = {font["/BaseFont"] for font in pdf.pages[0]["/Resources"]["/Font"].values()}
+    assert {name.split("+", 1)[1] for name in fonts} == {"DejaVuSansBook", "DejaVuSansBold"}
+    assert "« 1 234 € »" in pdf.pages[0].extract_text()
+    assert (FONT_DIR / "LICENSE").is_file() and str(FONT_DIR).startswith(str(settings.BASE_DIR))

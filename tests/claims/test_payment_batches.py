@@ -19,30 +19,26 @@ from claims.models import Claim, ClaimEvent, Payment, PaymentAttempt, PaymentBat
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
 from funding.calendar import paris_today
 from tests.claims.bank_files import camt054, pain002, validate
-from tests.factories import agent, approved, claim_in_state, paid, ready_balance, validator
+from tests.factories import (
+    BIC,
+    IBAN,
+    agent,
+    approved,
+    approved_claim,
+    batch_of,
+    claim_in_state,
+    line_of,
+    paid,
+    ready_balance,
+    validator,
+)
 
 pytestmark = pytest.mark.django_db
 PAIN_001 = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
-IBAN, BIC = "FR7630006000011234567890189", "AGRIFRPP"
-
-
-def approved_claim(iban=IBAN, bic=BIC, **kwargs):
-    claim, _ = claim_in_state("approved", **kwargs)
-    claim.operator.iban, claim.operator.bic = iban, bic
-    claim.operator.save()
-    return Claim.objects.get(pk=claim.pk)
 
 
 def today():
     return paris_today().isoformat()
-
-
-def batch_of(*claims, actor=None):
-    return payments.payment_batch_create(actor=actor or validator(), claims=[c.pk for c in claims])
-
-
-def line_of(claim):
-    return PaymentAttempt.objects.filter(claim=claim).order_by("-pk").first()
 
 
 def messages_of(response):

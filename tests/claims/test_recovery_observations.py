@@ -16,8 +16,17 @@ from claims.models import Document, Recovery
 from common.exceptions import InvalidInput, StateConflict
 from common.formatting import euros
 from funding.calendar import end_of_day, paris_today
-from tests.api.conftest import token_client
-from tests.factories import PDF, PNG, OperatorFactory, agent, claim_in_state, operator_user, pdf, validator
+from tests.factories import (
+    PDF,
+    PNG,
+    OperatorFactory,
+    agent,
+    claim_in_state,
+    operator_user,
+    pdf,
+    token_client,
+    validator,
+)
 from tests.portal.utils import text
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,6 @@ the application never serves it and nothing comes from a CDN.
 """
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -16,6 +15,7 @@ from django.test import override_settings
 from claims import services
 from claims.enums import ClaimKind, DocumentKind
 from funding.calendar import paris_today
+from tests.e2e.axe import AUDITED, audit
 from tests.factories import (
     PDF,
     OperatorFactory,
@@ -29,26 +29,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.e2e
 
-AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
-RUN_AXE = """async () => {
-  const results = await axe.run(document, {resultTypes: ["violations"]});
-  return results.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
-}"""
-BLOCKING = {"serious", "critical"}
 DISGUISED = {"name": "rapport.pdf", "mimeType": "application/pdf", "buffer": b"MZ\x90\x00" + b"\x00" * 512}
-# Every page audited, with its violations by impact (printed with -s; docs/portal.md quotes the figures).
-AUDITED = []
-
-
-def audit(page, name):
-    """Run axe-core on the page as shown; fail on any serious or critical violation."""
-    page.evaluate(AXE)
-    violations = page.evaluate(RUN_AXE)
-    AUDITED.append((name, sorted((v["impact"], v["id"]) for v in violations)))
-    blocking = [v for v in violations if v["impact"] in BLOCKING]
-    assert blocking == [], f"{name}: {blocking}"
-    return violations
 
 
 def sign_in(page, login, user, path="/portail/connexion/"):

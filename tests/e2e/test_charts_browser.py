@@ -4,7 +4,7 @@ no console error, no Content-Security-Policy violation and no serious axe-core v
 import pytest
 
 from claims import services
-from tests.e2e.test_accessibility_browser import audit
+from tests.e2e.axe import audit
 from tests.factories import (
     OperatorFactory,
     agent,

@@ -1,6 +1,7 @@
 """Processes for fault tests: a Celery worker and a Django server on the test database."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -56,3 +57,9 @@ def wait_for(predicate, timeout=60, interval=0.3):
             return True
         time.sleep(interval)
     return False
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -19,8 +19,7 @@ from django.db import connection
 
 from tests.factories import api_key_for, ready_advance
 from tests.fault.proxy import FlakyProxy
-from tests.fault.support import database_url, stop, wait_for
-from tests.fault.test_database_outage import free_port
+from tests.fault.support import database_url, free_port, stop, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -7,7 +7,6 @@ connection and refuses new ones, as a restarting server does, then lets them thr
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -20,15 +19,9 @@ from claims.enums import ClaimState
 from claims.models import Claim, ClaimEvent
 from tests.factories import api_key_for, ready_advance
 from tests.fault.proxy import FlakyProxy
-from tests.fault.support import database_url, stop, wait_for
+from tests.fault.support import database_url, free_port, stop, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def call(base, path, token, method="GET"):

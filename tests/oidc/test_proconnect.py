@@ -14,9 +14,9 @@ from operators import proconnect as proconnect_module
 from operators.models import Invitation, Membership
 from operators.services import proconnect as service
 from tests.factories import OperatorFactory, UserFactory, agent, operator_user
-from tests.oidc.conftest import through_provider
+from tests.oidc.support import through_provider
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.oidc, pytest.mark.django_db]
 
 User = get_user_model()
 

@@ -13,7 +13,7 @@ from django.contrib.messages import get_messages
 from operators import proconnect as proconnect_module
 from operators.services import proconnect as service
 from tests.factories import OperatorFactory, agent, operator_user
-from tests.oidc.conftest import LOGOUT_CALLBACK, through_provider
+from tests.oidc.support import LOGOUT_CALLBACK, through_provider
 
 pytestmark = pytest.mark.django_db
 

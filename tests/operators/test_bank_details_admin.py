@@ -8,8 +8,7 @@ from common.management.commands.seed_demo import demo_iban
 from operators import selectors, services
 from operators.enums import BankDetailsChangeState
 from operators.models import BankDetailsChange, FraudFlag
-from tests.factories import OperatorFactory, agent, claim_in_state, operator_user, pdf, validator
-from tests.operators.test_enrolment import GOOD, proofs
+from tests.factories import GOOD, OperatorFactory, agent, claim_in_state, operator_user, pdf, proofs, validator
 
 pytestmark = pytest.mark.django_db
 

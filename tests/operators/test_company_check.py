@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from common.exceptions import InvalidInput
-from operators import company, services, tasks
+from operators import company, tasks
 from operators.enums import CompanyCheck
 from operators.models import Enrolment
-from tests.operators.test_enrolment import GOOD, proofs
+from tests.factories import submit_enrolment as submit
 
 pytestmark = pytest.mark.django_db
 
@@ -63,15 +63,6 @@ def directory(settings):
     yield state
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def representative():
-    return services.account_create(username="omega-rep", email="rep@omega.example", password="Un-mot-de-passe-s0lide")
-
-
-def submit(user, **fields):
-    return services.enrolment_submit(user=user, documents=proofs(), **{**GOOD, **fields})
 
 
 def test_open_company_and_establishment_are_verified_with_the_directory_name(directory, representative):

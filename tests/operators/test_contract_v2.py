@@ -15,7 +15,9 @@ from operators.enums import ContractStatus, EnrolmentDocumentKind
 from operators.models import ContractV2
 from operators.services.contracts import COUNTERSIGN_IN_FUTURE
 from tests.factories import (
+    GOOD,
     PDF,
+    PROOF_KINDS,
     ContractFactory,
     OperatorFactory,
     ReferencingFactory,
@@ -26,7 +28,6 @@ from tests.factories import (
     segur_campaign,
     validator,
 )
-from tests.operators.test_enrolment import GOOD, PROOF_KINDS
 from tests.portal.utils import text
 
 pytestmark = pytest.mark.django_db

@@ -11,43 +11,25 @@ from common.roles import operator_id_of
 from operators import selectors, services
 from operators.enums import EnrolmentDocumentKind, EnrolmentState, OperatorKind, ReferencingStatus
 from operators.models import Enrolment, EnrolmentDocument, EnrolmentEvent, Membership, Operator, Referencing
-from tests.factories import PDF, PNG, OperatorFactory, ReferencingFactory, agent, segur_campaign
+from tests.factories import (
+    GOOD,
+    PDF,
+    PNG,
+    PROOF_KINDS,
+    OperatorFactory,
+    ReferencingFactory,
+    agent,
+    proofs,
+    segur_campaign,
+)
+from tests.factories import submit_enrolment as submit
 
 pytestmark = pytest.mark.django_db
-
-GOOD = {
-    "legal_name": "Omega Messagerie Santé",
-    "siren": "732 829 320",
-    "siret": "73282932000074",
-    "kind": OperatorKind.DEVELOPER,
-    "referencing_number": "REF-OMEGA-1",
-    "iban": "FR76 3000 6000 0112 3456 7890 189",
-    "bic": "AGRIFRPP",
-    "contact_email": "contact@omega.example",
-    "vat_liable": True,
-}
-# The proofs of an entity liable to VAT (GOOD's declaration).
-PROOF_KINDS = services.required_enrolment_proof_kinds(vat_liable=True)
-
-
-def proofs(**overrides):
-    files = {kind: SimpleUploadedFile(f"{kind}.pdf", PDF, "application/pdf") for kind in PROOF_KINDS}
-    files.update(overrides)
-    return files
 
 
 def stored_files(settings):
     root = settings.MEDIA_ROOT
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-@pytest.fixture
-def representative():
-    return services.account_create(username="omega-rep", email="rep@omega.example", password="Un-mot-de-passe-s0lide")
-
-
-def submit(user, documents=None, **fields):
-    return services.enrolment_submit(user=user, documents=documents or proofs(), **{**GOOD, **fields})
 
 
 def nothing_written(settings, files_before):

@@ -6,8 +6,7 @@ from django.urls import reverse
 from operators import services
 from operators.enums import EnrolmentState
 from operators.models import Enrolment
-from tests.factories import PDF, agent
-from tests.operators.test_enrolment import GOOD, proofs
+from tests.factories import GOOD, PDF, agent, proofs
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,7 @@ from common.exceptions import InvalidInput, NotAllowed
 from operators import services
 from operators.enums import EnrolmentDocumentKind, EnrolmentState, OperatorKind, ReferencingStatus
 from operators.models import Enrolment, Operator
-from tests.api.conftest import token_client
-from tests.factories import PDF, OperatorFactory, ReferencingFactory, agent, validator
-from tests.operators.test_enrolment import GOOD, PROOF_KINDS
+from tests.factories import GOOD, PDF, PROOF_KINDS, OperatorFactory, ReferencingFactory, agent, token_client, validator
 from tests.portal.utils import text
 
 pytestmark = pytest.mark.django_db
@@ -24,11 +22,6 @@ NOT_LIABLE_KINDS = services.required_enrolment_proof_kinds(vat_liable=False)
 
 def files(kinds):
     return {kind: SimpleUploadedFile(f"{kind}.pdf", PDF, "application/pdf") for kind in kinds}
-
-
-@pytest.fixture
-def representative():
-    return services.account_create(username="rep", email="rep@example.fr", password="Un-mot-de-passe-s0lide")
 
 
 @pytest.fixture

@@ -15,7 +15,9 @@ from operators import selectors, services
 from operators.enums import FraudFlagKind, OperatorKind
 from operators.models import FraudFlag
 from tests.factories import (
+    GOOD,
     PDF,
+    PROOF_KINDS,
     OperatorFactory,
     agent,
     operator_user,
@@ -24,7 +26,6 @@ from tests.factories import (
     segur_campaign,
     validator,
 )
-from tests.operators.test_enrolment import GOOD, PROOF_KINDS
 
 pytestmark = pytest.mark.django_db
 

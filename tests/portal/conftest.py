@@ -3,14 +3,14 @@
 from dataclasses import dataclass
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from operators import services as operator_services
 from tests.factories import (
-    PDF,
+    ENROLMENT,
     OperatorFactory,
     agent,
     operator_user,
+    proofs,
     record_counts,
     segur_campaign,
     validator,
@@ -50,37 +50,6 @@ def instructor(db):
 @pytest.fixture
 def supervisor(db):
     return validator("valideur-portail")
-
-
-def proofs(**overrides):
-    files = {
-        kind: SimpleUploadedFile(f"{kind}.pdf", PDF, "application/pdf")
-        for kind in operator_services.required_enrolment_proof_kinds(vat_liable=True)
-    }
-    files.update(overrides)
-    return files
-
-
-ENROLMENT = {
-    "legal_name": "Omega Messagerie Santé",
-    "siren": "732829320",
-    "siret": "73282932000074",
-    "kind": "developer",
-    "provider_siren": "",
-    "provider_referencing_number": "",
-    "vat_liable": "True",
-    "referencing_number": "REF-OMEGA-1",
-    "iban": "FR7630006000011234567890189",
-    "bic": "AGRIFRPP",
-    "contact_email": "contact@omega.example",
-}
-
-
-@pytest.fixture
-def representative(db):
-    return operator_services.account_create(
-        username="omega-rep", email="rep@omega.example", password="Un-mot-de-passe-s0lide"
-    )
 
 
 @pytest.fixture

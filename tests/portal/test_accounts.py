@@ -11,9 +11,7 @@ from common.roles import operator_id_of
 from operators import services as operator_services
 from operators.enums import EnrolmentState
 from operators.models import Enrolment, EnrolmentDocument, EnrolmentEvent, Membership
-from tests.factories import PDF
-from tests.operators.test_enrolment import PROOF_KINDS
-from tests.portal.conftest import ENROLMENT, proofs
+from tests.factories import ENROLMENT, PDF, PROOF_KINDS, proofs
 from tests.portal.utils import text
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from common.management.commands.seed_demo import demo_iban
 from operators import selectors, services
 from operators.models import BankDetailsChange
 from tests.factories import PDF, agent, pdf
-from tests.portal.test_accessibility import check
+from tests.portal.utils import check
 
 pytestmark = pytest.mark.django_db
 
