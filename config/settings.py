@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "operators",
     "funding",
     "claims",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -170,7 +171,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     # Login throttling first (django-axes), then the ordinary user/password check.
-    "claims.portal.auth.LoginThrottleBackend",
+    "portal.auth.LoginThrottleBackend",
     # Staff accounts refused a password when AGENT_PASSWORD_LOGIN is off (ProConnect only).
     "operators.proconnect.AgentPasswordGate",
     "django.contrib.auth.backends.ModelBackend",
@@ -419,7 +420,7 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 
 # --- Legal pages of the portal (docs/portal.md: mentions légales, données
 # personnelles, accessibilité, aide): who publishes, hosts and answers. The demo values say
-# « à renseigner »; production sets them (texts beyond these live in templates/portail/legal/).
+# « à renseigner »; production sets them (texts beyond these live in portal/templates/portail/legal/).
 LEGAL = {
     "service_name": "Financement Ségur MSSanté",
     "publisher": env.str("LEGAL_PUBLISHER", default="Agence de paiement du financement Ségur (à renseigner)"),

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from claims import pricing, services, workflow
-from claims.portal import helpers
 from funding.models import Campaign
+from portal import helpers
 from tests.factories import OperatorFactory, approved, ready_advance, ready_balance, segur_campaign
 
 pytestmark = pytest.mark.django_db

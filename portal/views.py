@@ -10,9 +10,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from claims import recoveries, selectors, services
 from claims.enums import ClaimKind
-from claims.portal import helpers
-from claims.portal.accounts import own_enrolments
-from claims.portal.forms import (
+from common.downloads import attachment_response
+from common.exceptions import DomainError, NotAllowed, StateConflict
+from common.roles import Role, is_agent
+from funding import selectors as funding_selectors
+from funding.calendar import paris_today
+from funding.enums import MailboxType
+from funding.formula import compute_breakdown, with_vat
+from portal import helpers
+from portal.accounts import own_enrolments
+from portal.forms import (
     ClaimCreateForm,
     CommentForm,
     DocumentUploadForm,
@@ -22,13 +29,6 @@ from claims.portal.forms import (
     apply_domain_error,
     error_summary,
 )
-from common.downloads import attachment_response
-from common.exceptions import DomainError, NotAllowed, StateConflict
-from common.roles import Role, is_agent
-from funding import selectors as funding_selectors
-from funding.calendar import paris_today
-from funding.enums import MailboxType
-from funding.formula import compute_breakdown, with_vat
 
 
 def _is_agent(user):

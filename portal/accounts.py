@@ -12,8 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from claims.portal import staging
-from claims.portal.forms import (
+from common.downloads import attachment_response
+from common.exceptions import DomainError, NotAllowed
+from common.roles import Role, is_agent, operator_id_of
+from operators import selectors as operator_selectors
+from operators import services as operator_services
+from operators.enums import OPTIONAL_ENROLMENT_PROOFS, EnrolmentDocumentKind
+from portal import staging
+from portal.forms import (
     CommentForm,
     EnrolmentForm,
     InvitationAcceptForm,
@@ -22,15 +28,9 @@ from claims.portal.forms import (
     apply_domain_error,
     error_summary,
 )
-from common.downloads import attachment_response
-from common.exceptions import DomainError, NotAllowed
-from common.roles import Role, is_agent, operator_id_of
-from operators import selectors as operator_selectors
-from operators import services as operator_services
-from operators.enums import OPTIONAL_ENROLMENT_PROOFS, EnrolmentDocumentKind
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-# The staging key (claims.portal.staging) of the files of a new enrolment's form.
+# The staging key (portal.staging) of the files of a new enrolment's form.
 NEW_ENROLMENT = "enrolment-new"
 
 

@@ -359,7 +359,7 @@ class EnrolmentForm(DsfrFormMixin, forms.Form):
     def documents(self):
         return {kind: self.cleaned_data.get(kind) for kind in EnrolmentDocumentKind.values}
 
-    # {field name: {"path", "name"}}: files kept from an earlier attempt (claims.portal.staging).
+    # {field name: {"path", "name"}}: files kept from an earlier attempt (portal.staging).
     staged = {}
 
     def document_fields(self):
