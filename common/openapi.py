@@ -19,7 +19,7 @@ from rest_framework import serializers
 from common.serializers import InputSerializer
 
 # Every `code` of an API error body: DRF's own, the domain's (common.exceptions and the codes the
-# services pass), the edge's (common.middleware, common.views, operators.api.lockout). A test greps
+# services pass), the edge's (common.middleware, common.views, common.api.lockout). A test greps
 # the code base for codes missing here.
 ERROR_CODES = (
     # authentication and access

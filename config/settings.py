@@ -217,7 +217,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portail/lockout.html"
 # The API answers a lockout with its JSON error body (429); the portal with the page above.
-AXES_LOCKOUT_CALLABLE = "operators.api.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "common.api.lockout.lockout_response"
 AXES_VERBOSE = False
 # The client's address as everywhere else (common.net: X-Forwarded-For only from TRUSTED_PROXIES).
 AXES_CLIENT_IP_CALLABLE = "common.net.client_ip"
@@ -323,16 +323,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # `?page=` must be a page number (400 otherwise, not page 1).
-    "DEFAULT_PAGINATION_CLASS": "common.api.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "common.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "common.api.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.errors.exception_handler",
     # Bounded size and depth, storable text only (common.parsers); OPTIONS without serializers.
     # JSON only: the views receiving files set `parser_classes = [MultiPartParser]` themselves, so
     # every operation has one request content type (generated clients then send what we read).
     "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
-    "DEFAULT_METADATA_CLASS": "common.api.Metadata",
+    "DEFAULT_METADATA_CLASS": "common.api.metadata.Metadata",
     "DEFAULT_THROTTLE_RATES": {
         "simulate": env.str("THROTTLE_SIMULATE", default="120/min"),
         "token": env.str("THROTTLE_TOKEN", default="20/min"),
@@ -348,7 +348,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "PREPROCESSING_HOOKS": ["common.api.normalise_optional_slash_paths"],
+    "PREPROCESSING_HOOKS": ["common.api.hooks.normalise_optional_slash_paths"],
     # Tags and operationIds from the path after /api/v1 (`claims_list`, tag `claims`).
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Request and response components apart: files are `format: binary` in requests, and a
