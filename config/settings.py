@@ -96,6 +96,8 @@ INSTALLED_APPS = [
     "funding",
     "claims",
     "portal",
+    # Demo data for `make run` (seed_demo): above every app, nothing imports it.
+    "demo",
 ]
 
 MIDDLEWARE = [

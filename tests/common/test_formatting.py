@@ -98,7 +98,7 @@ def test_template_filters_of_admin_and_portal_are_the_same_formatter():
 # --- Guard: no other formatter in the product -------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ["claims", "common", "config", "funding", "operators", "portal", "templates"]
+PRODUCT = ["claims", "common", "config", "demo", "funding", "operators", "portal", "templates"]
 HOME = ROOT / "common" / "formatting.py"
 SPACES = r"(?: |\\u202f|\\u00a0|\u202f|\u00a0)"
 FORBIDDEN = {

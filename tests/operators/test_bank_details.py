@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from common.exceptions import FileTooLarge, InvalidInput, NotAllowed, StateConflict, UnsupportedFileType
-from common.management.commands.seed_demo import demo_iban
+from demo.operators import demo_iban
 from operators import selectors, services
 from operators.enums import BankDetailsChangeState
 from operators.models import BankDetailsChange, BankDetailsEvent, BankDetailsProof

@@ -4,7 +4,7 @@ services, warnings on the operator, enrolment and claim pages."""
 import pytest
 from django.urls import reverse
 
-from common.management.commands.seed_demo import demo_iban
+from demo.operators import demo_iban
 from operators import selectors, services
 from operators.enums import BankDetailsChangeState
 from operators.models import BankDetailsChange, FraudFlag
