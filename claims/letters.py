@@ -1,6 +1,7 @@
 """Decision letters (approval, rejection, recovery) and filing receipts (accusés de dépôt) as PDF, in
 French, with the claim's breakdown or its proofs' fingerprints."""
 
+from decimal import Decimal
 from pathlib import Path
 
 from django.utils import timezone
@@ -143,6 +144,4 @@ def filing_receipt(*, claim, documents, filed_by, resubmission, at):
 
 
 def _d(value):
-    from decimal import Decimal
-
     return Decimal(value)

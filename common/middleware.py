@@ -6,6 +6,7 @@ import logging
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.http import JsonResponse
 
+from common.errors import error_response
 from common.parsers import UNSTORABLE, unstorable
 from common.ratelimit import CacheUnavailable
 
@@ -47,8 +48,6 @@ def unavailable_response(request):
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": UNAVAILABLE, "code": "service_unavailable", "errors": {}}, status=503)
     else:
-        from common.errors import error_response
-
         response = error_response(request, 503)  # rendered without the database
     response["Retry-After"] = "30"
     return response

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -161,7 +162,4 @@ def csrf_failure(request, reason=""):
 def favicon(request):
     """The State's icon for the pages that name none (the admin), resolved at request time (the static
     files' manifest may not be readable when URLs are loaded)."""
-    from django.http import HttpResponsePermanentRedirect
-    from django.templatetags.static import static
-
     return HttpResponsePermanentRedirect(static("dsfr/dist/favicon/favicon.ico"))

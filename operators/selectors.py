@@ -5,9 +5,11 @@ from datetime import date
 
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
+from stdnum import bic as bic_check
+from stdnum import iban as iban_check
 
 from common.audit import first_broken_link
-from common.roles import AnyUser, Role, is_agent, operator_id_of
+from common.roles import AnyUser, is_any_agent, operator_id_of
 from operators.enums import BankDetailsChangeState, ContractStatus, OperatorKind, ReferencingStatus
 from operators.models import (
     ApiToken,
@@ -25,10 +27,6 @@ from operators.models import (
     Webhook,
     WebhookDelivery,
 )
-
-
-def _is_agent(user: AnyUser) -> bool:
-    return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
 
 
 def _operator_member_id(user: AnyUser) -> int | None:
@@ -58,7 +56,7 @@ def members_of(*, operator: Operator) -> QuerySet[Membership]:
 def enrolments_visible_to(*, user: AnyUser) -> QuerySet[Enrolment]:
     """Agents see every enrolment; a representative only their own; anonymous users nothing."""
     queryset = Enrolment.objects.select_related("user", "provider", "operator")
-    if _is_agent(user):
+    if is_any_agent(user):
         return queryset
     if user is None or not user.is_authenticated:
         return queryset.none()
@@ -67,7 +65,7 @@ def enrolments_visible_to(*, user: AnyUser) -> QuerySet[Enrolment]:
 
 def enrolment_documents_visible_to(*, user: AnyUser) -> QuerySet[EnrolmentDocument]:
     queryset = EnrolmentDocument.objects.select_related("enrolment", "uploaded_by")
-    if _is_agent(user):
+    if is_any_agent(user):
         return queryset
     if user is None or not user.is_authenticated:
         return queryset.none()
@@ -237,9 +235,6 @@ def validated_bank_details(*, operator: Operator) -> tuple[str, str] | None:
     in the admin, so they are the last validated details; a pending request is not paid. A
     payment batch freezes what this returns; nothing else decides which account is paid.
     """
-    from stdnum import bic as bic_check
-    from stdnum import iban as iban_check
-
     if not (iban_check.is_valid(operator.iban or "") and bic_check.is_valid(operator.bic or "")):
         return None
     return iban_check.compact(operator.iban), bic_check.compact(operator.bic)
@@ -267,7 +262,7 @@ def payment_blockers(*, operator: Operator) -> list[str]:
 def bank_details_changes_visible_to(*, user: AnyUser) -> QuerySet[BankDetailsChange]:
     """Agents see every request; an operator's members their operator's; anybody else nothing."""
     queryset = BankDetailsChange.objects.select_related("operator", "requested_by", "decided_by")
-    if _is_agent(user):
+    if is_any_agent(user):
         return queryset
     operator_id = _operator_member_id(user)
     if operator_id is None:

@@ -14,13 +14,11 @@ from claims.recoveries import OBSERVATIONS_MAX_CHARS, OBSERVATIONS_MAX_FILES
 from common import ratelimit
 from common.exceptions import InvalidInput
 from common.net import client_ip
-from funding.enums import MailboxType
+from funding.enums import MAX_COUNT, MailboxType
 from operators.enums import EnrolmentDocumentKind, OperatorKind
 from operators.services import DECLARED_FIELDS
 
 logger = logging.getLogger(__name__)
-
-MAX_COUNT = 10_000_000
 
 
 class DsfrFormMixin:

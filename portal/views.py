@@ -12,7 +12,7 @@ from claims import recoveries, selectors, services
 from claims.enums import ClaimKind
 from common.downloads import attachment_response
 from common.exceptions import DomainError, NotAllowed, StateConflict
-from common.roles import Role, is_agent
+from common.roles import is_any_agent
 from funding import selectors as funding_selectors
 from funding.calendar import paris_today
 from funding.enums import MailboxType
@@ -31,10 +31,6 @@ from portal.forms import (
 )
 
 
-def _is_agent(user):
-    return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
-
-
 def _claim_for(request, pk):
     """The claim if `request.user` may see it, else 404 (never 403: existence is not disclosed)."""
     return get_object_or_404(selectors.claims_visible_to(user=request.user), pk=pk)
@@ -48,7 +44,7 @@ def _claim_for(request, pk):
 def dashboard(request):
     user = request.user
     operator = helpers.operator_for(user)
-    context = {"operator": operator, "is_agent": _is_agent(user)}
+    context = {"operator": operator, "is_agent": is_any_agent(user)}
     if operator is not None:
         context["blocks"] = helpers.dashboard_blocks(user=user, operator=operator)
         context["open_recoveries"] = helpers.open_recoveries(user=user, operator=operator)
@@ -58,7 +54,7 @@ def dashboard(request):
 
 def _enrolment_context(user):
     """The user's latest enrolment, for the dashboard banner (state, the agent's message)."""
-    if _is_agent(user):
+    if is_any_agent(user):
         return {"enrolment": None}
     return {"enrolment": own_enrolments(user).first()}
 

@@ -1,8 +1,12 @@
 import os
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connection
+from django.db.backends.postgresql.operations import DatabaseOperations
+from django.db.migrations.executor import MigrationExecutor
+from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 
@@ -11,7 +15,6 @@ def _flush_past_the_truncate_guard():
     """The audit tables refuse TRUNCATE on PostgreSQL (a statement trigger), and Django's test flush
     (transactional tests) truncates every table: the flush alone runs with triggers off, in its
     own transaction (SET LOCAL; the tests run as a superuser)."""
-    from django.db.backends.postgresql.operations import DatabaseOperations
 
     original = DatabaseOperations.sql_flush
 
@@ -56,8 +59,6 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture
 def api_client():
-    from rest_framework.test import APIClient
-
     return APIClient()
 
 
@@ -65,8 +66,6 @@ def api_client():
 def migrate_to():
     """`migrate_to([(app, migration)])` moves the test database there and returns that state's apps;
     afterwards the database is put back on the latest migrations. Needs a transactional test."""
-    from django.contrib.contenttypes.models import ContentType
-    from django.db.migrations.executor import MigrationExecutor
 
     def executor():
         # Without replacements, so that migrations folded into a squash (funding 0003–0009) can still

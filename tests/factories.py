@@ -15,6 +15,7 @@ from claims.models import Claim
 from funding.models import Campaign, FundingSchedule, MailboxCount
 from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
 from operators.models import ContractV2, Membership, Operator, Referencing
+from operators.services import api_token_issue
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -107,7 +108,6 @@ def operator_user(operator, username=None):
 
 def api_key_for(user, name="tests"):
     """A fresh API token's key for `user` (what `POST /api/v1/auth/token` would hand out)."""
-    from operators.services import api_token_issue
 
     return api_token_issue(user=user, name=name, replace_oldest=True)[1]
 

@@ -1,5 +1,6 @@
 """Operators API: auth token, own operator, enrolment, invitations, webhooks. Thin views over services."""
 
+from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -24,7 +25,6 @@ from common.api.schema import (
     id_parameter,
 )
 from common.api.views import PaginatedAPIView, paginated
-from common.auth import ExpiringTokenAuthentication
 from common.concurrency import created, if_match_guard, make_etag, with_etag
 from common.downloads import attachment_response
 from common.exceptions import InvalidInput
@@ -33,6 +33,7 @@ from common.parsers import MultiPartParser
 from common.ratelimit import AddressRateThrottle
 from operators import selectors, services
 from operators.api import serializers as s
+from operators.auth import ExpiringTokenAuthentication
 from operators.models import Enrolment, Invitation, Webhook, WebhookDelivery
 from operators.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
@@ -73,8 +74,6 @@ class AuthTokenView(APIView):
     def post(self, request):
         data = s.TokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        from django.contrib.auth import authenticate
-
         user = authenticate(
             request=request._request, username=data.validated_data["username"], password=data.validated_data["password"]
         )

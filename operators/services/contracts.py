@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.exceptions import InvalidInput, NotAllowed, StateConflict
-from common.roles import Role, actor_label, is_agent
+from common.roles import actor_label, is_any_agent
 from operators.enums import ContractStatus
 from operators.models import ContractV2, Operator
 from operators.selectors import live_contract_of
@@ -69,7 +69,7 @@ def contract_v2_countersign(
     who recorded it and when. Raises NotAllowed, StateConflict, InvalidInput (field errors).
     """
     at = at or timezone.now()
-    if not (is_agent(actor, Role.INSTRUCTOR) or is_agent(actor, Role.VALIDATOR)):
+    if not (is_any_agent(actor)):
         raise NotAllowed()
     today = timezone.localdate(at)
     countersigned_on = countersigned_on or today

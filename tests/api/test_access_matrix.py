@@ -10,7 +10,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from claims import recoveries
-from operators import services
+from operators import services, webhooks
 from tests.api.conftest import token_client
 from tests.factories import PDF, ContractFactory, agent, claim_in_state, ready_advance, segur_campaign
 from tests.operators.test_enrolment import GOOD, proofs
@@ -34,8 +34,6 @@ def enrolled(username, siren, referencing_number):
 
 @pytest.fixture
 def world(monkeypatch):
-    from operators import webhooks
-
     monkeypatch.setattr(webhooks, "post", lambda *a, **k: 200)
     campaign = segur_campaign()
     segur_campaign("second-campaign")  # where a new advance may be opened

@@ -7,7 +7,8 @@ from pypdf import PdfReader
 
 from claims import services
 from claims.enums import DocumentKind
-from tests.factories import claim_in_state
+from common.exceptions import InvalidInput
+from tests.factories import claim_in_state, pdf, ready_advance, validator
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +56,6 @@ def test_rejection_letter_gives_the_reason_and_the_appeal(django_capture_on_comm
 def test_letters_are_versions_never_overwritten():
     claim, _ = claim_in_state("in_review")
     services.claim_reject(claim=claim, actor=claim.assigned_to, comment="Motif 1.")
-    from tests.factories import validator
 
     services.claim_reopen(claim=claim, actor=validator(), comment="Relecture.")
     services.claim_approve(claim=claim, actor=claim.assigned_to)
@@ -64,9 +64,6 @@ def test_letters_are_versions_never_overwritten():
 
 
 def test_operators_cannot_upload_a_fake_decision_letter():
-    from common.exceptions import InvalidInput
-    from tests.factories import pdf, ready_advance
-
     claim, user = ready_advance()
     with pytest.raises(InvalidInput):
         services.document_upload(claim=claim, actor=user, kind=DocumentKind.DECISION_LETTER, uploaded_file=pdf())

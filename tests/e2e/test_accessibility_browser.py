@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from claims import services
@@ -222,6 +223,4 @@ def test_the_simulator_shows_the_schedule_in_force_first(page):
 
 
 def _pdf(name):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     return SimpleUploadedFile(name, PDF + name.encode(), "application/pdf")

@@ -6,6 +6,7 @@ whatever the chunk boundaries, line endings, bytes and duplicates.
 """
 
 import io
+import tracemalloc
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -143,7 +144,6 @@ def test_a_huge_line_is_never_held_in_memory(monkeypatch):
     monkeypatch.setattr(annuaire, "CHUNK_BYTES", 1 << 20)
     report = annuaire.ParseReport()
     extraction = annuaire.Extraction(name="x.txt", size=0, raw=buffered)
-    import tracemalloc
 
     tracemalloc.start()
     try:

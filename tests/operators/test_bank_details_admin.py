@@ -8,7 +8,7 @@ from demo.operators import demo_iban
 from operators import selectors, services
 from operators.enums import BankDetailsChangeState
 from operators.models import BankDetailsChange, FraudFlag
-from tests.factories import OperatorFactory, agent, claim_in_state, operator_user, pdf, validator
+from tests.factories import OperatorFactory, UserFactory, agent, claim_in_state, operator_user, pdf, validator
 from tests.operators.test_enrolment import GOOD, proofs
 
 pytestmark = pytest.mark.django_db
@@ -134,8 +134,6 @@ def test_clearing_needs_a_reason_and_unblocks_the_operator(client, flagged):
 
 
 def test_a_staff_account_without_an_agent_role_cannot_clear(client, flagged):
-    from tests.factories import UserFactory
-
     alpha, _ = flagged
     flag = selectors.open_fraud_flags(operator=alpha).get()
     client.force_login(UserFactory(username="staff", is_staff=True))
