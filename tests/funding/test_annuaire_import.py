@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 from django.db.models import Count
 
 from funding import annuaire, services
+from funding.annuaire import parser
 from funding.management.progress import ProgressBar
 from funding.models import AnnuaireDomainCount, AnnuaireMailbox, AnnuaireSnapshot
 from funding.selectors import basis_on, counts_at
@@ -241,7 +242,7 @@ def test_an_import_failing_half_way_leaves_no_snapshot(monkeypatch, tmp_path):
 
 
 def test_too_many_bad_rows_cancel_the_import(monkeypatch, tmp_path):
-    monkeypatch.setattr(annuaire, "MAX_ERRORS", 3)
+    monkeypatch.setattr(parser, "MAX_ERRORS", 3)
     rows = [row("PER", "ok@medecin.mssante.fr")] + [row("PER", "bad") for _ in range(5)]
     out = StringIO()
     with pytest.raises(CommandError) as error:
@@ -342,7 +343,7 @@ def test_a_saturated_duplicate_filter_gives_the_same_snapshot(monkeypatch, tmp_p
     )
     aggregate = sorted(normal.snapshot.domain_counts.values_list("domain", "mailbox_type", "count"))
     normal.snapshot.delete()
-    monkeypatch.setattr(annuaire, "BLOOM_BYTES", bloom_bytes)
+    monkeypatch.setattr(parser, "BLOOM_BYTES", bloom_bytes)
     tight = services.annuaire_import(path=path)
     assert (
         sorted(AnnuaireMailbox.objects.filter(snapshot=tight.snapshot).values_list("line", "address", "mailbox_type"))
