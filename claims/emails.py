@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from claims.enums import ClaimState
 from claims.models import Claim, ClaimEvent, Document, SentNotification
-from common.formatting import paris_datetime
+from common.formatting import paris_date, paris_datetime
 from common.roles import is_any_agent
 
 # Actions that change something the other side must know; drafts edits and uploads do not.
@@ -114,7 +114,7 @@ def send_event_notification(event_id):
         if event.comment:
             lines += ["", "Commentaire :", event.comment]
         if event.action == "request_changes" and claim.correction_due:
-            lines += ["", f"Réponse attendue avant le {claim.correction_due:%d/%m/%Y}."]
+            lines += ["", f"Réponse attendue avant le {paris_date(claim.correction_due)}."]
         lines += [
             "",
             f"Voir la demande : {settings.SITE_URL.rstrip('/')}{page}",
@@ -148,7 +148,7 @@ def send_correction_notice(claim_id, kind):
     claim = Claim.objects.select_related("operator", "assigned_to").get(pk=claim_id)
     if claim.state != ClaimState.CHANGES_REQUESTED:
         return False
-    due = f"{claim.correction_due:%d/%m/%Y}"
+    due = paris_date(claim.correction_due)
     if kind == "reminder":
         recipients = operator_recipients(claim)
         subject = _subject(claim, f"compléments attendus avant le {due}")

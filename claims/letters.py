@@ -7,7 +7,7 @@ from pathlib import Path
 from django.utils import timezone
 from fpdf import FPDF
 
-from common.formatting import count, euros, paris_datetime, vat_rate
+from common.formatting import count, euros, paris_date, paris_datetime, vat_rate
 
 # DejaVu covers €, «», œ and the narrow no-break space; without it we fall back to a core font
 # and spell the few characters it lacks.
@@ -46,7 +46,7 @@ def decision_letter(*, claim, title, paragraphs, signed_by, at=None):
     pdf = _Letter()
     pdf.add_page()
     pdf.para("Financement Ségur — opérateurs MSSanté", bold=True, size=9)
-    pdf.para(f"Le {at:%d/%m/%Y}", size=9)
+    pdf.para(f"Le {paris_date(at)}", size=9)
     operator = claim.operator
     pdf.para(f"{operator.legal_name}\nSIREN {operator.siren}", size=10)
     pdf.ln(4)

@@ -79,7 +79,7 @@ class CampaignAdmin(BaseAdmin):
             if snapshot.generated_at
             else ""
         )
-        return f"{snapshot.file_name} (au {snapshot.as_of:%d/%m/%Y}{generated}) — {how}"
+        return f"{snapshot.file_name} (au {formatting.paris_date(snapshot.as_of)}{generated}) — {how}"
 
     actions = ["refresh_growth_checks"]
 

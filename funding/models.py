@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from common.formatting import percent
+from common.formatting import paris_date, percent
 from funding.enums import CountSource, MailboxType
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
@@ -231,7 +231,7 @@ class AnnuaireSnapshot(models.Model):
         ]
 
     def __str__(self):
-        return f"Annuaire au {self.as_of:%d/%m/%Y} ({self.file_name})"
+        return f"Annuaire au {paris_date(self.as_of)} ({self.file_name})"
 
 
 class AnnuaireMailbox(models.Model):

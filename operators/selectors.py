@@ -9,6 +9,7 @@ from stdnum import bic as bic_check
 from stdnum import iban as iban_check
 
 from common.audit import first_broken_link
+from common.formatting import paris_date
 from common.roles import AnyUser, is_any_agent, operator_id_of
 from operators.enums import BankDetailsChangeState, ContractStatus, OperatorKind, ReferencingStatus
 from operators.models import (
@@ -131,10 +132,6 @@ def enrolment_audit_problem(*, enrolment: Enrolment, events: Sequence[EnrolmentE
 # --- Eligibility on a given day (read by the claim guards, the admin and the portal) ---------------
 
 
-def _day(day: date) -> str:
-    return f"{day:%d/%m/%Y}"
-
-
 def referencing_valid_on(*, operator: Operator, day: date) -> bool:
     """True when `operator` holds a VALID referencing granted on or before `day`.
 
@@ -160,7 +157,7 @@ def provider_problems(*, operator: Operator, day: date) -> list[str]:
     if not referencing_valid_on(operator=provider, day=day):
         return [
             f"L'opérateur prestataire {provider.legal_name} n'a pas de numéro de référencement ANS valide "
-            f"au {_day(day)} : {rule}"
+            f"au {paris_date(day)} : {rule}"
         ]
     return []
 
@@ -187,17 +184,18 @@ def contract_v2_problems(*, operator: Operator, day: date) -> list[str]:
     label = "Le contrat opérateur MSSanté v2"
     for contract in contracts:
         if contract.status == ContractStatus.SIGNED_BY_OPERATOR:
-            return [f"{label} signé par l'opérateur le {_day(contract.signed_on)} attend la contre-signature de l'ANS."]
+            signed_on = paris_date(contract.signed_on)
+            return [f"{label} signé par l'opérateur le {signed_on} attend la contre-signature de l'ANS."]
     for contract in contracts:
         if contract.countersigned_on and contract.countersigned_on > day and contract.terminated_on is None:
             return [
-                f"{label} n'est contresigné par l'ANS que depuis le {_day(contract.countersigned_on)}, "
-                f"après le {_day(day)}."
+                f"{label} n'est contresigné par l'ANS que depuis le {paris_date(contract.countersigned_on)}, "
+                f"après le {paris_date(day)}."
             ]
     for contract in contracts:
         if contract.terminated_on is not None:
             return [
-                f"{label} a été résilié le {_day(contract.terminated_on)} : déposez un nouveau contrat signé, "
+                f"{label} a été résilié le {paris_date(contract.terminated_on)} : déposez un nouveau contrat signé, "
                 "qui devra être contresigné par l'ANS."
             ]
     return [

@@ -4,6 +4,7 @@ date and time, the header check. No I/O, no database."""
 import re
 from datetime import date, datetime, timedelta
 
+from common.formatting import paris_date
 from funding.calendar import PARIS
 
 HEADER = (
@@ -77,7 +78,7 @@ def generation_warning(*, generated_at, as_of):
     when = "antérieur" if reflects < as_of else "postérieur"
     return (
         f"Attention : extraction générée le {generated:%d/%m/%Y à %H:%M} (heure de Paris), elle reflète "
-        f"l'Annuaire à la fin du {reflects:%d/%m/%Y}, jour {when} au {as_of:%d/%m/%Y} pour lequel elle est "
+        f"l'Annuaire à la fin du {paris_date(reflects)}, jour {when} au {paris_date(as_of)} pour lequel elle est "
         "importée."
     )
 

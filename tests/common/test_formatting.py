@@ -146,3 +146,35 @@ def test_money_and_counts_are_formatted_only_by_common_formatting():
                 if pattern.search(line):
                     found.append(f"{path.relative_to(ROOT)}:{line_number}: {name}: {line.strip()}")
     assert found == [], "use common.formatting (or {% load formatting %}):\n" + "\n".join(found)
+
+
+# --- Guard: calendar days through common.formatting.paris_date --------------------------------------
+
+DAY_FORMAT = re.compile(r":%d/%m/%Y\}|strftime\(\s*[\"']%d/%m/%Y[\"']\s*\)")
+# Until the workflow refactor lands (the lead switches these modules, rewritten by issue 15 item 2).
+DAY_FORMAT_PENDING = {
+    "claims/admin.py",
+    "claims/payments.py",
+    "claims/recoveries.py",
+    "claims/services.py",
+    "claims/workflow.py",
+    "operators/admin.py",
+}
+
+
+def test_the_day_guard_recognises_a_hand_formatted_day():
+    assert DAY_FORMAT.search('f"le {deadline:%d/%m/%Y}"')
+    assert DAY_FORMAT.search('value.strftime("%d/%m/%Y")')
+    assert not DAY_FORMAT.search('f"le {paris_date(deadline)}"')
+    assert not DAY_FORMAT.search('input_formats=["%d/%m/%Y", "%Y-%m-%d"]')  # parsing, not display
+
+
+def test_days_are_formatted_only_by_common_formatting():
+    found = []
+    for path in product_sources():
+        if str(path.relative_to(ROOT)) in DAY_FORMAT_PENDING:
+            continue
+        for line_number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if DAY_FORMAT.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{line_number}: {line.strip()}")
+    assert found == [], "use common.formatting.paris_date:\n" + "\n".join(found)
