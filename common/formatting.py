@@ -10,7 +10,7 @@ time (histories, e-mails), `paris_date` for a calendar day ("01/12/2026"). Every
 `{% load formatting %}`).
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -127,9 +127,9 @@ def paris_datetime(value: datetime | None) -> str:
     return timezone.localtime(value, PARIS).strftime("%d/%m/%Y %H:%M")
 
 
-def paris_date(value):
+def paris_date(value: date | None) -> str:
     """A calendar day as "01/12/2026" (an aware datetime: its day in Paris), "—" when None."""
-    if value is None or value == "":
+    if value is None:
         return MISSING
     if isinstance(value, datetime) and timezone.is_aware(value):
         value = timezone.localtime(value, PARIS)

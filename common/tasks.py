@@ -8,6 +8,7 @@ retried with the same backoff instead of waiting for the outbox sweep.
 
 import logging
 from smtplib import SMTPException
+from typing import Any
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
@@ -24,7 +25,7 @@ EMAIL_RETRY = {
 }
 
 
-def enqueue(task, *args):
+def enqueue(task: Any, *args: object) -> None:
     """Queue a task from `transaction.on_commit`: a broker outage must never fail the request that already
     committed (each app's outbox sweep queues it again later)."""
     try:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from urllib.parse import urlsplit
 
-from celery import shared_task
+from celery import shared_task  # type: ignore[import-untyped]
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -152,13 +152,13 @@ def schedule_webhook_delivery(delivery_id: str | uuid.UUID) -> None:
 MAX_RETRY_DELAY = 30 * 60
 
 
-def retry_countdown(attempt):
+def retry_countdown(attempt: int) -> int:
     """Seconds before attempt n+1: exponential from WEBHOOK_RETRY_BASE_SECONDS, capped at 30 minutes."""
-    return min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1), MAX_RETRY_DELAY)
+    return min(int(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1)), MAX_RETRY_DELAY)
 
 
-@shared_task(name="operators.tasks.deliver_webhook", acks_late=True)
-def deliver_webhook(delivery_id):
+@shared_task(name="operators.tasks.deliver_webhook", acks_late=True)  # type: ignore[untyped-decorator]
+def deliver_webhook(delivery_id: str) -> str:
     """One attempt; on failure the next one is queued with exponential backoff, up to
     WEBHOOK_MAX_ATTEMPTS (counted on the delivery row, so it holds across workers and redeliveries)."""
     outcome, attempts = webhook_attempt(delivery_id=delivery_id)
@@ -171,7 +171,7 @@ def deliver_webhook(delivery_id):
     return "retry"
 
 
-def schedule_retry(delivery_id, countdown):
+def schedule_retry(delivery_id: str, countdown: int) -> None:
     """Queue the next attempt; if the broker is down, the outbox flush picks the delivery up later."""
     try:
         deliver_webhook.apply_async((str(delivery_id),), countdown=countdown)
