@@ -2,7 +2,8 @@
 
 
 def normalise_optional_slash_paths(endpoints, **kwargs):
-    """Our API paths accept an optional trailing slash (`/?`, docs/spec/SPEC.md §6); document each once, without it."""
+    """Our API paths accept an optional trailing slash (`/?`, docs/spec/SPEC.md §6); document each once,
+    without it."""
     seen = set()
     result = []
     for path, path_regex, method, callback in endpoints:

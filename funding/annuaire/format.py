@@ -1,5 +1,5 @@
-"""The extraction's format (docs/spec/ANNUAIRE.md): its 31 columns, the mailbox types, what a valid address is, the file name's
-date and time, the header check. No I/O, no database."""
+"""The extraction's format (docs/spec/ANNUAIRE.md): its 31 columns, the mailbox types, what a valid
+address is, the file name's date and time, the header check. No I/O, no database."""
 
 import re
 from datetime import date, datetime, timedelta
