@@ -15,6 +15,7 @@ from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+from kombu import Connection
 
 from common.errors import CSRF, error_response
 
@@ -67,8 +68,6 @@ def _database():
 
 def _broker():
     """Connects to CELERY_BROKER_URL once, without retrying beyond the readiness budget."""
-    from kombu import Connection
-
     options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "socket_connect_timeout": 1, "socket_timeout": 1}
     with Connection(settings.CELERY_BROKER_URL, connect_timeout=READINESS_TIMEOUT, transport_options=options) as broker:
         broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=READINESS_TIMEOUT)

@@ -8,20 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["claims", "common", "config", "demo", "funding", "operators", "portal"]
 
-# (importing module, imported module, name): why each one may stay.
-ALLOWED = {
-    # Until the workflow refactor lands (issue 15 item 2: claims.services becomes a package with one public
-    # transition routine and lock, used by payments, recoveries and the API's If-Match guard).
-    ("claims.api.views", "claims.services", "_lock"),
-    ("claims.payments", "claims.services", "_append_event"),
-    ("claims.payments", "claims.services", "_lock"),
-    ("claims.payments", "claims.services", "_transition"),
-    ("claims.recoveries", "claims.services", "_append_event"),
-    ("claims.recoveries", "claims.services", "_lock"),
-    ("claims.recoveries", "claims.services", "_next_version"),
-    ("claims.recoveries", "claims.services", "_store_document"),
-    ("claims.services", "claims.payments", "_batch_refresh"),
-}
+# (importing module, imported module, name), each with why it may stay.
+ALLOWED: set[tuple[str, str, str]] = set()  # none left since the workflow refactor landed
 
 
 def module_name(path, root):
