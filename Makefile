@@ -68,6 +68,7 @@ stack-check: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 # mypy on the typed core ([tool.mypy] in pyproject.toml: `files` is the strict list).
 typecheck: install

@@ -14,7 +14,7 @@ from django.urls import reverse
 from claims import selectors
 from claims.enums import OPEN_RECOVERY_STATES, AttemptState, ClaimKind, ClaimState
 from claims.models import Claim, ClaimEvent, Payment, PaymentAttempt, Recovery
-from common.formatting import paris_datetime, spreadsheet_decimal, spreadsheet_text
+from common.formatting import paris_date, paris_datetime, spreadsheet_decimal, spreadsheet_text
 from funding import selectors as funding_selectors
 from funding.calendar import paris_today
 from funding.models import Campaign
@@ -349,10 +349,10 @@ def chart_csv_rows(charts, name):
         header = ["Semaine du", "Avances déposées", "Soldes déposés", "Total", "Échéance"]
         marks = defaultdict(list)
         for mark in charts["weeks"]["marks"]:
-            marks[mark["week"]].append(f"{mark['label']} ({mark['day']:%d/%m/%Y})")
+            marks[mark["week"]].append(f"{mark['label']} ({paris_date(mark['day'])})")
         rows = [
             [
-                f"{r['week']:%d/%m/%Y}",
+                paris_date(r["week"]),
                 r["advance"],
                 r["balance"],
                 r["total"],

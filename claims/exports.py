@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from common.formatting import spreadsheet_decimal, spreadsheet_text, vat_rate
+from common.formatting import paris_date, spreadsheet_decimal, spreadsheet_text, vat_rate
 
 COLUMNS = [
     # (French header, function of the claim, is money)
@@ -65,7 +65,7 @@ def claims_csv(claims):
             elif money:
                 row.append(spreadsheet_decimal(value))
             elif hasattr(value, "strftime"):
-                row.append(value.strftime("%d/%m/%Y"))
+                row.append(paris_date(value))
             else:
                 row.append(spreadsheet_text(value))
         writer.writerow(row)

@@ -1,12 +1,13 @@
 """Decision letters (approval, rejection, recovery) and filing receipts (accusés de dépôt) as PDF, in
 French, with the claim's breakdown or its proofs' fingerprints."""
 
+from decimal import Decimal
 from pathlib import Path
 
 from django.utils import timezone
 from fpdf import FPDF
 
-from common.formatting import count, euros, paris_datetime, vat_rate
+from common.formatting import count, euros, paris_date, paris_datetime, vat_rate
 
 # DejaVu Sans ships with the code (claims/fonts, with its licence): it covers €, «», œ and the narrow
 # no-break space, and every machine renders the same letter. Each letter parses both fonts again: fpdf2
@@ -36,7 +37,7 @@ def decision_letter(*, claim, title, paragraphs, signed_by, at=None):
     pdf = _Letter()
     pdf.add_page()
     pdf.para("Financement Ségur — opérateurs MSSanté", bold=True, size=9)
-    pdf.para(f"Le {at:%d/%m/%Y}", size=9)
+    pdf.para(f"Le {paris_date(at)}", size=9)
     operator = claim.operator
     pdf.para(f"{operator.legal_name}\nSIREN {operator.siren}", size=10)
     pdf.ln(4)
@@ -134,6 +135,4 @@ def filing_receipt(*, claim, documents, filed_by, resubmission, at):
 
 
 def _d(value):
-    from decimal import Decimal
-
     return Decimal(value)

@@ -17,7 +17,7 @@ from claims.enums import (
     RecoveryState,
 )
 from common.audit import AppendOnlyModel, ChainedEvent
-from common.formatting import euros
+from common.formatting import euros, paris_date
 from common.labels import BATCH_EVENT_LABELS, CLAIM_EVENT_LABELS
 from common.models import StoredFile
 
@@ -197,7 +197,7 @@ class DeadlineExtension(models.Model):
         indexes = [models.Index(fields=["operator", "campaign", "kind"], name="extension_lookup_idx")]
 
     def __str__(self):
-        return f"{self.operator.legal_name} — {self.get_kind_display()} jusqu'au {self.new_deadline:%d/%m/%Y}"
+        return f"{self.operator.legal_name} — {self.get_kind_display()} jusqu'au {paris_date(self.new_deadline)}"
 
 
 class PaymentQuerySet(models.QuerySet):

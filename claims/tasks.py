@@ -1,32 +1,30 @@
-"""Celery tasks: thin, safe to run twice, retried by Celery; the logic lives in services/notifications."""
+"""Celery tasks of the claims app: thin, safe to run twice, retried by Celery; the logic lives in
+services, emails and audit. The e-mail tasks live with the outbox that queues them
+(claims.notifications) and are listed here with the periodic jobs (config.celery's beat_schedule)."""
 
 from datetime import timedelta
 
 from celery import shared_task
 
-from claims import notifications, services
-from common.tasks import EMAIL_RETRY
+from claims import emails, notifications, services
+from claims.audit import audit_anchor
+from claims.notifications import (
+    notify_claim_event,
+    send_correction_notice,
+    send_deadline_reminder,
+    send_decision_letter,
+)
 from common.timestamping import TimestampError
 
-
-@shared_task(acks_late=True, **EMAIL_RETRY)
-def notify_claim_event(event_id):
-    return notifications.send_event_notification(event_id)
-
-
-@shared_task(acks_late=True, **EMAIL_RETRY)
-def send_deadline_reminder(claim_id, deadline, days_left):
-    return notifications.send_deadline_reminder(claim_id, deadline, days_left)
-
-
-@shared_task(acks_late=True, **EMAIL_RETRY)
-def send_correction_notice(claim_id, kind):
-    return notifications.send_correction_notice(claim_id, kind)
-
-
-@shared_task(acks_late=True, **EMAIL_RETRY)
-def send_decision_letter(document_id):
-    return notifications.send_decision_letter(document_id)
+__all__ = [
+    "anchor_audit",
+    "daily_housekeeping",
+    "flush_notification_outbox",
+    "notify_claim_event",
+    "send_correction_notice",
+    "send_deadline_reminder",
+    "send_decision_letter",
+]
 
 
 @shared_task(acks_late=True)
@@ -36,7 +34,7 @@ def daily_housekeeping():
 
 @shared_task(acks_late=True)
 def flush_notification_outbox(older_than_seconds=120):
-    ids = notifications.pending_event_ids(older_than=timedelta(seconds=older_than_seconds))
+    ids = emails.pending_event_ids(older_than=timedelta(seconds=older_than_seconds))
     for event_id in ids:
         notifications.schedule_event_notification(event_id)
     return len(ids)
@@ -46,6 +44,4 @@ def flush_notification_outbox(older_than_seconds=120):
 def anchor_audit():
     """Daily checkpoint of every audit chain head (signed; time-stamped when AUDIT_TSA_URL is set).
     Retried while the time-stamp authority fails; a second run the same day only adds a checkpoint."""
-    from claims.audit import audit_anchor
-
     return audit_anchor().pk

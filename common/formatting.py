@@ -5,12 +5,12 @@
 no-break space (U+00A0) before the unit, the minus sign U+2212 for negative figures and "—" for a
 missing value; `spreadsheet_decimal` for CSV amounts and `spreadsheet_text` for every text cell of a
 CSV or XLSX export (never read as a formula); `paris_datetime` for an instant as Paris wall-clock
-time (histories, e-mails). Every other place calls these
+time (histories, e-mails), `paris_date` for a calendar day ("01/12/2026"). Every other place calls these
 (tests/common/test_formatting.py fails when another formatter appears; templates use
 `{% load formatting %}`).
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -125,3 +125,12 @@ def paris_datetime(value: datetime | None) -> str:
     if not value:
         return MISSING
     return timezone.localtime(value, PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+def paris_date(value: date | None) -> str:
+    """A calendar day as "01/12/2026" (an aware datetime: its day in Paris), "—" when None."""
+    if value is None:
+        return MISSING
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value, PARIS)
+    return value.strftime("%d/%m/%Y")

@@ -6,8 +6,10 @@ import logging
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.http import JsonResponse
 
+from common.errors import ErrorText, error_response
 from common.parsers import UNSTORABLE, unstorable
 from common.ratelimit import CacheUnavailable
+from common.scanning import SCAN_PENDING_CODE, DocumentUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +49,6 @@ def unavailable_response(request):
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": UNAVAILABLE, "code": "service_unavailable", "errors": {}}, status=503)
     else:
-        from common.errors import error_response
-
         response = error_response(request, 503)  # rendered without the database
     response["Retry-After"] = "30"
     return response
@@ -113,12 +113,8 @@ class DocumentUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from common.scanning import SCAN_PENDING_CODE, DocumentUnavailable
-
         if not isinstance(exception, DocumentUnavailable):
             return None
-        from common.errors import ErrorText, error_response
-
         pending = exception.code == SCAN_PENDING_CODE
         text = ErrorText(
             "Pièce en cours d'analyse" if pending else "Pièce en quarantaine",

@@ -21,6 +21,7 @@ import re
 import time
 import uuid
 
+from celery import signals
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils.module_loading import import_string
@@ -151,8 +152,6 @@ def _task_postrun(task_id=None, task=None, state=None, **kwargs):
 
 
 def connect_celery_signals():
-    from celery import signals
-
     signals.before_task_publish.connect(_before_publish, weak=False)
     signals.task_prerun.connect(_task_prerun, weak=False)
     signals.task_postrun.connect(_task_postrun, weak=False)

@@ -6,7 +6,7 @@
   character when DRF trims them), so the schema refuses what the serializers refuse.
 - `ErrorSerializer` / `ERROR_CODES`: the one error body `common.api.exception_handler` sends, its
   `code` an enum of every code the application raises.
-- `TokenScheme`: `Authorization: Bearer <token>` (HTTP bearer) or `Token <token>` (common.auth).
+- `TokenScheme`: `Authorization: Bearer <token>` (HTTP bearer) or `Token <token>` (operators.auth).
 - `document_common_errors`: the errors every operation may answer whatever its view declares.
 """
 
@@ -16,10 +16,11 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 
+from common.exceptions import IdempotencyInProgress, IdempotencyKeyReused, PreconditionFailed
 from common.serializers import InputSerializer
 
 # Every `code` of an API error body: DRF's own, the domain's (common.exceptions and the codes the
-# services pass), the edge's (common.middleware, common.views, operators.api.lockout). A test greps
+# services pass), the edge's (common.middleware, common.views, common.api.lockout). A test greps
 # the code base for codes missing here.
 ERROR_CODES = (
     # authentication and access
@@ -133,9 +134,9 @@ class AutoSchema(SpectacularAutoSchema):
 
 
 class TokenScheme(OpenApiAuthenticationExtension):
-    """common.auth.ExpiringTokenAuthentication: the same token after `Bearer` or `Token`."""
+    """operators.auth.ExpiringTokenAuthentication: the same token after `Bearer` or `Token`."""
 
-    target_class = "common.auth.ExpiringTokenAuthentication"
+    target_class = "operators.auth.ExpiringTokenAuthentication"
     name = ["bearerAuth", "tokenAuth"]
 
     def get_security_definition(self, auto_schema):
@@ -303,7 +304,6 @@ def document_api_flow(result, generator, request, public):
     """Idempotency-Key, If-Match, ETag and Location where the views honour them (their class attributes
     `idempotent_methods`, `if_match_methods`, `etag_methods`, `location_methods`), their error answers,
     and the webhook signature headers as components (`components.headers`, with the `EventEnvelope` body)."""
-    from common.exceptions import IdempotencyInProgress, IdempotencyKeyReused, PreconditionFailed
 
     def example(error):
         return {"detail": error.default_message, "code": error.code, "errors": {}}

@@ -169,13 +169,33 @@ def operator_id_of(user: AnyUser) -> int | None:
     return operator_id
 
 
+# Where a user's group names are kept for the rest of the request (like Django's `_perm_cache`).
+GROUPS_CACHE = "_agent_group_names"
+
+
+def agent_group_names(user: User) -> frozenset[str]:
+    """The names of `user`'s groups, read once per user object (one query at most per request: the
+    request's user is one object); a group added later on the same object is not seen, as with
+    Django's permission cache."""
+    names: frozenset[str] | None = getattr(user, GROUPS_CACHE, None)
+    if names is None:
+        names = frozenset(user.groups.values_list("name", flat=True))
+        setattr(user, GROUPS_CACHE, names)
+    return names
+
+
 def is_agent(user: AnyUser, role: str) -> bool:
     """True when `user` is a staff member in the group of `role` (superusers hold every agent role)."""
     if user is None or not user.is_authenticated or not user.is_active or not user.is_staff:
         return False
     if user.is_superuser:
         return True
-    return user.groups.filter(name=AGENT_GROUPS[role]).exists()
+    return AGENT_GROUPS[role] in agent_group_names(user)
+
+
+def is_any_agent(user: AnyUser) -> bool:
+    """True for an instructor or a validator (or a superuser): the one "is this an agent" check."""
+    return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
 
 
 def has_role(user: AnyUser, role: str, *, operator_id: int | None) -> bool:

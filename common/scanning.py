@@ -20,6 +20,7 @@ import logging
 import posixpath
 from datetime import timedelta
 
+from celery import shared_task
 from django.apps import apps
 from django.conf import settings
 from django.core.mail import send_mail
@@ -31,6 +32,7 @@ from common import antivirus
 from common.enums import ScanStatus
 from common.exceptions import StateConflict
 from common.formatting import paris_datetime
+from common.queueing import EMAIL_RETRY
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +87,6 @@ def schedule_scan(document):
 
 
 def enqueue_scan(model_label, pk):
-    from common.tasks import scan_stored_file
-
     try:
         scan_stored_file.delay(model_label, pk)
     except Exception:  # never fail the request that already committed
@@ -134,7 +134,7 @@ def check_downloadable(document):
 # --- The scan -------------------------------------------------------------------------------------
 
 
-def scan_stored_file(*, model_label, pk, at=None):
+def scan_file(*, model_label, pk, at=None):
     """Scan one stored file if it is still pending; return its status afterwards (None if it is gone).
 
     Safe to run twice: every write is conditional on the row still being pending. Raises
@@ -200,15 +200,13 @@ class _LostRace(Exception):
 
 
 def _enqueue_alert(model_label, pk):
-    from common.tasks import send_infected_alert
-
     try:
         send_infected_alert.delay(model_label, pk)
     except Exception:
         logger.exception("could not queue the infected-file alert of %s %s", model_label, pk)
 
 
-def send_infected_alert(*, model_label, pk):
+def send_infected_alert_email(*, model_label, pk):
     """E-mail the agents about a quarantined file: what, where, which signature."""
     document = apps.get_model(model_label).objects.select_related("uploaded_by").filter(pk=pk).first()
     if document is None or document.scan_status != ScanStatus.INFECTED:
@@ -252,3 +250,32 @@ def rescan_pending(*, older_than=timedelta(minutes=10)):
             enqueue_scan(model_label, pk)
             count += 1
     return count
+
+
+# --- The tasks (named as when they lived in common.tasks: queued messages and beat still find them) ---
+
+# clamd down or restarting: retried after 30 s, 60 s, 120 s… (capped at 10 min), then left to the
+# sweep (rescan_pending_files). The file stays pending, never served, meanwhile.
+SCAN_MAX_RETRIES = 6
+
+
+@shared_task(name="common.tasks.scan_stored_file", bind=True, acks_late=True, max_retries=SCAN_MAX_RETRIES)
+def scan_stored_file(self, model_label, pk):
+    """Scan one uploaded proof with clamd (common.scanning); safe to run twice."""
+    try:
+        return scan_file(model_label=model_label, pk=pk)
+    except antivirus.ClamdUnavailable as error:
+        if self.request.retries >= self.max_retries:
+            return None  # still pending: the sweep queues it again
+        raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 600)) from error
+
+
+@shared_task(name="common.tasks.send_infected_alert", acks_late=True, **EMAIL_RETRY)
+def send_infected_alert(model_label, pk):
+    return send_infected_alert_email(model_label=model_label, pk=pk)
+
+
+@shared_task(name="common.tasks.rescan_pending_files", acks_late=True)
+def rescan_pending_files():
+    """Queue again the scans still pending after 10 minutes (periodic; safe to run twice)."""
+    return rescan_pending()

@@ -10,10 +10,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+from kombu import Connection
 
 from common import antivirus
 from common.errors import CSRF, error_response
@@ -67,8 +69,6 @@ def _database():
 
 def _broker():
     """Connects to CELERY_BROKER_URL once, without retrying beyond the readiness budget."""
-    from kombu import Connection
-
     options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "socket_connect_timeout": 1, "socket_timeout": 1}
     with Connection(settings.CELERY_BROKER_URL, connect_timeout=READINESS_TIMEOUT, transport_options=options) as broker:
         broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=READINESS_TIMEOUT)
@@ -166,7 +166,4 @@ def csrf_failure(request, reason=""):
 def favicon(request):
     """The State's icon for the pages that name none (the admin), resolved at request time (the static
     files' manifest may not be readable when URLs are loaded)."""
-    from django.http import HttpResponsePermanentRedirect
-    from django.templatetags.static import static
-
     return HttpResponsePermanentRedirect(static("dsfr/dist/favicon/favicon.ico"))

@@ -95,6 +95,9 @@ INSTALLED_APPS = [
     "operators",
     "funding",
     "claims",
+    "portal",
+    # Demo data for `make run` (seed_demo): above every app, nothing imports it.
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -173,7 +176,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     # Login throttling first (django-axes), then the ordinary user/password check.
-    "claims.portal.auth.LoginThrottleBackend",
+    "portal.auth.LoginThrottleBackend",
     # Staff accounts refused a password when AGENT_PASSWORD_LOGIN is off (ProConnect only).
     "operators.proconnect.AgentPasswordGate",
     "django.contrib.auth.backends.ModelBackend",
@@ -219,7 +222,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portail/lockout.html"
 # The API answers a lockout with its JSON error body (429); the portal with the page above.
-AXES_LOCKOUT_CALLABLE = "operators.api.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "common.api.lockout.lockout_response"
 AXES_VERBOSE = False
 # The client's address as everywhere else (common.net: X-Forwarded-For only from TRUSTED_PROXIES).
 AXES_CLIENT_IP_CALLABLE = "common.net.client_ip"
@@ -320,21 +323,21 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 REST_FRAMEWORK = {
     # Token first: an anonymous API call then answers 401 with `WWW-Authenticate: Token` (not 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "common.auth.ExpiringTokenAuthentication",
+        "operators.auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # `?page=` must be a page number (400 otherwise, not page 1).
-    "DEFAULT_PAGINATION_CLASS": "common.api.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "common.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "common.api.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.errors.exception_handler",
     # Bounded size and depth, storable text only (common.parsers); OPTIONS without serializers.
     # JSON only: the views receiving files set `parser_classes = [MultiPartParser]` themselves, so
     # every operation has one request content type (generated clients then send what we read).
     "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
-    "DEFAULT_METADATA_CLASS": "common.api.Metadata",
+    "DEFAULT_METADATA_CLASS": "common.api.metadata.Metadata",
     "DEFAULT_THROTTLE_RATES": {
         "simulate": env.str("THROTTLE_SIMULATE", default="120/min"),
         "token": env.str("THROTTLE_TOKEN", default="20/min"),
@@ -350,7 +353,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "PREPROCESSING_HOOKS": ["common.api.normalise_optional_slash_paths"],
+    "PREPROCESSING_HOOKS": ["common.api.hooks.normalise_optional_slash_paths"],
     # Tags and operationIds from the path after /api/v1 (`claims_list`, tag `claims`).
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Request and response components apart: files are `format: binary` in requests, and a
@@ -428,7 +431,7 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 
 # --- Legal pages of the portal (docs/portal.md: mentions légales, données
 # personnelles, accessibilité, aide): who publishes, hosts and answers. The demo values say
-# « à renseigner »; production sets them (texts beyond these live in templates/portail/legal/).
+# « à renseigner »; production sets them (texts beyond these live in portal/templates/portail/legal/).
 LEGAL = {
     "service_name": "Financement Ségur MSSanté",
     "publisher": env.str("LEGAL_PUBLISHER", default="Agence de paiement du financement Ségur (à renseigner)"),

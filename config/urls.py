@@ -31,7 +31,7 @@ urlpatterns = [
         "admin/logout/",
         ProConnectLogoutView.as_view(purpose="admin", fallback=admin.site.admin_view(admin.site.logout)),
     ),
-    path("portail/", include("claims.portal.urls")),
+    path("portail/", include("portal.urls")),
     path("proconnect/", include("operators.proconnect_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

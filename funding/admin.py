@@ -16,6 +16,7 @@ from common.uploads import inspect_upload
 from funding import annuaire, selectors, services
 from funding.calendar import PARIS
 from funding.enums import CountSource
+from funding.exports import write_csv
 from funding.models import AnnuaireSnapshot, Campaign, FundingSchedule, GrowthCheck, MailboxCount
 from operators.models import Operator
 
@@ -78,7 +79,7 @@ class CampaignAdmin(BaseAdmin):
             if snapshot.generated_at
             else ""
         )
-        return f"{snapshot.file_name} (au {snapshot.as_of:%d/%m/%Y}{generated}) — {how}"
+        return f"{snapshot.file_name} (au {formatting.paris_date(snapshot.as_of)}{generated}) — {how}"
 
     actions = ["refresh_growth_checks"]
 
@@ -111,8 +112,6 @@ class CampaignAdmin(BaseAdmin):
         schedules = list(FundingSchedule.objects.filter(code__in=codes)) if codes else None
         report = selectors.campaign_report(campaign=campaign, schedules=schedules)
         if request.GET.get("format") == "csv":
-            from funding.management.commands.campaign_report import write_csv
-
             response = HttpResponse(content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="budget-{campaign.code}.csv"'
             write_csv(response, report)

@@ -11,11 +11,10 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from funding.enums import MailboxType
+from funding.enums import MAX_COUNT, MailboxType
 from operators.models import Operator
 
 HEADER = ("siren", "type", "count", "as_of")
-MAX_COUNT = 10_000_000
 
 
 @dataclass(frozen=True)

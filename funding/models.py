@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from common.formatting import paris_date, percent
 from funding.enums import CountSource, MailboxType
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
@@ -230,7 +231,7 @@ class AnnuaireSnapshot(models.Model):
         ]
 
     def __str__(self):
-        return f"Annuaire au {self.as_of:%d/%m/%Y} ({self.file_name})"
+        return f"Annuaire au {paris_date(self.as_of)} ({self.file_name})"
 
 
 class AnnuaireMailbox(models.Model):
@@ -391,7 +392,7 @@ class GrowthCheck(models.Model):
     min_increase = models.PositiveIntegerField("hausse minimale")
     flagged = models.BooleanField("anomalie", default=False)
     # When the agents were told of the flag: kept across refreshes while the operator stays flagged,
-    # so a flag is e-mailed once (funding.notifications.send_growth_flags).
+    # so a flag is e-mailed once (funding.emails.send_growth_flags).
     notified_at = models.DateTimeField("signalement envoyé le", null=True, blank=True)
     computed_at = models.DateTimeField("calculé le", auto_now_add=True)
 
@@ -417,6 +418,4 @@ class GrowthCheck(models.Model):
     @property
     def growth_label(self):
         """The operator's growth in words: "nouvel entrant" when it had no mailbox at the reference."""
-        from common.formatting import percent
-
         return "nouvel entrant" if self.growth is None else percent(self.growth)

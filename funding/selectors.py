@@ -6,6 +6,7 @@ from typing import TypedDict
 
 from django.db.models import F, Q, QuerySet
 
+from common.formatting import paris_date
 from funding import annuaire
 from funding.calendar import end_of_day
 from funding.enums import CountSource, MailboxType
@@ -95,8 +96,8 @@ class CountBasis:
     @property
     def label(self) -> str:
         if self.earliest == self.day:
-            return f"au {self.day:%d/%m/%Y}"
-        return f"au {self.day:%d/%m/%Y} (comptages datant du {self.earliest:%d/%m/%Y} au plus tôt)"
+            return f"au {paris_date(self.day)}"
+        return f"au {paris_date(self.day)} (comptages datant du {paris_date(self.earliest)} au plus tôt)"
 
 
 def snapshot_at(day: date) -> AnnuaireSnapshot | None:
@@ -179,7 +180,9 @@ def count_lines_by_operator(
         if covered and holder_ids:
             only = next(iter(operator_ids)) if operator_ids is not None and len(operator_ids) == 1 else None
             counts = annuaire.operator_type_counts(snapshot.pk, basis.snapshot_day, operator_id=only)
-            detail = f"{snapshot.file_name} (extraction au {snapshot.as_of:%d/%m/%Y}, SHA-256 {snapshot.sha256[:12]}…)"
+            detail = (
+                f"{snapshot.file_name} (extraction au {paris_date(snapshot.as_of)}, SHA-256 {snapshot.sha256[:12]}…)"
+            )
             for operator_id in holder_ids:
                 for kind in covered:
                     line = CountLine(

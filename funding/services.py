@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
 from common.exceptions import InvalidInput, NotAllowed
+from common.formatting import paris_date
 from common.roles import Role, is_agent
 from common.uploads import inspect_upload
 from funding import annuaire, count_file, notifications, selectors
@@ -354,7 +355,7 @@ def growth_checks_refresh(*, campaign: Campaign) -> list[GrowthCheck]:
     closure = selectors.closure_snapshot(campaign)
     if closure is None:
         raise InvalidInput(
-            f"Aucune extraction de l'Annuaire générée après la clôture du {campaign.closure_date:%d/%m/%Y}."
+            f"Aucune extraction de l'Annuaire générée après la clôture du {paris_date(campaign.closure_date)}."
         )
     reference = selectors.reference_snapshot(campaign)
     if reference is None or reference.pk == closure.pk:

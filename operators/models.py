@@ -722,7 +722,7 @@ class ApiToken(models.Model):
     """A named API token of a user (`Authorization: Token <key>`), shown once when issued.
 
     Only the SHA-256 of the key is stored. `password_fingerprint` is an HMAC of the password hash
-    the token was issued under (common.auth.password_fingerprint): once the password changes, by
+    the token was issued under (operators.auth.password_fingerprint): once the password changes, by
     any path, the token no longer authenticates.
     """
 

@@ -4,8 +4,8 @@ these): a line in its history, e-mailed to the operator like every event, and th
 from django.urls import reverse
 
 from operators.models import BankDetailsChange, BankDetailsProof, Enrolment
-from operators.services.bank_details import _append as append_bank_details_event
-from operators.services.enrolment import _append_enrolment_event
+from operators.services.bank_details import append_bank_details_event
+from operators.services.enrolment import append_enrolment_event
 
 
 def on_infected(document, *, at):
@@ -23,7 +23,7 @@ def on_infected(document, *, at):
         )  # fmt: skip
         return
     enrolment = Enrolment.objects.select_for_update(of=("self",)).get(pk=document.enrolment_id)
-    _append_enrolment_event(
+    append_enrolment_event(
         enrolment=enrolment, actor=None, action="document_infected", from_state=enrolment.state,
         to_state=enrolment.state, comment=comment, at=at,
     )  # fmt: skip

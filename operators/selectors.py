@@ -5,9 +5,12 @@ from datetime import date
 
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
+from stdnum import bic as bic_check
+from stdnum import iban as iban_check
 
 from common.audit import first_broken_link
-from common.roles import AnyUser, Role, is_agent, operator_id_of
+from common.formatting import paris_date
+from common.roles import AnyUser, is_any_agent, operator_id_of
 from operators.enums import BankDetailsChangeState, ContractStatus, OperatorKind, ReferencingStatus
 from operators.models import (
     ApiToken,
@@ -25,10 +28,6 @@ from operators.models import (
     Webhook,
     WebhookDelivery,
 )
-
-
-def _is_agent(user: AnyUser) -> bool:
-    return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
 
 
 def _operator_member_id(user: AnyUser) -> int | None:
@@ -58,7 +57,7 @@ def members_of(*, operator: Operator) -> QuerySet[Membership]:
 def enrolments_visible_to(*, user: AnyUser) -> QuerySet[Enrolment]:
     """Agents see every enrolment; a representative only their own; anonymous users nothing."""
     queryset = Enrolment.objects.select_related("user", "provider", "operator")
-    if _is_agent(user):
+    if is_any_agent(user):
         return queryset
     if user is None or not user.is_authenticated:
         return queryset.none()
@@ -67,7 +66,7 @@ def enrolments_visible_to(*, user: AnyUser) -> QuerySet[Enrolment]:
 
 def enrolment_documents_visible_to(*, user: AnyUser) -> QuerySet[EnrolmentDocument]:
     queryset = EnrolmentDocument.objects.select_related("enrolment", "uploaded_by")
-    if _is_agent(user):
+    if is_any_agent(user):
         return queryset
     if user is None or not user.is_authenticated:
         return queryset.none()
@@ -133,10 +132,6 @@ def enrolment_audit_problem(*, enrolment: Enrolment, events: Sequence[EnrolmentE
 # --- Eligibility on a given day (read by the claim guards, the admin and the portal) ---------------
 
 
-def _day(day: date) -> str:
-    return f"{day:%d/%m/%Y}"
-
-
 def referencing_valid_on(*, operator: Operator, day: date) -> bool:
     """True when `operator` holds a VALID referencing granted on or before `day`.
 
@@ -162,7 +157,7 @@ def provider_problems(*, operator: Operator, day: date) -> list[str]:
     if not referencing_valid_on(operator=provider, day=day):
         return [
             f"L'opérateur prestataire {provider.legal_name} n'a pas de numéro de référencement ANS valide "
-            f"au {_day(day)} : {rule}"
+            f"au {paris_date(day)} : {rule}"
         ]
     return []
 
@@ -189,17 +184,18 @@ def contract_v2_problems(*, operator: Operator, day: date) -> list[str]:
     label = "Le contrat opérateur MSSanté v2"
     for contract in contracts:
         if contract.status == ContractStatus.SIGNED_BY_OPERATOR:
-            return [f"{label} signé par l'opérateur le {_day(contract.signed_on)} attend la contre-signature de l'ANS."]
+            signed_on = paris_date(contract.signed_on)
+            return [f"{label} signé par l'opérateur le {signed_on} attend la contre-signature de l'ANS."]
     for contract in contracts:
         if contract.countersigned_on and contract.countersigned_on > day and contract.terminated_on is None:
             return [
-                f"{label} n'est contresigné par l'ANS que depuis le {_day(contract.countersigned_on)}, "
-                f"après le {_day(day)}."
+                f"{label} n'est contresigné par l'ANS que depuis le {paris_date(contract.countersigned_on)}, "
+                f"après le {paris_date(day)}."
             ]
     for contract in contracts:
         if contract.terminated_on is not None:
             return [
-                f"{label} a été résilié le {_day(contract.terminated_on)} : déposez un nouveau contrat signé, "
+                f"{label} a été résilié le {paris_date(contract.terminated_on)} : déposez un nouveau contrat signé, "
                 "qui devra être contresigné par l'ANS."
             ]
     return [
@@ -237,9 +233,6 @@ def validated_bank_details(*, operator: Operator) -> tuple[str, str] | None:
     in the admin, so they are the last validated details; a pending request is not paid. A
     payment batch freezes what this returns; nothing else decides which account is paid.
     """
-    from stdnum import bic as bic_check
-    from stdnum import iban as iban_check
-
     if not (iban_check.is_valid(operator.iban or "") and bic_check.is_valid(operator.bic or "")):
         return None
     return iban_check.compact(operator.iban), bic_check.compact(operator.bic)
@@ -267,7 +260,7 @@ def payment_blockers(*, operator: Operator) -> list[str]:
 def bank_details_changes_visible_to(*, user: AnyUser) -> QuerySet[BankDetailsChange]:
     """Agents see every request; an operator's members their operator's; anybody else nothing."""
     queryset = BankDetailsChange.objects.select_related("operator", "requested_by", "decided_by")
-    if _is_agent(user):
+    if is_any_agent(user):
         return queryset
     operator_id = _operator_member_id(user)
     if operator_id is None:

@@ -2,17 +2,21 @@ import os
 import shutil
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connection
+from django.db.backends.postgresql.operations import DatabaseOperations
+from django.db.migrations.executor import MigrationExecutor
+from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
+from operators import services as operator_services
 
 
 def _flush_past_the_truncate_guard():
     """The audit tables refuse TRUNCATE on PostgreSQL (a statement trigger), and Django's test flush
     (transactional tests) truncates every table: the flush alone runs with triggers off, in its
     own transaction (SET LOCAL; the tests run as a superuser)."""
-    from django.db.backends.postgresql.operations import DatabaseOperations
 
     original = DatabaseOperations.sql_flush
 
@@ -69,15 +73,13 @@ def pytest_runtest_setup(item):
 @pytest.fixture
 def representative(db):
     """A signed-up account with no operator yet: the one who files an enrolment."""
-    from operators import services
-
-    return services.account_create(username="omega-rep", email="rep@omega.example", password="Un-mot-de-passe-s0lide")
+    return operator_services.account_create(
+        username="omega-rep", email="rep@omega.example", password="Un-mot-de-passe-s0lide"
+    )
 
 
 @pytest.fixture
 def api_client():
-    from rest_framework.test import APIClient
-
     return APIClient()
 
 
@@ -85,8 +87,6 @@ def api_client():
 def migrate_to():
     """`migrate_to([(app, migration)])` moves the test database there and returns that state's apps;
     afterwards the database is put back on the latest migrations. Needs a transactional test."""
-    from django.contrib.contenttypes.models import ContentType
-    from django.db.migrations.executor import MigrationExecutor
 
     def executor():
         # Without replacements, so that migrations folded into a squash (funding 0003–0009) can still

@@ -13,11 +13,12 @@ from stdnum import luhn
 
 from claims import payments, services
 from claims.enums import ClaimKind, DocumentKind
-from claims.models import Claim
+from claims.models import Claim, PaymentAttempt
 from funding.models import Campaign, FundingSchedule, MailboxCount
 from operators import services as operator_services
 from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
 from operators.models import ContractV2, Membership, Operator, Referencing
+from operators.services import api_token_issue
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -110,7 +111,6 @@ def operator_user(operator, username=None):
 
 def api_key_for(user, name="tests"):
     """A fresh API token's key for `user` (what `POST /api/v1/auth/token` would hand out)."""
-    from operators.services import api_token_issue
 
     return api_token_issue(user=user, name=name, replace_oldest=True)[1]
 
@@ -304,8 +304,6 @@ def batch_of(*claims, actor=None):
 
 def line_of(claim):
     """The claim's latest payment attempt (its line in a batch)."""
-    from claims.models import PaymentAttempt
-
     return PaymentAttempt.objects.filter(claim=claim).order_by("-pk").first()
 
 

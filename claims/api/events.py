@@ -10,9 +10,9 @@ from rest_framework.views import APIView
 
 from claims import feed
 from claims.enums import FeedEventType
+from common.api.permissions import IsOperatorMember
+from common.api.schema import FORBIDDEN, INVALID, UNAUTHENTICATED
 from common.exceptions import InvalidInput
-from operators.api.permissions import IsOperatorMember
-from operators.api.schema import FORBIDDEN, INVALID, UNAUTHENTICATED
 
 DEFAULT_LIMIT = 50
 BAD_LIMIT = f"Un entier de 1 à {feed.MAX_LIMIT} est attendu."

@@ -18,15 +18,15 @@ from claims.enums import ClaimKind, ClaimState
 from claims.models import Claim, ClaimEvent, Document, Recovery
 from claims.workflow import lock_claim
 from common.api import OrderingFilter
+from common.api.files import BINARY_RESPONSES, DownloadNegotiationMixin
+from common.api.permissions import IsOperatorMember
+from common.api.schema import FILE_ERRORS, INVALID, NOT_SERVED, READ_ERRORS, WRITE_ERRORS, error, id_parameter
+from common.api.views import PaginatedAPIView, paginated
 from common.concurrency import created, if_match_guard, make_etag, with_etag
 from common.downloads import attachment_response
 from common.idempotency import IdempotentMixin
 from common.parsers import MultiPartParser
 from common.roles import operator_id_of
-from operators.api.files import BINARY_RESPONSES, DownloadNegotiationMixin
-from operators.api.permissions import IsOperatorMember
-from operators.api.schema import FILE_ERRORS, INVALID, NOT_SERVED, READ_ERRORS, WRITE_ERRORS, error, id_parameter
-from operators.api.views import PaginatedAPIView, paginated
 from operators.selectors import operator_of
 
 CLAIM_ID = id_parameter("id", "Numéro de la demande")

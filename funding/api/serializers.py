@@ -6,14 +6,12 @@ from rest_framework import serializers
 from common import formatting
 from common.serializers import InputSerializer
 from funding.calendar import end_of_day
-from funding.enums import MailboxType
+from funding.enums import MAX_COUNT, MailboxType
 from funding.models import Campaign, FundingSchedule
 from operators.enums import OperatorKind
 
-MAX_COUNT = 10_000_000
 
-
-@extend_schema_field({"type": "integer", "minimum": 0, "maximum": 10_000_000})
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": MAX_COUNT})
 class MailboxCountField(serializers.Field):
     """A mailbox count: a JSON integer, 0 ≤ n ≤ 10 000 000 (no strings, floats or booleans)."""
 

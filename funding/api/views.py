@@ -4,11 +4,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api.schema import THROTTLED
 from common.ratelimit import AddressRateThrottle
 from funding import selectors
 from funding.api.serializers import BreakdownSerializer, CampaignSerializer, ScheduleSerializer, SimulateInputSerializer
 from funding.formula import compute_breakdown
-from operators.api.schema import THROTTLED
 
 
 class SimulateFundingView(APIView):

@@ -1,6 +1,7 @@
 """Input and output serializers of the operators API (kept apart: inputs are only shapes, services decide)."""
 
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
@@ -392,8 +393,6 @@ class InvitationSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=["pending", "accepted", "revoked", "expired"]))
     def get_status(self, obj):
-        from django.utils import timezone
-
         return obj.status_at(timezone.now())
 
 

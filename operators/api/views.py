@@ -1,27 +1,18 @@
 """Operators API: auth token, own operator, enrolment, invitations, webhooks. Thin views over services."""
 
+from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.auth import ExpiringTokenAuthentication
-from common.concurrency import created, if_match_guard, make_etag, with_etag
-from common.downloads import attachment_response
-from common.exceptions import InvalidInput
-from common.idempotency import IdempotentMixin
-from common.parsers import MultiPartParser
-from common.ratelimit import AddressRateThrottle
-from operators import selectors, services
-from operators.api import serializers as s
-from operators.api.files import BINARY_RESPONSES, DownloadNegotiationMixin
-from operators.api.permissions import IsOperatorMember, IsPortalUser
-from operators.api.schema import (
+from common.api.files import BINARY_RESPONSES, DownloadNegotiationMixin
+from common.api.permissions import IsOperatorMember, IsPortalUser
+from common.api.schema import (
     CONFLICT,
     FILE_ERRORS,
     FORBIDDEN,
@@ -34,23 +25,20 @@ from operators.api.schema import (
     error,
     id_parameter,
 )
+from common.api.views import PaginatedAPIView, paginated
+from common.concurrency import created, if_match_guard, make_etag, with_etag
+from common.downloads import attachment_response
+from common.exceptions import InvalidInput
+from common.idempotency import IdempotentMixin
+from common.parsers import MultiPartParser
+from common.ratelimit import AddressRateThrottle
+from operators import selectors, services
+from operators.api import serializers as s
+from operators.auth import ExpiringTokenAuthentication
 from operators.models import Enrolment, Invitation, Webhook, WebhookDelivery
 from operators.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
-
-
-def paginated(view, queryset, serializer_class):
-    page = view.paginate_queryset(view.filter_queryset(queryset))
-    data = serializer_class(page, many=True, context=view.get_serializer_context()).data
-    return view.get_paginated_response(data)
-
-
-class PaginatedAPIView(GenericAPIView):
-    """Base of list endpoints: every list is paginated (`{"count", "next", "previous", "results"}`)."""
-
-    def get_serializer_context(self):
-        return {"request": self.request, "view": self}
 
 
 # --- Auth ------------------------------------------------------------------------------------------
@@ -87,8 +75,6 @@ class AuthTokenView(APIView):
     def post(self, request):
         data = s.TokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        from django.contrib.auth import authenticate
-
         user = authenticate(
             request=request._request, username=data.validated_data["username"], password=data.validated_data["password"]
         )

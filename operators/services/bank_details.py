@@ -91,7 +91,7 @@ def _clean(iban: str | None, bic: str | None, errors: dict[str, list[str]]) -> t
     return iban, bic
 
 
-def _append(
+def append_bank_details_event(
     *,
     change: BankDetailsChange,
     actor: User | None,
@@ -176,7 +176,7 @@ def bank_details_request(
             stored = (document.file.storage, document.file.name)
             document.save()
             scanning.schedule_scan(document)  # after commit; "en cours d'analyse" until clean
-            _append(
+            append_bank_details_event(
                 change=change,
                 actor=actor,
                 action="request",

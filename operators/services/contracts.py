@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.exceptions import InvalidInput, NotAllowed, StateConflict
-from common.roles import Role, actor_label, is_agent
+from common.formatting import paris_date
+from common.roles import actor_label, is_any_agent
 from operators.enums import ContractStatus
 from operators.models import ContractV2, Operator
 from operators.selectors import live_contract_of
@@ -69,7 +70,7 @@ def contract_v2_countersign(
     who recorded it and when. Raises NotAllowed, StateConflict, InvalidInput (field errors).
     """
     at = at or timezone.now()
-    if not (is_agent(actor, Role.INSTRUCTOR) or is_agent(actor, Role.VALIDATOR)):
+    if not (is_any_agent(actor)):
         raise NotAllowed()
     today = timezone.localdate(at)
     countersigned_on = countersigned_on or today
@@ -78,7 +79,7 @@ def contract_v2_countersign(
         if locked.status != ContractStatus.SIGNED_BY_OPERATOR or locked.terminated_on is not None:
             raise StateConflict(COUNTERSIGN_NOT_AWAITING.format(status=locked.get_status_display()))
         if countersigned_on < locked.signed_on:
-            message = COUNTERSIGN_BEFORE_SIGNATURE.format(signed_on=f"{locked.signed_on:%d/%m/%Y}")
+            message = COUNTERSIGN_BEFORE_SIGNATURE.format(signed_on=paris_date(locked.signed_on))
             raise InvalidInput(message, errors={"countersigned_on": [message]})
         if countersigned_on > today:
             raise InvalidInput(COUNTERSIGN_IN_FUTURE, errors={"countersigned_on": [COUNTERSIGN_IN_FUTURE]})

@@ -359,7 +359,7 @@ def _delete_stored(stored: Iterable[tuple[Storage, str]]) -> None:
             logger.exception("could not remove %s after a rolled-back enrolment", name)
 
 
-def _append_enrolment_event(
+def append_enrolment_event(
     *,
     enrolment: Enrolment,
     actor: User | None,
@@ -441,7 +441,7 @@ def enrolment_submit(
         with transaction.atomic():
             enrolment = Enrolment.objects.create(user=user, submitted_at=at, **cleaned)
             _store_documents(enrolment=enrolment, actor=user, inspected=inspected, stored=stored)
-            _append_enrolment_event(
+            append_enrolment_event(
                 enrolment=enrolment,
                 actor=user,
                 action="submit",

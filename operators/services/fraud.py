@@ -25,7 +25,7 @@ from django.utils import timezone
 from stdnum import iban as iban_check
 
 from common.exceptions import InvalidInput, NotAllowed, StateConflict
-from common.roles import Role, is_agent
+from common.roles import is_any_agent
 from operators.enums import (
     OPEN_ENROLMENT_STATES,
     BankDetailsChangeState,
@@ -273,7 +273,7 @@ def fraud_flag_clear(*, flag: FraudFlag, actor: User, reason: str, at: datetime 
     """An agent (instructeur or valideur) clears a flag with a reason: the operator may be paid again
     (when no other flag is open). Who, when and why stay on the flag."""
     at = at or timezone.now()
-    if not (is_agent(actor, Role.INSTRUCTOR) or is_agent(actor, Role.VALIDATOR)):
+    if not (is_any_agent(actor)):
         raise NotAllowed()
     reason = (reason or "").strip()
     if not reason:

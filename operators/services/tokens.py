@@ -9,8 +9,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from common.auth import password_fingerprint, token_digest, token_ttl
 from common.exceptions import InvalidInput, NotAllowed
+from operators.auth import password_fingerprint, token_digest, token_ttl
 from operators.models import ApiToken
 
 TOKEN_NAME_REQUIRED = "Donnez un nom au jeton (par exemple le système qui l'utilisera)."

@@ -1,11 +1,14 @@
 """Webhooks: operators' receivers, and the delivery of events to them (signed, retried)."""
 
 import json
+import logging
 import secrets
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
+from urllib.parse import urlsplit
 
+from celery import shared_task  # type: ignore[import-untyped]
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -15,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from common.exceptions import InvalidInput, NotAllowed, StateConflict
+from common.queueing import enqueue
 from common.roles import AnyUser, operator_id_of
 from operators import notifications, secret_box, webhooks
 from operators.enums import (
@@ -25,6 +29,8 @@ from operators.models import (
     Webhook,
     WebhookDelivery,
 )
+
+logger = logging.getLogger(__name__)
 
 ATTEMPT_DELIVERED, ATTEMPT_RETRY, ATTEMPT_SKIPPED = "delivered", "retry", "skipped"
 
@@ -43,8 +49,6 @@ def validate_webhook_url(url: str | None) -> str:
     except ValidationError:
         message = "Une adresse https valide est attendue (https://…)."
     if message is None:
-        from urllib.parse import urlsplit
-
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if len(url) > 500:
@@ -137,9 +141,42 @@ def webhook_deliveries_enqueue(
 
 
 def schedule_webhook_delivery(delivery_id: str | uuid.UUID) -> None:
-    from operators.tasks import deliver_webhook
+    enqueue(deliver_webhook, str(delivery_id))
 
-    notifications._enqueue(deliver_webhook, str(delivery_id))
+
+# --- The delivery task: one attempt, then the next one queued with backoff ---------------------------
+# It lives beside the services it runs and that queue it (operators.tasks lists it); its name is kept
+# so that deliveries queued before a deploy still find it.
+
+# Below the Redis broker's visibility timeout (1 h), so a delayed retry is never delivered twice.
+MAX_RETRY_DELAY = 30 * 60
+
+
+def retry_countdown(attempt: int) -> int:
+    """Seconds before attempt n+1: exponential from WEBHOOK_RETRY_BASE_SECONDS, capped at 30 minutes."""
+    return min(int(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1)), MAX_RETRY_DELAY)
+
+
+@shared_task(name="operators.tasks.deliver_webhook", acks_late=True)  # type: ignore[untyped-decorator]
+def deliver_webhook(delivery_id: str) -> str:
+    """One attempt; on failure the next one is queued with exponential backoff, up to
+    WEBHOOK_MAX_ATTEMPTS (counted on the delivery row, so it holds across workers and redeliveries)."""
+    outcome, attempts = webhook_attempt(delivery_id=delivery_id)
+    if outcome != ATTEMPT_RETRY:
+        return outcome
+    if attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        webhook_give_up(delivery_id=delivery_id)
+        return "failed"
+    schedule_retry(delivery_id, retry_countdown(attempts))
+    return "retry"
+
+
+def schedule_retry(delivery_id: str, countdown: int) -> None:
+    """Queue the next attempt; if the broker is down, the outbox flush picks the delivery up later."""
+    try:
+        deliver_webhook.apply_async((str(delivery_id),), countdown=countdown)
+    except Exception:
+        logger.exception("could not queue the next attempt of webhook delivery %s", delivery_id)
 
 
 def webhook_request(delivery: WebhookDelivery, *, at: datetime) -> tuple[bytes, dict[str, str]]:

@@ -157,7 +157,7 @@ def test_an_infected_proof_is_quarantined_never_served_and_the_operator_and_agen
         upload(client, claim, clean_pdf())
     assert api.post(f"/api/v1/claims/{claim.pk}/submit").status_code == 200
     # Scanning the quarantined file again changes nothing (the task is safe to run twice).
-    assert scanning.scan_stored_file(model_label="claims.document", pk=document.pk) == ScanStatus.INFECTED
+    assert scanning.scan_file(model_label="claims.document", pk=document.pk) == ScanStatus.INFECTED
     assert len([m for m in mailoutbox if django_settings.AGENTS_NOTIFICATION_EMAIL in m.to]) == 1
 
 

@@ -2,7 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from claims import recoveries
-from operators import services
+from operators import services, webhooks
 from tests.factories import (
     GOOD,
     ContractFactory,
@@ -51,8 +51,6 @@ def enrolled(username, siren, referencing_number):
 
 @pytest.fixture
 def world(monkeypatch):
-    from operators import webhooks
-
     monkeypatch.setattr(webhooks, "post", lambda *a, **k: 200)
     campaign = segur_campaign()
     segur_campaign("second-campaign")  # where a new advance may be opened

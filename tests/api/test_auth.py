@@ -2,8 +2,9 @@
 
 import pytest
 from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
 
-from common.auth import token_digest
+from operators.auth import token_digest
 from operators.models import ApiToken
 from tests.factories import OperatorFactory, UserFactory, operator_user
 
@@ -48,8 +49,6 @@ def test_inactive_user_gets_no_token(api_client):
 
 
 def test_token_endpoint_is_throttled(api_client, user, monkeypatch):
-    from rest_framework.throttling import ScopedRateThrottle
-
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"token": "3/min"})
     body = {"username": "op-token", "password": "pw"}
     codes = [api_client.post("/api/v1/auth/token", body, format="json").status_code for _ in range(4)]

@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from common.management.commands.seed_demo import demo_iban
+from demo.operators import demo_iban
 from operators import selectors
 from operators.models import BankDetailsChange
 from tests.factories import OperatorFactory, agent, operator_user, pdf, token_client

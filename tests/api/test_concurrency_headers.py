@@ -6,7 +6,7 @@ from claims import services as claim_services
 from common.concurrency import make_etag, matches
 from operators import services
 from operators.models import Webhook
-from tests.factories import enrolment_form
+from tests.factories import enrolment_form, pdf, segur_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,6 @@ def test_a_change_made_elsewhere_makes_the_etag_stale(owner):
     """Another member (the portal, another script) uploads a proof: our If-Match no longer holds."""
     claim, client = owner
     etag = client.get(f"/api/v1/claims/{claim.pk}")["ETag"]
-    from tests.factories import pdf
 
     claim_services.document_upload(
         claim=claim, actor=claim.documents.first().uploaded_by, kind="other", uploaded_file=pdf()
@@ -76,8 +75,6 @@ def test_the_if_match_check_comes_after_scoping(owner, stranger):
 
 
 def test_a_created_claim_has_location_and_etag(owner):
-    from tests.factories import segur_campaign
-
     _claim, client = owner
     segur_campaign("other-campaign")
     response = client.post("/api/v1/claims", {"campaign": "other-campaign", "kind": "advance"}, format="json")

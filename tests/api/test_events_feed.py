@@ -4,14 +4,16 @@ webhooks' envelope, ordered by time then id, with an opaque cursor."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from claims import feed
 from claims import services as claim_services
+from claims.models import ClaimEvent
 from claims.webhooks import claim_event_payload
-from operators import services
+from operators import services, webhooks
 from operators.enums import WebhookDeliveryStatus
-from operators.models import WebhookDelivery
+from operators.models import EnrolmentEvent, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +39,6 @@ def read_all(client, limit=2):
 
 
 def test_the_feed_lists_claim_enrolment_and_webhook_events_of_the_operator_in_order(world, monkeypatch):
-    from operators import webhooks
 
     manager = world["clients"]["manager"]
     claim = world["claim"]
@@ -83,13 +84,10 @@ def test_the_cursor_resumes_after_the_last_event_read(world):
 
 def test_events_at_the_same_instant_are_ordered_by_kind_then_id_and_never_skipped(world):
     """Two events sharing a timestamp on both sides of a page break are neither lost nor repeated."""
-    from claims.models import ClaimEvent
-    from operators.models import EnrolmentEvent
 
     manager = world["clients"]["manager"]
     same = timezone.now() - timedelta(minutes=1)
     # The journal is append-only: move the dates with a raw UPDATE (tests only), stored as the ORM stores them.
-    from django.db import connection
 
     with connection.cursor() as cursor:
         value = connection.ops.adapt_datetimefield_value(same)

@@ -25,7 +25,9 @@ import uuid
 from io import StringIO
 from pathlib import Path
 
+import httpx
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import signals
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.handlers.wsgi import WSGIHandler
@@ -33,6 +35,9 @@ from django.core.management import call_command
 from django.db import close_old_connections
 from django.test import Client as DjangoClient
 
+from claims import services as claim_services
+from claims.models import Claim
+from operators import services as operator_services
 from tests.factories import PDF
 
 pytestmark = [pytest.mark.client_gen, pytest.mark.django_db]
@@ -145,7 +150,6 @@ class Operations:
 def transport(settings):
     """httpx's WSGI transport to the app; like Django's test client, requests do not close the test's
     database connection (close_old_connections is unhooked while the test runs)."""
-    import httpx
 
     settings.EVENTS_FEED_DELAY_SECONDS = 0
     signals.request_started.disconnect(close_old_connections)
@@ -165,11 +169,6 @@ def parsed_error(response, code):
 
 def test_the_operator_journey_runs_on_the_generated_client(generated, transport):
     package, _ = generated
-    from django.contrib.auth import get_user_model
-
-    from claims import services as claim_services
-    from claims.models import Claim
-    from operators import services as operator_services
 
     call_command("seed_demo", stdout=StringIO())
     gaps = []

@@ -4,7 +4,8 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
+from django.test import Client
 from django.utils import timezone
 
 from claims.models import Claim, Document
@@ -180,7 +181,6 @@ def test_a_webhook_created_twice_with_one_key_is_one_hook_and_one_secret(owner, 
 
 def test_session_clients_get_the_same_replay_with_the_csrf_token_in_the_form(owner):
     """Session authentication reads the form for the CSRF token before the view: the body is spooled first."""
-    from django.test import Client
 
     claim, _ = owner
     user = claim.documents.first().uploaded_by
@@ -217,7 +217,6 @@ def test_multipart_boundaries_do_not_change_the_fingerprint():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_concurrent_requests_with_one_key_act_once(settings):
     """Two threads, one key: one uploads, the other is told 409 (still running) or gets the replay."""
-    from django.db import connections
 
     claim, user = ready_advance()
     clients = [token_client(user), token_client(user)]

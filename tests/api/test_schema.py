@@ -124,7 +124,7 @@ def test_error_codes_raised_by_the_code_are_all_in_the_enum():
         re.compile(r"""_api_error\([^()]*?["']([a-z_]+)["'], \d{3}\)"""),
     ]
     raised = set()
-    for app in ("claims", "common", "funding", "operators", "config"):
+    for app in ("claims", "common", "funding", "operators", "portal", "demo", "config"):
         for path in (ROOT / app).rglob("*.py"):
             if "migrations" in path.parts:
                 continue

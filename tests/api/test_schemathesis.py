@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from claims.models import Claim
+from config.wsgi import application
 from operators import services
 from operators.models import ApiToken, Enrolment
 
@@ -93,7 +94,6 @@ def test_api_conforms_to_its_schema(settings, monkeypatch, capsys, keep_test_con
     call_command("seed_demo", stdout=io.StringIO())
     settings.AXES_ENABLED = False  # generated logins must not lock the demo accounts out
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"simulate": None, "token": None, "invitation": None})
-    from config.wsgi import application
 
     schema = schemathesis.openapi.from_wsgi("/api/schema/", closing(application))
     ids = demo_ids()

@@ -2,8 +2,12 @@
 
 import hashlib
 import hmac
+import http.server
 import json
+import ssl
+import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -12,6 +16,7 @@ from claims import services as claim_services
 from operators import secret_box, services, tasks, webhooks
 from operators.enums import WebhookDeliveryStatus
 from operators.models import Webhook, WebhookDelivery
+from operators.services import webhooks as webhook_services
 from tests.factories import claim_in_state, ready_advance, token_client
 
 pytestmark = pytest.mark.django_db
@@ -104,13 +109,13 @@ def test_failing_receiver_is_retried_then_the_hook_is_disabled_and_the_operator_
     failing = Receiver(status=500)
     monkeypatch.setattr(webhooks, "post", failing)
     countdowns = []
-    original_schedule = tasks.schedule_retry
+    original_schedule = webhook_services.schedule_retry
 
     def spy_schedule(delivery_id, countdown):
         countdowns.append(countdown)
         return original_schedule(delivery_id, countdown)
 
-    monkeypatch.setattr(tasks, "schedule_retry", spy_schedule)
+    monkeypatch.setattr(webhook_services, "schedule_retry", spy_schedule)
     claim, user = draft
     webhook, _ = hook_for(claim, user)
 
@@ -300,10 +305,6 @@ def test_delivery_connects_to_the_address_it_checked_not_to_a_second_lookup(monk
 def test_a_pinned_delivery_is_real_https_to_the_checked_address_with_the_name_verified(monkeypatch, settings):
     """End to end over loopback: TLS handshake against a certificate for `hooks.test`, reached at
     the address the check returned; a certificate we do not trust is refused."""
-    import http.server
-    import ssl
-    import threading
-    from pathlib import Path
 
     fixtures = Path(__file__).parent / "fixtures"
     received = []

@@ -10,14 +10,14 @@ from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import xmlschema
+
 XSD_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "iso20022"
 DEBTOR_IBAN = "FR7630001007941234567890185"
 
 
 @cache
 def schema(kind):
-    import xmlschema
-
     return xmlschema.XMLSchema(str(XSD_DIR / f"{kind}.xsd"))
 
 

@@ -12,6 +12,7 @@ from claims.enums import ClaimState, DocumentKind
 from claims.models import ClaimEvent, Payment
 from common.formatting import euros
 from funding.calendar import paris_today
+from funding.models import AnnuaireSnapshot, GrowthCheck
 from tests.factories import UserFactory, agent, claim_in_state, validator
 
 pytestmark = pytest.mark.django_db
@@ -220,8 +221,6 @@ def test_amounts_are_rendered_in_french(client):
 
 
 def test_growth_anomaly_is_flagged_in_the_list_filter_and_claim_page(client):
-    from funding.models import AnnuaireSnapshot, GrowthCheck
-
     flagged_claim, _ = claim_in_state("submitted")
     other, _ = claim_in_state("submitted")
     before = AnnuaireSnapshot.objects.create(as_of="2023-01-01", file_name="a.txt", sha256="a" * 64)

@@ -5,6 +5,7 @@ import itertools
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.db.utils import DatabaseError
 
 from claims.audit import event_hash
 from claims.models import ClaimEvent
@@ -41,8 +42,6 @@ def test_events_cannot_be_changed_or_deleted_through_the_orm():
 
 @pytest.mark.postgres
 def test_postgresql_trigger_refuses_raw_updates_and_deletes():
-    from django.db.utils import DatabaseError
-
     claim, _ = claim_in_state("submitted")
     event = claim.events.first()
     for sql in (

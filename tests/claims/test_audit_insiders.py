@@ -17,7 +17,9 @@ from claims import services
 from claims.audit import audit_anchor, read_checkpoint_file
 from claims.enums import ClaimState
 from claims.models import AuditCheckpoint, Claim, ClaimEvent
+from claims.tasks import anchor_audit
 from common.audit import GENESIS
+from config.celery import app
 from operators import services as services_ops
 from operators.models import Enrolment
 from tests.claims.audit_tools import plain_sha256, tamper
@@ -213,9 +215,6 @@ def test_a_checkpoint_file_kept_outside_the_database_still_convicts(tmp_path, se
 
 
 def test_anchor_audit_command_and_daily_task(tmp_path, capsys):
-    from claims.tasks import anchor_audit
-    from config.celery import app
-
     claim_in_state("submitted")
     call_command("anchor_audit", output=str(tmp_path / "points"))
     assert "Point de contrôle n° " in capsys.readouterr().out

@@ -6,6 +6,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from claims.audit import claim_audit_problem
+from claims.models import Claim, ClaimEvent
 from tests.claims.audit_tools import plain_sha256, tamper
 from tests.factories import claim_in_state
 
@@ -25,8 +27,6 @@ def test_intact_chains_are_resealed_and_broken_ones_left_to_be_reported(migrate_
     tamper("UPDATE claims_claimevent SET comment = 'réécrit' WHERE claim_id = %s AND seq = 1", [broken.pk])
 
     migrate_to(MigrationExecutor(connection).loader.graph.leaf_nodes())
-    from claims.audit import claim_audit_problem
-    from claims.models import Claim, ClaimEvent
 
     assert set(ClaimEvent.objects.filter(claim_id=intact.pk).values_list("key_id", flat=True)) == {
         settings.AUDIT_KEY_ID

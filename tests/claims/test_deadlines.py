@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import IntegrityError
 
 from claims import services
 from claims.enums import ClaimKind, ClaimState
@@ -83,8 +84,6 @@ def test_extension_needs_a_validator_a_reason_and_a_later_date():
 
 
 def test_campaign_deadline_order_is_enforced_by_the_database():
-    from django.db import IntegrityError
-
     with pytest.raises(IntegrityError):
         Campaign.objects.create(
             code="bad",

@@ -3,6 +3,7 @@
 import hashlib
 
 import pytest
+from django.conf import settings as live
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from claims import services
@@ -81,8 +82,6 @@ def test_oversize_upload_is_refused_with_the_limit(draft, settings):
 
 
 def test_default_limit_is_20_mb(settings):
-    from django.conf import settings as live
-
     assert live.DOCUMENT_MAX_BYTES == 20 * 1024 * 1024
 
 

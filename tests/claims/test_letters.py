@@ -7,7 +7,9 @@ from pypdf import PdfReader
 
 from claims import services
 from claims.enums import DocumentKind
-from tests.factories import claim_in_state
+from claims.letters import FONT_DIR, decision_letter
+from common.exceptions import InvalidInput
+from tests.factories import claim_in_state, pdf, ready_advance, validator
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +57,6 @@ def test_rejection_letter_gives_the_reason_and_the_appeal(django_capture_on_comm
 def test_letters_are_versions_never_overwritten():
     claim, _ = claim_in_state("in_review")
     services.claim_reject(claim=claim, actor=claim.assigned_to, comment="Motif 1.")
-    from tests.factories import validator
 
     services.claim_reopen(claim=claim, actor=validator(), comment="Relecture.")
     services.claim_approve(claim=claim, actor=claim.assigned_to)
@@ -64,9 +65,6 @@ def test_letters_are_versions_never_overwritten():
 
 
 def test_operators_cannot_upload_a_fake_decision_letter():
-    from common.exceptions import InvalidInput
-    from tests.factories import pdf, ready_advance
-
     claim, user = ready_advance()
     with pytest.raises(InvalidInput):
         services.document_upload(claim=claim, actor=user, kind=DocumentKind.DECISION_LETTER, uploaded_file=pdf())
@@ -75,8 +73,6 @@ def test_operators_cannot_upload_a_fake_decision_letter():
 def test_letters_embed_the_dejavu_fonts_shipped_with_the_code_whatever_the_machine(settings):
     """Letters never depend on the system's fonts: DejaVu Sans comes from claims/fonts, so € and « » are
     printed as such, not spelled out by a fallback core font."""
-    from claims.letters import FONT_DIR, decision_letter
-
     claim, _ = claim_in_state("approved")
     pdf = PdfReader(
         io.BytesIO(decision_letter(claim=claim, title="Décision", paragraphs=["« 1 234 € »"], signed_by="X"))

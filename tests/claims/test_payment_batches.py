@@ -8,6 +8,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -341,7 +342,6 @@ def test_the_admin_imports_a_return_from_the_batch_page(client):
     batch = batch_of(claim).batch
     line = line_of(claim)
     content = camt054(entries=[{"e2e": line.end_to_end_id, "amount": line.transfer_amount, "booked_on": today()}])
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     client.force_login(agent())
     upload = SimpleUploadedFile("camt.xml", content, content_type="application/xml")

@@ -4,10 +4,11 @@ checklist all go through it, and VAT is paid only where it is due."""
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from claims import pricing, services, workflow
-from claims.portal import helpers
-from funding.models import Campaign
+from funding.models import Campaign, FundingSchedule
+from portal import helpers
 from tests.factories import OperatorFactory, approved, ready_advance, ready_balance, segur_campaign
 
 pytestmark = pytest.mark.django_db
@@ -67,8 +68,6 @@ def test_the_vat_rate_is_campaign_data():
 
 
 def test_the_developers_schedule_prices_a_developer_and_the_buyers_a_buyer():
-    from funding.models import FundingSchedule
-
     campaign = segur_campaign()
     workshop = FundingSchedule.objects.get(code="workshop-2022-03")
     Campaign.objects.filter(pk=campaign.pk).update(developer_schedule=workshop)
@@ -85,8 +84,6 @@ def test_the_developers_schedule_prices_a_developer_and_the_buyers_a_buyer():
 
 
 def test_the_portal_checklist_is_the_workflows_filing_guards():
-    from django.utils import timezone
-
     claim, user = ready_advance()
     _proofs, conditions = helpers.claim_checklist(claim=claim, user=user, at=timezone.now())
     expected = [g for g in workflow.filing_guards(claim) if g is not workflow.required_proofs_present]

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from claims import notifications, recoveries, services
+from claims import emails, recoveries, services
 from claims.audit import claim_audit_problem
 from claims.enums import DocumentKind, RecoveryState
 from claims.models import Document, Recovery
@@ -98,7 +98,7 @@ def test_observations_sent_from_the_portal_reach_the_admin_the_history_and_the_a
     assert claim_audit_problem(claim, events) is None
 
     # The agents are told (the operator acted: the agent in charge), with a link to the claim in the admin.
-    to_agents = [m for m in mailoutbox if m.to == notifications.agent_recipients(claim)]
+    to_agents = [m for m in mailoutbox if m.to == emails.agent_recipients(claim)]
     assert len(to_agents) == 1 and "Observations sur l'indu" in to_agents[0].subject
     assert "Le parc a été mis à jour" in to_agents[0].body
     assert reverse("admin:claims_claim_change", args=[claim.pk]) in to_agents[0].body
@@ -259,7 +259,7 @@ def test_an_instructor_recording_observations_tells_the_operator(
     with django_capture_on_commit_callbacks(execute=True):
         recoveries.recovery_record_observations(recovery=case, observations="Reçues par courrier.", actor=agent())
     assert len(mailoutbox) == 1
-    assert mailoutbox[0].to == notifications.operator_recipients(claim)
+    assert mailoutbox[0].to == emails.operator_recipients(claim)
     assert "Reçues par courrier." in mailoutbox[0].body
 
 

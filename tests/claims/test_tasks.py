@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from claims import notifications, services, tasks
+from claims import emails, services, tasks
 from claims.enums import ClaimState
 from claims.models import Claim, SentNotification
+from config.celery import app
 from funding.calendar import paris_today
 from tests.factories import agent, claim_in_state, ready_advance
 
@@ -56,7 +57,7 @@ def test_failed_send_is_retried_then_sent_once(monkeypatch, mailoutbox):
     SentNotification.objects.filter(event=event).delete()
     mailoutbox.clear()
     calls = {"n": 0}
-    real_send = notifications.send_mail
+    real_send = emails.send_mail
 
     def flaky(*args, **kwargs):
         calls["n"] += 1
@@ -64,11 +65,11 @@ def test_failed_send_is_retried_then_sent_once(monkeypatch, mailoutbox):
             raise OSError("SMTP down")
         return real_send(*args, **kwargs)
 
-    monkeypatch.setattr(notifications, "send_mail", flaky)
+    monkeypatch.setattr(emails, "send_mail", flaky)
     with pytest.raises(OSError):
-        notifications.send_event_notification(event.pk)
+        emails.send_event_notification(event.pk)
     assert not SentNotification.objects.filter(event=event).exists()  # rolled back: will be retried
-    assert notifications.send_event_notification(event.pk) is True
+    assert emails.send_event_notification(event.pk) is True
     assert len(mailoutbox) == 1
 
 
@@ -76,7 +77,7 @@ def test_outbox_lists_transition_events_whose_e_mail_was_lost():
     claim, _ = claim_in_state("submitted")
     event = claim.events.get(action="submit")
     SentNotification.objects.filter(event=event).delete()
-    assert event.pk in notifications.pending_event_ids(older_than=timedelta(0))
+    assert event.pk in emails.pending_event_ids(older_than=timedelta(0))
     assert tasks.flush_notification_outbox.apply(kwargs={"older_than_seconds": 0}).get() >= 1
     assert SentNotification.objects.filter(event=event).exists()
 
@@ -91,7 +92,7 @@ def test_broker_outage_does_not_fail_the_transition(monkeypatch, django_capture_
     with django_capture_on_commit_callbacks(execute=True):
         claim = services.claim_submit(claim=claim, actor=user)
     assert claim.state == ClaimState.SUBMITTED
-    assert claim.events.get(action="submit").pk in notifications.pending_event_ids(older_than=timedelta(0))
+    assert claim.events.get(action="submit").pk in emails.pending_event_ids(older_than=timedelta(0))
 
 
 def test_daily_job_lapses_drafts_past_their_deadline_once():
@@ -154,6 +155,4 @@ def test_correction_reminder_before_due_and_agent_alert_after(mailoutbox, django
 
 
 def test_beat_schedule_declares_the_daily_job():
-    from config.celery import app
-
     assert app.conf.beat_schedule["daily-claims-housekeeping"]["task"] == "claims.tasks.daily_housekeeping"

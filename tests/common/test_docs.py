@@ -57,7 +57,6 @@ def test_the_docs_are_there():
     assert len(DOCS) >= 10, [doc.name for doc in DOCS]
 
 
-@pytest.mark.xfail(strict=False, reason="until the architecture branches land")
 @pytest.mark.parametrize("doc", DOCS, ids=lambda doc: doc.relative_to(ROOT).as_posix())
 def test_every_path_in_the_docs_exists(doc):
     paths = repository_paths(doc.read_text(encoding="utf-8"))

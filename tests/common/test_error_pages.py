@@ -5,8 +5,8 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from claims.portal.pages import PAGES
 from common.errors import CSRF, ERRORS, error_response
+from portal.pages import PAGES
 from tests.factories import OperatorFactory, agent, claim_in_state, operator_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.common.error_urls")]

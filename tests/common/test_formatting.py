@@ -98,7 +98,7 @@ def test_template_filters_of_admin_and_portal_are_the_same_formatter():
 # --- Guard: no other formatter in the product -------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ["claims", "common", "config", "funding", "operators", "templates"]
+PRODUCT = ["claims", "common", "config", "demo", "funding", "operators", "portal", "templates"]
 HOME = ROOT / "common" / "formatting.py"
 SPACES = r"(?: |\\u202f|\\u00a0|\u202f|\u00a0)"
 FORBIDDEN = {
@@ -146,3 +146,38 @@ def test_money_and_counts_are_formatted_only_by_common_formatting():
                 if pattern.search(line):
                     found.append(f"{path.relative_to(ROOT)}:{line_number}: {name}: {line.strip()}")
     assert found == [], "use common.formatting (or {% load formatting %}):\n" + "\n".join(found)
+
+
+# --- Guard: calendar days through common.formatting.paris_date --------------------------------------
+
+DAY_FORMAT = re.compile(r":%d/%m/%Y\}|strftime\(\s*[\"']%d/%m/%Y[\"']\s*\)")
+# The workflow helper's modules (issue 15 item 2): left as they are for the lead to switch.
+DAY_FORMAT_PENDING = {
+    "claims/admin/claim.py",
+    "claims/breakdown.py",
+    "claims/payments.py",
+    "claims/recoveries.py",
+    "claims/services/deadlines.py",
+    "claims/services/filing.py",
+    "claims/services/paying.py",
+    "claims/workflow.py",
+    "operators/admin.py",
+}
+
+
+def test_the_day_guard_recognises_a_hand_formatted_day():
+    assert DAY_FORMAT.search('f"le {deadline:%d/%m/%Y}"')
+    assert DAY_FORMAT.search('value.strftime("%d/%m/%Y")')
+    assert not DAY_FORMAT.search('f"le {paris_date(deadline)}"')
+    assert not DAY_FORMAT.search('input_formats=["%d/%m/%Y", "%Y-%m-%d"]')  # parsing, not display
+
+
+def test_days_are_formatted_only_by_common_formatting():
+    found = []
+    for path in product_sources():
+        if str(path.relative_to(ROOT)) in DAY_FORMAT_PENDING:
+            continue
+        for line_number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if DAY_FORMAT.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{line_number}: {line.strip()}")
+    assert found == [], "use common.formatting.paris_date:\n" + "\n".join(found)

@@ -1,6 +1,8 @@
 import pytest
 from django.db import OperationalError
+from django.urls import path
 
+import config.urls
 from funding import selectors
 
 pytestmark = pytest.mark.django_db
@@ -25,10 +27,6 @@ def test_lost_database_is_a_503_json_on_the_api(client, monkeypatch):
 
 
 def test_lost_database_is_a_french_503_page_elsewhere(client, monkeypatch, settings):
-    from django.urls import path
-
-    import config.urls
-
     def view(request):
         lost_database()
 

@@ -9,9 +9,10 @@ import pytest
 from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
-from claims import notifications
-from claims.workflow import TRANSITIONS
+from claims import emails, services
+from claims.workflow import BATCH_TRANSITIONS, TRANSITIONS
 from common.formatting import paris_datetime
 from common.labels import (
     BANK_DETAILS_EVENT_LABELS,
@@ -20,6 +21,7 @@ from common.labels import (
     ENROLMENT_EVENT_LABELS,
     claim_event_label,
 )
+from operators.services.bank_details import BANK_DETAILS_DECISIONS
 from operators.services.enrolment import ENROLMENT_TRANSITIONS
 from tests.factories import agent, claim_in_state
 
@@ -66,10 +68,8 @@ def test_the_collector_finds_the_actions_written_outside_the_transition_tables()
 
 
 def test_every_claim_and_batch_action_has_a_french_label():
-    from claims.workflow import BATCH_TRANSITIONS
-
     actions = written_actions(CLAIM_SOURCES) | set(TRANSITIONS) | set(BATCH_TRANSITIONS)
-    actions |= notifications.NOTIFIED_ACTIONS | notifications.OPERATOR_ACTIONS
+    actions |= emails.NOTIFIED_ACTIONS | emails.OPERATOR_ACTIONS
     labelled = set(CLAIM_EVENT_LABELS) | set(BATCH_EVENT_LABELS)
     assert actions - labelled == set(), "add these actions to common.labels (claims or batches)"
     # And no label for an action nothing writes (a typo would leave the real one unlabelled).
@@ -77,8 +77,6 @@ def test_every_claim_and_batch_action_has_a_french_label():
 
 
 def test_every_enrolment_and_bank_details_action_has_a_french_label():
-    from operators.services.bank_details import BANK_DETAILS_DECISIONS
-
     actions = written_actions(ENROLMENT_SOURCES) | set(ENROLMENT_TRANSITIONS) | set(BANK_DETAILS_DECISIONS)
     labelled = set(ENROLMENT_EVENT_LABELS) | set(BANK_DETAILS_EVENT_LABELS)
     assert actions - labelled == set()
@@ -110,8 +108,6 @@ def test_history_times_are_paris_wall_clock_times(instant, text):
 
 @pytest.mark.django_db
 def test_claim_history_shows_labels_and_paris_times_in_admin_portal_and_api(client):
-    from rest_framework.test import APIClient
-
     claim, user = claim_in_state("submitted")
     submit = claim.events.get(action="submit")
     paris, utc = paris_datetime(submit.at), submit.at.astimezone(UTC).strftime("%d/%m/%Y %H:%M")
@@ -139,8 +135,6 @@ def test_claim_history_shows_labels_and_paris_times_in_admin_portal_and_api(clie
 def test_event_emails_name_the_action_in_french_with_paris_time(mailoutbox, django_capture_on_commit_callbacks):
     claim, _user = claim_in_state("submitted")
     with django_capture_on_commit_callbacks(execute=True):
-        from claims import services
-
         services.claim_take(claim=claim, actor=agent())
     event = claim.events.get(action="take")
     body = mailoutbox[-1].body

@@ -35,7 +35,7 @@ def test_log_lines_of_a_request_are_json_with_its_request_id(client, monkeypatch
 
     handler = Keep()
     handler.addFilter(observability.RequestIdFilter())
-    logger = logging.getLogger("claims.portal.auth")
+    logger = logging.getLogger("portal.auth")
     logger.addHandler(handler)
     try:
         response = client.get("/portail/connexion/", HTTP_X_REQUEST_ID="req-abcdef12")

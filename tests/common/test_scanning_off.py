@@ -1,6 +1,8 @@
 """No CLAMD_ADDRESS (the embedded default, `make run`): scanning is off, proofs are usable as uploaded
 and say why, generated documents are never scanned, and the admin shows that scanning is off."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -40,8 +42,6 @@ def test_a_generated_letter_is_not_scanned_even_with_clamd_configured(settings):
 
 
 def test_proofs_left_pending_when_scanning_is_switched_off_are_accepted_by_the_sweep(settings):
-    from datetime import timedelta
-
     settings.CLAMD_ADDRESS = "tcp://127.0.0.1:3310"
     claim, _user = ready_advance()  # stored pending; their scans (after commit) never ran
     assert {d.scan_status for d in claim.documents.all()} == {ScanStatus.PENDING}

@@ -10,7 +10,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from common.auth import token_digest
+from operators.auth import token_digest
 from operators.models import ApiToken
 from tests.factories import OperatorFactory, UserFactory, operator_user
 

@@ -6,7 +6,7 @@ import pytest
 from celery.exceptions import Retry
 from django.db import OperationalError
 
-from claims import notifications
+from claims import emails
 from claims import tasks as claim_tasks
 from operators import tasks as operator_tasks
 
@@ -34,13 +34,13 @@ def test_a_transient_failure_schedules_a_retry_and_a_bug_does_not(monkeypatch, e
     def failing(event_id):
         raise error
 
-    monkeypatch.setattr(notifications, "send_event_notification", failing)
+    monkeypatch.setattr(emails, "send_event_notification", failing)
     with pytest.raises(Retry):
         claim_tasks.notify_claim_event.apply(args=[42])
 
     def buggy(event_id):
         raise ValueError("a bug is not retried")
 
-    monkeypatch.setattr(notifications, "send_event_notification", buggy)
+    monkeypatch.setattr(emails, "send_event_notification", buggy)
     with pytest.raises(ValueError):
         claim_tasks.notify_claim_event.apply(args=[42])

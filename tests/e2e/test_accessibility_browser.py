@@ -10,6 +10,7 @@ the application never serves it and nothing comes from a CDN.
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from claims import services
@@ -203,6 +204,4 @@ def test_the_simulator_shows_the_schedule_in_force_first(page):
 
 
 def _pdf(name):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     return SimpleUploadedFile(name, PDF + name.encode(), "application/pdf")

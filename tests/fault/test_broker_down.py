@@ -13,9 +13,9 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 
+from claims.emails import pending_event_ids
 from claims.enums import ClaimState
 from claims.models import Claim, SentNotification
-from claims.notifications import pending_event_ids
 from claims.tasks import flush_notification_outbox
 from config.celery import app as celery_app
 from tests.factories import api_key_for, ready_advance

@@ -5,9 +5,10 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from funding import admin as funding_admin
 from funding import services
-from funding.models import AnnuaireSnapshot, GrowthCheck, MailboxCount
-from tests.factories import OperatorFactory, agent, pdf, segur_campaign
+from funding.models import AnnuaireSnapshot, Campaign, GrowthCheck, MailboxCount
+from tests.factories import OperatorFactory, agent, operator_user, pdf, segur_campaign
 from tests.funding.annuaire_utils import AFTER_CLOSURE, extraction, operator_with_domains, row
 
 pytestmark = pytest.mark.django_db
@@ -43,8 +44,6 @@ def test_snapshot_pages_show_counts_per_operator(client, snapshot):
 
 
 def test_operator_users_cannot_see_snapshot_pages(client, snapshot):
-    from tests.factories import operator_user
-
     client.force_login(operator_user(OperatorFactory()))
     response = client.get(reverse("admin:funding_snapshot_unknown", args=[snapshot.pk]))
     assert response.status_code == 302  # to the admin login
@@ -118,8 +117,6 @@ def test_agent_entry_in_the_admin_requires_a_proof(client, tmp_path, settings):
 
 
 def test_snapshot_page_reads_types_and_errors_as_text(client, tmp_path, monkeypatch):
-    from funding import admin as funding_admin
-
     monkeypatch.setattr(funding_admin, "ERRORS_SHOWN", 2)
     rows = [row("PER", "a@x.fr"), row("CAB", "c@x.fr"), row("ZZZ", "b@x.fr"), row("PER", "bad"), row("PER", "")]
     snapshot = services.annuaire_import(path=extraction(tmp_path, rows), as_of=CLOSURE).snapshot
@@ -135,8 +132,6 @@ def test_snapshot_page_reads_types_and_errors_as_text(client, tmp_path, monkeypa
 
 
 def test_campaign_page_says_which_closure_snapshot_the_balances_read(client, tmp_path):
-    from funding.models import Campaign
-
     campaign = segur_campaign(closure=CLOSURE)
     client.force_login(agent())
     url = reverse("admin:funding_campaign_change", args=[campaign.pk])

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from funding import annuaire, services
+from funding.annuaire import parser
 from funding.models import AnnuaireDomainCount, AnnuaireMailbox, AnnuaireSnapshot
 from tests.funding.annuaire_utils import NAME, extraction, row
 
@@ -55,7 +56,7 @@ def import_error(path, *args):
     return str(error.value)
 
 
-class CountingReader(annuaire._ZipMemberReader):
+class CountingReader(parser._ZipMemberReader):
     opened = 0
     inflated = 0
 
@@ -77,7 +78,7 @@ class CountingReader(annuaire._ZipMemberReader):
 @pytest.fixture
 def counting(monkeypatch):
     CountingReader.opened = CountingReader.inflated = 0
-    monkeypatch.setattr(annuaire, "_ZipMemberReader", CountingReader)
+    monkeypatch.setattr(parser, "_ZipMemberReader", CountingReader)
     return CountingReader
 
 

@@ -5,11 +5,13 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from claims import services as claim_services
+from claims.workflow import counts_established
 from common.exceptions import InvalidInput, NotAllowed, UnsupportedFileType
 from funding import annuaire, selectors, services
 from funding.calendar import PARIS
 from funding.enums import CountSource
 from funding.models import MailboxCount
+from operators.models import MailDomain
 from tests.factories import OperatorFactory, agent, claim_in_state, pdf, ready_advance, segur_campaign
 from tests.funding.annuaire_utils import AFTER_CLOSURE, extraction, operator_with_domains, row
 
@@ -162,7 +164,6 @@ def test_the_closure_snapshot_is_the_first_generated_after_the_closure_day_or_th
 def test_a_submitted_claim_freezes_snapshot_counts_with_their_sources(tmp_path):
     campaign = segur_campaign(closure=CLOSURE)
     operator = OperatorFactory(eligible=True)
-    from operators.models import MailDomain
 
     MailDomain.objects.create(operator=operator, name="alpha.mssante.fr")
     snapshot_with(
@@ -228,10 +229,8 @@ def test_guard_passes_once_every_type_is_established(tmp_path):
     filed = datetime(2023, 7, 3, 10, tzinfo=PARIS)
     claim, user = claim_in_state("draft", campaign=campaign, at=filed)
     MailboxCount.objects.filter(operator=claim.operator).delete()
-    from claims.workflow import counts_established
 
     assert "APP, ORG, PER" in counts_established(claim, actor=user, at=filed)[0]
-    from operators.models import MailDomain
 
     MailDomain.objects.create(operator=claim.operator, name="gamma.mssante.fr")
     snapshot_with(tmp_path, [row("PER", "g@gamma.mssante.fr"), row("ORG", "o@autre.mssante.fr")])

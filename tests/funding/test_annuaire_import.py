@@ -1,15 +1,23 @@
 """Importing the Annuaire Santé MSSanté extraction: formats, folding, errors, all-or-nothing."""
 
 import json
+import subprocess
+import sys
+import zipfile
 from datetime import date
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import Count
 
 from funding import annuaire, services
+from funding.annuaire import parser
+from funding.management.progress import ProgressBar
 from funding.models import AnnuaireDomainCount, AnnuaireMailbox, AnnuaireSnapshot
+from funding.selectors import basis_on, counts_at
+from funding.synthetic import write_extraction
 from tests.factories import agent
 from tests.funding.annuaire_utils import NAME, extraction, operator_with_domains, row
 
@@ -118,8 +126,6 @@ def test_duplicate_addresses_are_folded_and_the_first_line_wins(tmp_path):
 
 
 def test_many_duplicates_spread_over_a_generated_file_are_all_folded(tmp_path):
-    from funding.synthetic import write_extraction
-
     path = write_extraction(tmp_path / NAME, rows=3000, seed=3, duplicate_share=0.05)
     result = services.annuaire_import(path=path)
     lines = path.read_text().splitlines()[1:]
@@ -135,7 +141,6 @@ def test_cab_mailboxes_are_counted_apart_and_never_funded(tmp_path):
     assert snapshot.by_type["CAB"] == 1
     counts = annuaire.operator_type_counts(snapshot.pk, snapshot.as_of, operator_id=operator.pk)
     assert counts == {(operator.pk, "PER"): 2, (operator.pk, "CAB"): 1}
-    from funding.selectors import basis_on, counts_at
 
     # The file has PER and ORG lines (none here for this operator: an established zero), no APP line.
     assert counts_at(operator=operator, basis=basis_on(snapshot.as_of, max_age_days=0)) == {"ORG": 0, "PER": 2}
@@ -205,9 +210,6 @@ def test_a_bad_header_is_refused_before_anything_is_written(header, tmp_path):
 
 
 def test_bad_header_exits_non_zero_from_the_command_line(tmp_path):
-    import subprocess
-    import sys
-
     path = extraction(tmp_path, ROWS, header="a|b|c")
     done = subprocess.run(
         [sys.executable, "manage.py", "import_annuaire", str(path), "--format", "json"],
@@ -240,7 +242,7 @@ def test_an_import_failing_half_way_leaves_no_snapshot(monkeypatch, tmp_path):
 
 
 def test_too_many_bad_rows_cancel_the_import(monkeypatch, tmp_path):
-    monkeypatch.setattr(annuaire, "MAX_ERRORS", 3)
+    monkeypatch.setattr(parser, "MAX_ERRORS", 3)
     rows = [row("PER", "ok@medecin.mssante.fr")] + [row("PER", "bad") for _ in range(5)]
     out = StringIO()
     with pytest.raises(CommandError) as error:
@@ -282,8 +284,6 @@ def test_as_of_option_overrides_the_file_name_and_is_required_without_it(tmp_pat
 
 
 def test_a_zip_without_exactly_one_text_file_is_refused(tmp_path):
-    import zipfile
-
     path = tmp_path / "Extraction_Correspondance_MSSante_202306300400.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("a.txt", annuaire.HEADER + "\n")
@@ -319,8 +319,6 @@ def test_no_progress_bar_is_drawn_when_stderr_is_not_a_terminal(tmp_path):
 
 
 def test_progress_bar_draws_on_a_terminal():
-    from funding.management.progress import ProgressBar
-
     class Tty(StringIO):
         def isatty(self):
             return True
@@ -337,7 +335,6 @@ def test_progress_bar_draws_on_a_terminal():
 @pytest.mark.parametrize("bloom_bytes", [1, 64])
 def test_a_saturated_duplicate_filter_gives_the_same_snapshot(monkeypatch, tmp_path, bloom_bytes):
     """With a tiny filter almost every row is held back and resolved in SQL: same result."""
-    from funding.synthetic import write_extraction
 
     path = write_extraction(tmp_path / NAME, rows=1500, seed=5, duplicate_share=0.05)
     normal = services.annuaire_import(path=path)
@@ -346,7 +343,7 @@ def test_a_saturated_duplicate_filter_gives_the_same_snapshot(monkeypatch, tmp_p
     )
     aggregate = sorted(normal.snapshot.domain_counts.values_list("domain", "mailbox_type", "count"))
     normal.snapshot.delete()
-    monkeypatch.setattr(annuaire, "BLOOM_BYTES", bloom_bytes)
+    monkeypatch.setattr(parser, "BLOOM_BYTES", bloom_bytes)
     tight = services.annuaire_import(path=path)
     assert (
         sorted(AnnuaireMailbox.objects.filter(snapshot=tight.snapshot).values_list("line", "address", "mailbox_type"))
@@ -357,10 +354,6 @@ def test_a_saturated_duplicate_filter_gives_the_same_snapshot(monkeypatch, tmp_p
 
 
 def test_the_per_domain_aggregate_matches_the_mailboxes(tmp_path):
-    from django.db.models import Count
-
-    from funding.synthetic import write_extraction
-
     snapshot = services.annuaire_import(path=write_extraction(tmp_path / NAME, rows=2000, seed=9)).snapshot
     grouped = AnnuaireMailbox.objects.filter(snapshot=snapshot).values("domain", "mailbox_type").annotate(n=Count("pk"))
     assert sorted((g["domain"], g["mailbox_type"], g["n"]) for g in grouped) == sorted(

@@ -6,11 +6,13 @@ whatever the chunk boundaries, line endings, bytes and duplicates.
 """
 
 import io
+import tracemalloc
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funding import annuaire
+from funding.annuaire import parser
 from tests.funding.annuaire_utils import row
 
 ADDRESSES = ["a@x.fr", "B.c@Medecin.MSSante.fr", "d-e@ch.example.org", "f@x.fr", "g+h@lab.mssante.fr"]
@@ -53,9 +55,9 @@ LINES = st.one_of(
 
 
 def parse(data, *, vectorised, chunk_bytes, bloom_bytes, monkeypatch, max_line_bytes=512):
-    monkeypatch.setattr(annuaire, "CHUNK_BYTES", chunk_bytes)
-    monkeypatch.setattr(annuaire, "MAX_LINE_BYTES", max_line_bytes)
-    monkeypatch.setattr(annuaire, "BLOOM_BYTES", bloom_bytes)
+    monkeypatch.setattr(parser, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(parser, "MAX_LINE_BYTES", max_line_bytes)
+    monkeypatch.setattr(parser, "BLOOM_BYTES", bloom_bytes)
     report = annuaire.ParseReport()
     extraction = annuaire.Extraction(name="x.txt", size=len(data), raw=io.BytesIO(data))
     try:
@@ -85,7 +87,7 @@ def parse(data, *, vectorised, chunk_bytes, bloom_bytes, monkeypatch, max_line_b
 def test_vectorised_parse_equals_line_by_line_rules(
     monkeypatch, lines, final_newline, chunk_bytes, bloom_bytes, max_errors
 ):
-    monkeypatch.setattr(annuaire, "MAX_ERRORS", max_errors)
+    monkeypatch.setattr(parser, "MAX_ERRORS", max_errors)
     data = annuaire.HEADER.encode() + b"\n" + b"\n".join(lines) + (b"\n" if final_newline else b"")
     fast = parse(data, vectorised=True, chunk_bytes=chunk_bytes, bloom_bytes=bloom_bytes, monkeypatch=monkeypatch)
     reference = parse(data, vectorised=False, chunk_bytes=chunk_bytes, bloom_bytes=bloom_bytes, monkeypatch=monkeypatch)
@@ -140,10 +142,9 @@ def test_a_huge_line_is_never_held_in_memory(monkeypatch):
 
     raw = Stream()
     buffered = io.BufferedReader(raw, buffer_size=64 * 1024)
-    monkeypatch.setattr(annuaire, "CHUNK_BYTES", 1 << 20)
+    monkeypatch.setattr(parser, "CHUNK_BYTES", 1 << 20)
     report = annuaire.ParseReport()
     extraction = annuaire.Extraction(name="x.txt", size=0, raw=buffered)
-    import tracemalloc
 
     tracemalloc.start()
     try:

@@ -1,6 +1,7 @@
 """On PostgreSQL, the COPY path and the portable batched path store exactly the same snapshot."""
 
 import pytest
+from django.db import connection
 
 from funding import annuaire
 from funding.models import AnnuaireDomainCount, AnnuaireMailbox, AnnuaireSnapshot
@@ -12,7 +13,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 def load(path, *, vendor, monkeypatch, sha):
     snapshot = AnnuaireSnapshot.objects.create(as_of="2023-06-30", file_name=path.name, sha256=sha)
     report = annuaire.ParseReport()
-    from django.db import connection
 
     with monkeypatch.context() as patch:
         patch.setattr(connection, "vendor", vendor)

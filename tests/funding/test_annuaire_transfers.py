@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pytest
 
 from claims import services as claim_services
-from funding import selectors, services
+from funding import annuaire, selectors, services
 from funding.calendar import PARIS
 from funding.models import CountedMailbox, MailboxCount
 from operators.models import MailDomain
@@ -113,8 +113,6 @@ def test_the_funding_side_only_uses_the_operators_it_is_given(setting):
 
 
 def test_the_all_operators_statement_agrees_with_each_claim_freeze(setting):
-    from funding import annuaire
-
     campaign, seller, buyer = setting
     services.claim_counts_freeze(campaign=campaign, operator=seller, basis=selectors.closure_basis(campaign))
     transfer_park(seller, buyer)

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from config.celery import app
 from funding import services, tasks
 from funding.models import Campaign, GrowthCheck
 from tests.factories import segur_campaign
@@ -110,6 +111,4 @@ def test_a_campaign_without_its_closure_snapshot_is_left_alone_by_the_daily_job(
 
 
 def test_the_daily_job_is_scheduled():
-    from config.celery import app
-
     assert app.conf.beat_schedule["daily-growth-checks"]["task"] == "funding.tasks.refresh_growth_checks"

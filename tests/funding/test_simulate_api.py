@@ -1,4 +1,5 @@
 import pytest
+from rest_framework.throttling import ScopedRateThrottle
 
 from funding.api.serializers import OPERATOR_KIND_NEEDED, SCHEDULE_AND_CAMPAIGN, SCHEDULE_OR_CAMPAIGN
 from funding.models import FundingSchedule
@@ -73,8 +74,6 @@ def test_body_that_is_not_a_json_object_is_a_400(api_client, raw):
 
 
 def test_simulate_is_throttled(api_client, settings):
-    from rest_framework.throttling import ScopedRateThrottle
-
     body = {"schedule": "segur-2023", "counts": {"APP": 0, "ORG": 0, "PER": 0}}
     original = ScopedRateThrottle.THROTTLE_RATES
     ScopedRateThrottle.THROTTLE_RATES = {**original, "simulate": "3/min"}

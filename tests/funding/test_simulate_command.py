@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -11,8 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 def simulate(*args):
-    from io import StringIO
-
     out = StringIO()
     call_command("simulate_funding", *args, stdout=out)
     return out.getvalue()
@@ -117,9 +118,6 @@ def test_bad_input_is_a_one_line_error(split_campaign, args, message):
     ],
 )
 def test_bad_input_exits_non_zero_without_traceback(args):
-    import subprocess
-    import sys
-
     result = subprocess.run(
         [sys.executable, "manage.py", "simulate_funding", *args],
         capture_output=True,

@@ -3,9 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.db import connection
 
-from common.auth import ExpiringTokenAuthentication
+from operators.auth import ExpiringTokenAuthentication
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -17,7 +18,6 @@ KEY = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"
 def test_existing_tokens_are_carried_over_hashed_and_the_old_table_dropped(migrate_to):
     old_apps = migrate_to(BEFORE)
     User = old_apps.get_model("auth", "User")
-    from django.contrib.auth.hashers import make_password
 
     user = User.objects.create(username="op-ancien", password=make_password("pw"))
     created = datetime.now(UTC) - timedelta(hours=1)

@@ -14,9 +14,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
-from common.auth import PASSWORD_CHANGED, token_digest
 from common.exceptions import InvalidInput
 from operators import services
+from operators.auth import PASSWORD_CHANGED, token_digest
 from operators.models import ApiToken
 from tests.factories import OperatorFactory, UserFactory, api_key_for, operator_user
 

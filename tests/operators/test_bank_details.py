@@ -3,9 +3,10 @@ only validated details; every step logged and e-mailed."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError, connection, transaction
 
 from common.exceptions import FileTooLarge, InvalidInput, NotAllowed, StateConflict, UnsupportedFileType
-from common.management.commands.seed_demo import demo_iban
+from demo.operators import demo_iban
 from operators import selectors, services
 from operators.enums import BankDetailsChangeState
 from operators.models import BankDetailsChange, BankDetailsEvent, BankDetailsProof
@@ -160,8 +161,6 @@ def test_the_history_is_append_only(operator, member):
 
 @pytest.mark.postgres
 def test_postgresql_trigger_refuses_raw_updates_and_deletes_of_the_history(operator, member):
-    from django.db import DatabaseError, connection, transaction
-
     event = request_change(operator, member).events.get()
     for sql in (
         "UPDATE operators_bankdetailsevent SET comment = 'x' WHERE id = %s",

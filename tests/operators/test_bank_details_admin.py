@@ -4,11 +4,21 @@ services, warnings on the operator, enrolment and claim pages."""
 import pytest
 from django.urls import reverse
 
-from common.management.commands.seed_demo import demo_iban
+from demo.operators import demo_iban
 from operators import selectors, services
 from operators.enums import BankDetailsChangeState
 from operators.models import BankDetailsChange, FraudFlag
-from tests.factories import GOOD, OperatorFactory, agent, claim_in_state, operator_user, pdf, proofs, validator
+from tests.factories import (
+    GOOD,
+    OperatorFactory,
+    UserFactory,
+    agent,
+    claim_in_state,
+    operator_user,
+    pdf,
+    proofs,
+    validator,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -133,8 +143,6 @@ def test_clearing_needs_a_reason_and_unblocks_the_operator(client, flagged):
 
 
 def test_a_staff_account_without_an_agent_role_cannot_clear(client, flagged):
-    from tests.factories import UserFactory
-
     alpha, _ = flagged
     flag = selectors.open_fraud_flags(operator=alpha).get()
     client.force_login(UserFactory(username="staff", is_staff=True))

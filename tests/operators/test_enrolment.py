@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 
 from claims import services as claim_services
 from claims.enums import ClaimKind
@@ -251,7 +252,6 @@ def test_enrolment_history_is_append_only_and_tamper_evident(representative):
     enrolment.refresh_from_db()
     assert "tête de chaîne" in selectors.enrolment_audit_problem(enrolment=enrolment)
     # The same check runs in `verify_audit`, beside the claims' chains.
-    from django.core.management import CommandError, call_command
 
     with pytest.raises(CommandError, match=f"enrôlement n° {enrolment.pk}"):
         call_command("verify_audit")

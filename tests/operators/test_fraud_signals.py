@@ -10,7 +10,7 @@ from django.core.management import call_command
 from claims import services as claim_services
 from claims.enums import DocumentKind
 from common.exceptions import InvalidInput, NotAllowed, StateConflict
-from common.management.commands.seed_demo import demo_iban
+from demo.operators import demo_iban
 from operators import selectors, services
 from operators.enums import FraudFlagKind, OperatorKind
 from operators.models import FraudFlag

@@ -3,8 +3,10 @@
 import pytest
 from django.urls import reverse
 
+from claims import services
 from claims.enums import ClaimState
 from claims.models import Claim, ClaimEvent, Document
+from operators import services as operator_services
 from operators.models import Invitation
 from operators.services import invitation_create
 from tests.factories import PDF, pdf, ready_advance
@@ -134,8 +136,6 @@ def test_owner_opens_every_page_of_its_claim(client, draft, alpha):
 
 
 def test_document_download_is_an_attachment_with_a_safe_name(client, draft, alpha):
-    from claims import services
-
     document = services.document_upload(
         claim=draft,
         actor=alpha.user,
@@ -194,9 +194,7 @@ def test_enrolment_proofs_are_downloaded_by_their_representative_and_agents_only
 
 
 def test_another_operators_invitation_cannot_be_revoked(client, beta, enrolment, representative, instructor):
-    from operators import services
-
-    services.enrolment_validate(enrolment=enrolment, actor=instructor)
+    operator_services.enrolment_validate(enrolment=enrolment, actor=instructor)
     manager = type(representative).objects.get(pk=representative.pk)  # fresh: now a member
     invitation = invitation_create(operator=manager.membership.operator, email="colleague@omega.example", actor=manager)
     client.force_login(beta.user)

@@ -177,7 +177,7 @@ def test_refused_enrolment_shows_french_errors_and_creates_nothing(
     assert Enrolment.objects.count() == 0
     assert EnrolmentDocument.objects.count() == 0
     assert EnrolmentEvent.objects.count() == 0
-    # Only the files accepted are kept, in the staging area (claims.portal.staging), for the next try.
+    # Only the files accepted are kept, in the staging area (portal.staging), for the next try.
     kept = stored_files(settings)
     assert all("staging" in path.parts for path in kept)
     assert len(kept) == len([kind for kind in files if kind != field])

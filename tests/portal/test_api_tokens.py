@@ -4,10 +4,11 @@ once), revoke; another user's token is a 404; agents have none."""
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from common.auth import token_digest
+from operators.auth import token_digest
 from operators.models import ApiToken
 from tests.factories import api_key_for
 from tests.portal.utils import text
@@ -83,8 +84,6 @@ def test_agents_have_no_token_page(client, instructor):
 
 
 def test_revoking_needs_a_post_with_csrf(alpha):
-    from django.test import Client
-
     api_key_for(alpha.user)
     token = ApiToken.objects.get()
     client = Client(enforce_csrf_checks=True)

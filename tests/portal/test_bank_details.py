@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from common.management.commands.seed_demo import demo_iban
+from demo.operators import demo_iban
 from operators import selectors, services
 from operators.models import BankDetailsChange
 from tests.factories import PDF, agent, pdf

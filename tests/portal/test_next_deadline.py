@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from claims import services
 from claims.enums import ClaimKind
-from claims.portal import helpers
 from funding.calendar import paris_today
+from portal import helpers
 from tests.factories import claim_in_state
 
 pytestmark = pytest.mark.django_db

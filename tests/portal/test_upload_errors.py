@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from claims import services
 from claims.enums import ClaimKind, DocumentKind
-from claims.portal.forms import DocumentUploadForm
+from portal.forms import DocumentUploadForm
 from tests.factories import claim_in_state
 
 pytestmark = pytest.mark.django_db

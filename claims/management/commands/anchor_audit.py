@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError
 
 from claims.audit import audit_anchor, write_checkpoint_file
@@ -23,7 +25,5 @@ class Command(BaseCommand):
         stamped = f", horodaté le {checkpoint.tsa_time:%d/%m/%Y %H:%M:%S}" if checkpoint.tsa_time else ""
         self.stdout.write(self.style.SUCCESS(f"Point de contrôle n° {checkpoint.pk} enregistré{stamped}."))
         if options["output"]:
-            from pathlib import Path
-
             path = write_checkpoint_file(checkpoint, Path(options["output"]))
             self.stdout.write(f"Écrit dans {path}")

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from common import formatting
+from common.formatting import paris_date
 from funding import annuaire, services
 from funding.annuaire import ExtractionError, open_extraction
 from funding.management.progress import ProgressBar
@@ -96,12 +97,12 @@ class Command(BaseCommand):
         if not result.created:
             write(
                 f"Fichier déjà importé le {snapshot.imported_at:%d/%m/%Y à %H:%M} (instantané n° {snapshot.pk}, "
-                f"extraction au {snapshot.as_of:%d/%m/%Y}) : rien à faire."
+                f"extraction au {paris_date(snapshot.as_of)}) : rien à faire."
             )
         else:
             write(
                 f"Instantané n° {snapshot.pk} enregistré : {Path(snapshot.file_name).name}, "
-                f"extraction au {snapshot.as_of:%d/%m/%Y}."
+                f"extraction au {paris_date(snapshot.as_of)}."
             )
         if snapshot.generated_at is not None:
             write(

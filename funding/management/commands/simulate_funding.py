@@ -3,7 +3,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from common.formatting import count, euros, vat_rate
-from funding.api.serializers import MAX_COUNT, ScheduleChoiceSerializer
+from funding.api.serializers import ScheduleChoiceSerializer
+from funding.enums import MAX_COUNT
 from funding.formula import compute_breakdown, with_vat
 from funding.selectors import current_vat_rate
 from operators.enums import OperatorKind

@@ -1,9 +1,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from claims.portal import accounts, bank_details, pages, tokens, views
-from claims.portal.auth import LoginView
-from claims.portal.forms import LoginForm, PasswordResetForm, SetPasswordForm
+from portal import accounts, bank_details, pages, tokens, views
+from portal.auth import LoginView
+from portal.forms import LoginForm, PasswordResetForm, SetPasswordForm
 
 app_name = "portal"
 

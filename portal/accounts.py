@@ -12,8 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from claims.portal import staging
-from claims.portal.forms import (
+from common.downloads import attachment_response
+from common.exceptions import DomainError, NotAllowed
+from common.roles import is_any_agent, operator_id_of
+from operators import selectors as operator_selectors
+from operators import services as operator_services
+from operators.enums import OPTIONAL_ENROLMENT_PROOFS, EnrolmentDocumentKind
+from portal import staging
+from portal.forms import (
     CommentForm,
     EnrolmentForm,
     InvitationAcceptForm,
@@ -22,20 +28,10 @@ from claims.portal.forms import (
     apply_domain_error,
     error_summary,
 )
-from common.downloads import attachment_response
-from common.exceptions import DomainError, NotAllowed
-from common.roles import Role, is_agent, operator_id_of
-from operators import selectors as operator_selectors
-from operators import services as operator_services
-from operators.enums import OPTIONAL_ENROLMENT_PROOFS, EnrolmentDocumentKind
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-# The staging key (claims.portal.staging) of the files of a new enrolment's form.
+# The staging key (portal.staging) of the files of a new enrolment's form.
 NEW_ENROLMENT = "enrolment-new"
-
-
-def _is_agent(user):
-    return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
 
 
 def _posted(request):
@@ -117,7 +113,7 @@ def _render_enrolment(request, current, *, form=None, status=200):
         + [(EnrolmentDocumentKind(kind).label, latest.get(kind), False) for kind in OPTIONAL_ENROLMENT_PROOFS],
         "documents": current.documents.select_related("uploaded_by").order_by("kind", "-version"),
         "events": current.events.order_by("seq"),
-        "can_start_new": not current.is_open and operator_id_of(user) is None and not _is_agent(user),
+        "can_start_new": not current.is_open and operator_id_of(user) is None and not is_any_agent(user),
         "older": own_enrolments(user).exclude(pk=current.pk),
     }
     return render(request, "portail/enrolment.html", context, status=status)
@@ -127,7 +123,7 @@ def _render_enrolment(request, current, *, form=None, status=200):
 @login_required
 def enrolment_new(request):
     user = request.user
-    if _is_agent(user) or user.is_staff:
+    if is_any_agent(user) or user.is_staff:
         messages.error(request, operator_services.AGENTS_CANNOT_ENROL)
         return redirect("portal:dashboard")
     if operator_id_of(user) is not None:

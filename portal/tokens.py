@@ -17,10 +17,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from claims.portal.forms import DsfrFormMixin, apply_domain_error
 from common.exceptions import DomainError
 from operators import selectors as operator_selectors
 from operators import services as operator_services
+from portal.forms import DsfrFormMixin, apply_domain_error
 
 
 class ApiTokenForm(DsfrFormMixin, forms.Form):

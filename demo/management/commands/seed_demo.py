@@ -4,37 +4,21 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
 
+from demo.claims import DEMO_COUNTS, demo_pdf_bytes, seed_claims
+from demo.funding import seed_annuaire, seed_open_campaign
+from demo.operators import OPERATORS, demo_iban
 from funding.calendar import paris_today
 from funding.models import Campaign, FundingSchedule
-from operators.enums import ContractStatus, OperatorKind, ReferencingStatus
-from operators.models import ContractV2, MailDomain, Membership, Operator, Referencing
+from operators import services as operator_services
+from operators.enums import ContractStatus, EnrolmentState, ReferencingStatus
+from operators.models import ContractV2, Enrolment, MailDomain, Membership, Operator, Referencing
 
 DEMO_CAMPAIGN = "demo"
-
-D, B = OperatorKind.DEVELOPER, OperatorKind.BUYER
-ALPHA = "123456782"
-OPERATORS = [
-    # (portal user, legal name, SIREN, kind, provider SIREN, referencing number, domain)
-    ("op-alpha", "Alpha Santé Messagerie", ALPHA, D, None, "REF-MSS-ALPHA-001", "alpha-sante.mssante.fr"),
-    ("op-beta", "Beta Clinique Numérique", "987654324", B, ALPHA, "REF-MSS-BETA-002", "beta-clinique.mssante.fr"),
-    (None, "Gamma Hôpitaux Connectés", "555123454", D, None, "REF-MSS-GAMMA-003", "gamma-hopitaux.mssante.fr"),
-    (None, "Delta Santé Libérale", "412345670", D, None, "REF-MSS-DELTA-004", "delta-liberal.mssante.fr"),
-    (None, "Epsilon Centre de Santé", "312345671", B, ALPHA, "REF-MSS-EPSILON-005", "epsilon-cds.mssante.fr"),
-    (None, "Zeta Biologie", "212345672", D, None, "REF-MSS-ZETA-006", "zeta-bio.mssante.fr"),
-]  # fmt: skip
-
-
-def demo_iban(siren):
-    """A valid French IBAN of its own for each demo operator (one IBAN shared by several operators is
-    a fraud signal): bank 30006, branch 00001, the SIREN as account number, then the RIB key."""
-    bank, branch, account = "30006", "00001", f"00{siren}"
-    rib_key = 97 - (89 * int(bank) + 15 * int(branch) + 3 * int(account)) % 97
-    bban = f"{bank}{branch}{account}{rib_key:02d}"
-    return f"FR{98 - int(bban + '152700') % 97:02d}{bban}"
 
 
 class Command(BaseCommand):
@@ -111,10 +95,7 @@ class Command(BaseCommand):
         return campaign
 
     def extra_seed(self, *, campaign, operators, password):
-        """Hook for the Annuaire and claims parts of the demo (see funding.demo and claims.demo)."""
-        from claims.demo import DEMO_COUNTS, seed_claims
-        from funding.demo import seed_annuaire, seed_open_campaign
-
+        """The Annuaire and claims parts of the demo (demo.funding and demo.claims)."""
         domain_of = {name.split()[0].lower(): domain for *_, name, _, _, _, _, domain in OPERATORS}
         closure = {domain_of[name]: (org, per) for name, (_, org, per) in DEMO_COUNTS.items()}
         # Six months earlier every park was about 5 % smaller, except Zeta's, which has since tripled:
@@ -134,13 +115,6 @@ class Command(BaseCommand):
     @staticmethod
     def _enrol(user, operator, *, referencing_number):
         """The portal user's enrolment, filed and validated through the real services (once)."""
-        from django.core.files.uploadedfile import SimpleUploadedFile
-
-        from claims.demo import demo_pdf_bytes
-        from operators import services as operator_services
-        from operators.enums import EnrolmentState
-        from operators.models import Enrolment
-
         if Enrolment.objects.filter(user=user, operator=operator, state=EnrolmentState.VALIDATED).exists():
             return
         # A database seeded before enrolments existed: the membership comes back through validation.

@@ -1,14 +1,19 @@
 """`seed_demo`, what `make run` shows: Annuaire extractions through the real import, quiet, re-runnable."""
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from rest_framework.test import APIClient
 
 from claims.models import Claim
 from funding import annuaire, selectors
 from funding.calendar import paris_today
 from funding.models import AnnuaireSnapshot, Campaign, GrowthCheck
+from operators import company
+from tests.factories import PDF
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +54,6 @@ def test_seed_demo_imports_two_extractions_flags_growth_and_freezes_annuaire_cou
 
 
 def test_right_after_seed_demo_op_alpha_files_an_advance_on_demo_open_through_the_api():
-    from decimal import Decimal
-
-    from rest_framework.test import APIClient
-
-    from tests.factories import PDF
-
     call_command("seed_demo", stdout=StringIO())
     client = APIClient()
     token = client.post("/api/v1/auth/token", {"username": "op-alpha", "password": "demo-password"}, format="json")
@@ -65,7 +64,6 @@ def test_right_after_seed_demo_op_alpha_files_an_advance_on_demo_open_through_th
     created = client.post("/api/v1/claims", {"campaign": "demo-open", "kind": "advance"}, format="json")
     assert created.status_code == 201, created.json()
     claim_url = f"/api/v1/claims/{created.json()['id']}"
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = client.post(
         f"{claim_url}/documents",
@@ -88,8 +86,6 @@ def test_right_after_seed_demo_op_alpha_files_an_advance_on_demo_open_through_th
 
 
 def test_seed_demo_never_asks_the_company_directory_about_its_fictitious_sirens(settings, monkeypatch):
-    from operators import company
-
     settings.COMPANY_API_URL = "https://recherche-entreprises.example"  # as in production
 
     def refuse(**kwargs):

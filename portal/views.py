@@ -10,9 +10,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from claims import recoveries, selectors, services
 from claims.enums import ClaimKind
-from claims.portal import helpers
-from claims.portal.accounts import own_enrolments
-from claims.portal.forms import (
+from common.downloads import attachment_response
+from common.exceptions import DomainError, NotAllowed, StateConflict
+from common.roles import is_any_agent
+from funding import selectors as funding_selectors
+from funding.calendar import paris_today
+from funding.enums import MailboxType
+from funding.formula import compute_breakdown, with_vat
+from portal import helpers
+from portal.accounts import own_enrolments
+from portal.forms import (
     ClaimCreateForm,
     CommentForm,
     DocumentUploadForm,
@@ -22,17 +29,6 @@ from claims.portal.forms import (
     apply_domain_error,
     error_summary,
 )
-from common.downloads import attachment_response
-from common.exceptions import DomainError, NotAllowed, StateConflict
-from common.roles import Role, is_agent
-from funding import selectors as funding_selectors
-from funding.calendar import paris_today
-from funding.enums import MailboxType
-from funding.formula import compute_breakdown, with_vat
-
-
-def _is_agent(user):
-    return is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)
 
 
 def _claim_for(request, pk):
@@ -48,7 +44,7 @@ def _claim_for(request, pk):
 def dashboard(request):
     user = request.user
     operator = helpers.operator_for(user)
-    context = {"operator": operator, "is_agent": _is_agent(user)}
+    context = {"operator": operator, "is_agent": is_any_agent(user)}
     if operator is not None:
         context["blocks"] = helpers.dashboard_blocks(user=user, operator=operator)
         context["open_recoveries"] = helpers.open_recoveries(user=user, operator=operator)
@@ -58,7 +54,7 @@ def dashboard(request):
 
 def _enrolment_context(user):
     """The user's latest enrolment, for the dashboard banner (state, the agent's message)."""
-    if _is_agent(user):
+    if is_any_agent(user):
         return {"enrolment": None}
     return {"enrolment": own_enrolments(user).first()}
 

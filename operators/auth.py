@@ -1,4 +1,5 @@
-"""API tokens: named, several per user, expiring, stored as a hash, and dead once the password changes.
+"""API token authentication, beside the ApiToken model it reads. Tokens: named, several per user,
+expiring, stored as a hash, and dead once the password changes.
 
 Each token keeps an HMAC of the password hash it was issued under (like Django's session auth
 hash); authentication compares it, so a password changed by any path — portal, reset link, admin,
@@ -16,8 +17,11 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 
+from operators.models import ApiToken
+
 EXPIRED = "Jeton expiré : demandez-en un nouveau (POST /api/v1/auth/token)."
 PASSWORD_CHANGED = "Jeton révoqué : le mot de passe du compte a changé depuis sa création."
+# The module's former path (common.auth): changing the salt would revoke every live token.
 FINGERPRINT_SALT = "common.auth.ApiToken.password_fingerprint"
 # last_used_at is written at most this often per token (not one UPDATE per request).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -70,8 +74,6 @@ class ExpiringTokenAuthentication(TokenAuthentication):
         return self.authenticate_credentials(key)
 
     def authenticate_credentials(self, key):
-        from operators.models import ApiToken
-
         token = ApiToken.objects.select_related("user").filter(digest=token_digest(key)).first()
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))

@@ -8,6 +8,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from common.formatting import paris_date
 from funding import annuaire, selectors, services
 from funding.enums import CountSource, MailboxType
 from funding.models import Campaign, FundingSchedule, MailboxCount
@@ -54,7 +55,7 @@ def seed_annuaire(*, campaign, closure_mailboxes, reference_mailboxes, stdout):
             path.write_text(_extraction_text(day=day, mailboxes=mailboxes), encoding="utf-8")
             result = services.annuaire_import(path=path, as_of=day, actor_label="démonstration (seed_demo)")
             stdout.write(
-                f"Extraction de l'Annuaire au {day:%d/%m/%Y} : {result.summary['mailboxes']} BAL, "
+                f"Extraction de l'Annuaire au {paris_date(day)} : {result.summary['mailboxes']} BAL, "
                 f"{len(result.summary['errors'])} ligne(s) en erreur."
             )
     flagged = [check for check in services.growth_checks_refresh(campaign=campaign) if check.flagged]

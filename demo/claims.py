@@ -13,9 +13,10 @@ from claims.models import Claim
 from funding import services as funding_services
 from funding.enums import MailboxType
 from funding.models import Campaign
+from operators.models import Membership
 
 # Mailboxes at the demo campaign's closure per operator (first word of its name): (APP, ORG, PER).
-# ORG and PER are also what the demo Annuaire extraction of that day publishes (seed_demo).
+# ORG and PER are also what the demo Annuaire extraction of that day publishes (seed_demo, demo.funding).
 DEMO_COUNTS = {
     "alpha": (120, 2_400, 31_000),
     "beta": (3, 150, 2_200),
@@ -138,8 +139,6 @@ def seed_claims(*, campaign, operators, stdout):
 
 def _stand_in_user(operator):
     """A portal user for a demo operator that has none (inactive login: it only signs demo history)."""
-    from operators.models import Membership
-
     username = f"demo-{operator.siren}"
     user, created = get_user_model().objects.get_or_create(username=username, defaults={"is_active": True})
     if created:

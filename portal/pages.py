@@ -1,6 +1,6 @@
 """The portal's public information pages (DSFR obligations): legal notice, personal data,
 accessibility statement, site map, help and contact. Names and contacts come from settings.LEGAL
-(common.context_processors.legal); the texts are the templates in templates/portail/legal/."""
+(common.context_processors.legal); the texts are the templates in portal/templates/portail/legal/."""
 
 from django.shortcuts import render
 from django.views.decorators.http import require_GET

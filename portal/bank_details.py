@@ -12,11 +12,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from claims.portal.forms import DsfrFormMixin, apply_domain_error
 from common.downloads import attachment_response
 from common.exceptions import DomainError
 from operators import selectors as operator_selectors
 from operators import services as operator_services
+from portal.forms import DsfrFormMixin, apply_domain_error
 
 
 class BankDetailsForm(DsfrFormMixin, forms.Form):

@@ -14,13 +14,11 @@ from claims.recoveries import OBSERVATIONS_MAX_CHARS, OBSERVATIONS_MAX_FILES
 from common import ratelimit
 from common.exceptions import InvalidInput
 from common.net import client_ip
-from funding.enums import MailboxType
+from funding.enums import MAX_COUNT, MailboxType
 from operators.enums import EnrolmentDocumentKind, OperatorKind
 from operators.services import DECLARED_FIELDS
 
 logger = logging.getLogger(__name__)
-
-MAX_COUNT = 10_000_000
 
 
 class DsfrFormMixin:
@@ -359,7 +357,7 @@ class EnrolmentForm(DsfrFormMixin, forms.Form):
     def documents(self):
         return {kind: self.cleaned_data.get(kind) for kind in EnrolmentDocumentKind.values}
 
-    # {field name: {"path", "name"}}: files kept from an earlier attempt (claims.portal.staging).
+    # {field name: {"path", "name"}}: files kept from an earlier attempt (portal.staging).
     staged = {}
 
     def document_fields(self):
