@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from common.formatting import PARIS
+from common.formatting import PARIS, paris_date
 
 
 def _dec(value):
@@ -101,6 +101,6 @@ def _snapshot_view(snapshot):
 
 def _french_date(iso):
     try:
-        return date.fromisoformat(iso).strftime("%d/%m/%Y")
+        return paris_date(date.fromisoformat(iso))
     except (TypeError, ValueError):
         return iso or ""

@@ -53,7 +53,7 @@ EITHER_SIDE_ACTIONS = {"recovery_observations"}
 
 def _told_to_agents(event):
     if event.action in EITHER_SIDE_ACTIONS:
-        return not (is_any_agent(event.actor))
+        return not is_any_agent(event.actor)
     return event.action in OPERATOR_ACTIONS
 
 

@@ -33,7 +33,7 @@ from claims.models import BankReturn, Claim, Payment, PaymentAttempt, PaymentBat
 from claims.workflow import BATCH_TRANSITIONS, TRANSITIONS, append_claim_event, lock_claim
 from common.audit import append_event
 from common.exceptions import DomainError, GuardFailed, InvalidInput, NotAllowed, StateConflict
-from common.formatting import euros, masked_iban
+from common.formatting import euros, masked_iban, paris_date
 from common.roles import Role, actor_label, is_agent
 from funding.calendar import paris_today
 from operators.models import Operator
@@ -546,7 +546,7 @@ def _apply(
             return False
         booked_on = line.booked_on or paris_today(at=at)
         if booked_on > paris_today(at=at):
-            report.errors.append(f"{ref} : date de comptabilisation future ({booked_on:%d/%m/%Y}) ; non appliqué.")
+            report.errors.append(f"{ref} : date de comptabilisation future ({paris_date(booked_on)}) ; non appliqué.")
             return False
 
         def pay(locked: Claim) -> dict[str, Any]:
@@ -561,12 +561,12 @@ def _apply(
             prepare=pay,
             comment=(
                 f"Paiement confirmé par la banque (lot {attempt.batch.number}, référence {ref}) : "
-                f"{euros(attempt.amount_to_pay)} versés le {booked_on:%d/%m/%Y}"
+                f"{euros(attempt.amount_to_pay)} versés le {paris_date(booked_on)}"
                 + (f", dont {euros(attempt.offset)} compensés sur des indus" if attempt.offset else "")
                 + f". Retour {source} importé par {importer}."
             ),
         )
-        report.paid.append(f"{ref} : demande n° {attempt.claim_id} payée le {booked_on:%d/%m/%Y}.")
+        report.paid.append(f"{ref} : demande n° {attempt.claim_id} payée le {paris_date(booked_on)}.")
         return True
     if attempt.state == AttemptState.RETURNED:
         report.unchanged.append(f"{ref} : retour déjà enregistré.")

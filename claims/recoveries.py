@@ -25,7 +25,7 @@ from claims.models import Claim, ClaimEvent, Document, Payment, Recovery
 from claims.selectors import advances_to_recover
 from claims.workflow import append_claim_event, lock_claim
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
-from common.formatting import euros, paris_datetime
+from common.formatting import euros, paris_date, paris_datetime
 from common.roles import AnyUser, Role, is_agent
 from common.uploads import inspect_upload
 from common.workflow import Transition, Workflow
@@ -39,7 +39,7 @@ OBSERVATIONS_TOO_MANY_FILES = f"Joignez au plus {OBSERVATIONS_MAX_FILES} pièces
 
 
 def observations_deadline_text(case: Recovery) -> str:
-    return f"{case.observations_due:%d/%m/%Y} à 23 h 59 (heure de Paris)"
+    return f"{paris_date(case.observations_due)} à 23 h 59 (heure de Paris)"
 
 
 def observation_period_open(case: Recovery, *, at: datetime | None = None) -> bool:
@@ -74,7 +74,7 @@ def observation_period_over(case: Recovery, *, actor: AnyUser, at: datetime) -> 
     """The decision waits for the end of the observations period, unless observations were received."""
     if case.observations_received_at is None and observation_period_open(case, at=at):
         return [
-            f"Le délai d'observations court jusqu'au {case.observations_due:%d/%m/%Y} : "
+            f"Le délai d'observations court jusqu'au {paris_date(case.observations_due)} : "
             "la décision ne peut être prise avant, sauf observations reçues."
         ]
     return []
@@ -182,7 +182,7 @@ def recovery_proposal(*, claim: Claim, user: AnyUser, at: datetime | None = None
     if task is None:
         return None
     payment = Payment.objects.get(claim=task)
-    deadline = f"{task.balance_deadline:%d/%m/%Y}"
+    deadline = f"{paris_date(task.balance_deadline)}"
     return {
         "amount": recoverable_amount(payments=[payment]).quantize(Decimal("0.01")),
         "reason": f"avance payée, solde non déposé à la date limite du {deadline}.",
@@ -255,7 +255,7 @@ def recovery_open(
             [
                 f"Après examen de votre dossier, l'agence de paiement constate un indu de {euros(amount)} "
                 "(montant tel que versé, TVA comprise le cas échéant) sur les paiements suivants : "
-                + ", ".join(f"virement {p.reference} du {p.paid_on:%d/%m/%Y} ({euros(p.amount)})" for p in payments)
+                + ", ".join(f"virement {p.reference} du {paris_date(p.paid_on)} ({euros(p.amount)})" for p in payments)
                 + ".",
                 f"Motifs : {grounds}",
                 f"Vous pouvez présenter vos observations, avec les pièces utiles, jusqu'au "
@@ -381,7 +381,7 @@ def recovery_decide(
 
     def letter(case: Recovery) -> None:
         paragraphs = [
-            f"Par courrier du {timezone.localtime(case.opened_at):%d/%m/%Y}, nous vous avons notifié un indu de "
+            f"Par courrier du {paris_date(case.opened_at)}, nous vous avons notifié un indu de "
             f"{euros(case.amount_notified)} pour le motif suivant : {case.grounds}",
             f"Vos observations : {case.observations}"
             if case.observations

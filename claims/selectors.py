@@ -20,7 +20,7 @@ from claims.enums import (
 )
 from claims.models import Claim, DeadlineExtension, Document, Payment, PaymentAttempt, PaymentBatch, Recovery
 from common.formatting import masked_iban
-from common.roles import AnyUser, Role, is_agent, operator_id_of
+from common.roles import AnyUser, is_any_agent, operator_id_of
 from funding.calendar import paris_today
 from funding.models import Campaign
 from operators.models import Operator
@@ -30,7 +30,7 @@ from operators.selectors import payment_blockers, validated_bank_details
 def claims_visible_to(*, user: AnyUser) -> QuerySet[Claim]:
     """Agents see every claim; an operator's user sees only its operator's claims; others nothing."""
     queryset = Claim.objects.select_related("operator", "campaign", "campaign__schedule", "assigned_to")
-    if is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR):
+    if is_any_agent(user):
         return queryset
     operator_id = operator_id_of(user)
     if operator_id is None:
@@ -40,7 +40,7 @@ def claims_visible_to(*, user: AnyUser) -> QuerySet[Claim]:
 
 def documents_visible_to(*, user: AnyUser) -> QuerySet[Document]:
     queryset = Document.objects.select_related("claim", "uploaded_by")
-    if is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR):
+    if is_any_agent(user):
         return queryset
     operator_id = operator_id_of(user)
     if operator_id is None:
@@ -147,7 +147,7 @@ def required_proof_kinds(*, claim: Claim) -> list[DocumentKind]:
 
 def batches_visible_to(*, user: AnyUser) -> QuerySet[PaymentBatch]:
     """Agents (both roles) see every payment batch; nobody else sees any."""
-    if is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR):
+    if is_any_agent(user):
         return PaymentBatch.objects.select_related("created_by")
     return PaymentBatch.objects.none()
 
@@ -217,7 +217,7 @@ def advances_to_recover(*, user: AnyUser, at: datetime | None = None) -> QuerySe
     and on which no recovery case was opened (a cancelled one does not count). Each row is
     annotated with `balance_deadline` (hence typed Any, as `with_effective_deadline`). Agents only;
     anyone else gets nothing."""
-    if not (is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR)):
+    if not is_any_agent(user):
         return Claim.objects.none()
     extensions = DeadlineExtension.objects.filter(
         operator=OuterRef("operator"), campaign=OuterRef("campaign"), kind=ClaimKind.BALANCE
@@ -244,7 +244,7 @@ def advances_to_recover(*, user: AnyUser, at: datetime | None = None) -> QuerySe
 def recoveries_visible_to(*, user: AnyUser) -> QuerySet[Recovery]:
     """Agents see every recovery case; an operator's user those of its operator's claims; others none."""
     queryset = Recovery.objects.select_related("claim", "claim__operator", "claim__campaign")
-    if is_agent(user, Role.INSTRUCTOR) or is_agent(user, Role.VALIDATOR):
+    if is_any_agent(user):
         return queryset
     operator_id = operator_id_of(user)
     if operator_id is None:

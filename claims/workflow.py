@@ -20,7 +20,7 @@ from claims.enums import UPLOADABLE_KINDS, BatchState, ClaimKind, ClaimState, Do
 from claims.models import Claim, ClaimEvent, PaymentBatch, PaymentBatchEvent
 from common import scanning
 from common.audit import ChainedEvent, append_event
-from common.formatting import euros
+from common.formatting import euros, paris_date
 from common.roles import AnyUser, Role
 from common.workflow import Guard, Transition, Workflow
 from common.workflow import failed_guards as failed_guards  # the portal's checklist reads a transition's guards
@@ -63,7 +63,7 @@ def referencing_valid(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str
     day = filing_day(at)
     if operator_selectors.referencing_valid_on(operator=claim.operator, day=day):
         return []
-    return [f"L'opérateur n'a pas de numéro de référencement ANS valide au {day:%d/%m/%Y}."]
+    return [f"L'opérateur n'a pas de numéro de référencement ANS valide au {paris_date(day)}."]
 
 
 @filing_condition("Opérateur prestataire développeur et référencé Ségur")
@@ -140,8 +140,8 @@ def deployment_declared(claim: Claim, *, actor: AnyUser, at: datetime) -> list[s
         missing.append("Indiquez la date de déploiement du connecteur.")
     elif claim.deployment_date > closure:
         missing.append(
-            f"Le connecteur doit être déployé au plus tard le {closure:%d/%m/%Y} (date de clôture) ; "
-            f"date déclarée : {claim.deployment_date:%d/%m/%Y}."
+            f"Le connecteur doit être déployé au plus tard le {paris_date(closure)} (date de clôture) ; "
+            f"date déclarée : {paris_date(claim.deployment_date)}."
         )
     if not claim.technical_contact_name.strip() or not claim.technical_contact_email.strip():
         missing.append("Indiquez le contact technique (nom et e-mail) pour les éditeurs.")
@@ -150,8 +150,8 @@ def deployment_declared(claim: Claim, *, actor: AnyUser, at: datetime) -> list[s
             missing.append("Indiquez la date d'installation figurant sur la facture du connecteur.")
         elif claim.installation_date > closure:
             missing.append(
-                f"La facture doit attester une installation au plus tard le {closure:%d/%m/%Y} (date de clôture) ; "
-                f"date déclarée : {claim.installation_date:%d/%m/%Y}."
+                f"La facture doit attester une installation au plus tard le {paris_date(closure)} (date de clôture) ; "
+                f"date déclarée : {paris_date(claim.installation_date)}."
             )
     return missing
 
@@ -175,7 +175,7 @@ def filing_deadline_open(claim: Claim, *, actor: AnyUser, at: datetime) -> list[
     deadline = selectors.effective_deadline(operator=claim.operator, campaign=claim.campaign, kind=claim.kind)
     if is_open(deadline, at=at):
         return []
-    return [f"La date limite de dépôt ({deadline:%d/%m/%Y}, 23 h 59, heure de Paris) est dépassée."]
+    return [f"La date limite de dépôt ({paris_date(deadline)}, 23 h 59, heure de Paris) est dépassée."]
 
 
 def filing_deadline_passed(claim: Claim, *, actor: AnyUser, at: datetime) -> list[str]:
@@ -188,10 +188,10 @@ def filing_window_open(claim: Claim, *, actor: AnyUser, at: datetime) -> list[st
     operator's effective deadline."""
     campaign, today = claim.campaign, filing_day(at)
     if claim.kind == ClaimKind.ADVANCE and today < campaign.opening_date:
-        return [f"Les demandes d'avance s'ouvrent le {campaign.opening_date:%d/%m/%Y}."]
+        return [f"Les demandes d'avance s'ouvrent le {paris_date(campaign.opening_date)}."]
     if claim.kind == ClaimKind.BALANCE and today <= campaign.closure_date:
         return [
-            f"Le solde se demande après la date de clôture ({campaign.closure_date:%d/%m/%Y}), sur les BAL "
+            f"Le solde se demande après la date de clôture ({paris_date(campaign.closure_date)}), sur les BAL "
             "comptées à cette date."
         ]
     return filing_deadline_open(claim, actor=actor, at=at)

@@ -270,8 +270,3 @@ class Workflow(Mapping[str, Transition], Generic[RowT]):
             for effect in effects:
                 transaction.on_commit(effect)
         return self.reload(obj)
-
-
-def any_agent(user: AnyUser, obj: object = None) -> bool:
-    """An instructor or a validator (both agent roles)."""
-    return has_role(user, Role.INSTRUCTOR, operator_id=None) or has_role(user, Role.VALIDATOR, operator_id=None)

@@ -13,7 +13,8 @@ from common.admin import AdminAction, BaseAdmin, HistoryInlineMixin, WorkflowAdm
 from common.admin_scanning import scan_column
 from common.downloads import attachment_response
 from common.exceptions import DomainError
-from common.workflow import any_agent
+from common.formatting import paris_date
+from common.roles import is_any_agent
 from operators import selectors as operator_selectors
 from operators import services as operator_services
 from operators.enums import OPTIONAL_ENROLMENT_PROOFS, ContractStatus, EnrolmentDocumentKind, OperatorKind
@@ -165,9 +166,9 @@ class OperatorAdmin(BaseAdmin):
                 (
                     check.campaign,
                     check.reference_count,
-                    f"{check.reference_snapshot.as_of:%d/%m/%Y}",
+                    f"{paris_date(check.reference_snapshot.as_of)}",
                     check.closure_count,
-                    f"{check.closure_snapshot.as_of:%d/%m/%Y}",
+                    f"{paris_date(check.closure_snapshot.as_of)}",
                     f"×{check.growth}" if check.growth is not None else "nouvel entrant, absent à la référence",
                     check.overall_growth,
                     "⚠ ANOMALIE : demander les contrats avec les clients finaux" if check.flagged else "pas d'anomalie",
@@ -251,7 +252,7 @@ class ContractV2Admin(BaseAdmin):
 
     def countersign_view(self, request, pk):
         contract = get_object_or_404(ContractV2.objects.select_related("operator"), pk=pk)
-        if not any_agent(request.user):
+        if not is_any_agent(request.user):
             self.message_user(request, "Seuls les instructeurs et valideurs enregistrent une contre-signature.",
                               messages.ERROR)  # fmt: skip
             return redirect("admin:operators_contractv2_changelist")
@@ -271,7 +272,7 @@ class ContractV2Admin(BaseAdmin):
                 self.message_user(
                     request,
                     f"Contre-signature de l'ANS enregistrée pour {contract.operator.legal_name} "
-                    f"au {form.cleaned_data['countersigned_on']:%d/%m/%Y}.",
+                    f"au {paris_date(form.cleaned_data['countersigned_on'])}.",
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(f"{reverse('admin:operators_contractv2_changelist')}?a_faire=contresigner")
@@ -725,7 +726,7 @@ class FraudFlagAdmin(BaseAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if not any_agent(request.user):
+        if not is_any_agent(request.user):
             actions.pop("clear_selected", None)
         return actions
 

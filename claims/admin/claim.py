@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -26,7 +25,7 @@ from claims.workflow import TRANSITIONS
 from common.admin import AdminAction, BaseAdmin, WorkflowAdmin, parse_amount, parse_date, person, report_error, text
 from common.downloads import attachment_response, with_download_headers
 from common.exceptions import DomainError, NotAllowed
-from common.formatting import PARIS, count, euros, number, paris_datetime, percent, vat_rate
+from common.formatting import count, euros, number, paris_date, paris_datetime, percent, vat_rate
 from funding.calendar import paris_today
 from funding.models import GrowthCheck
 from operators.admin import fraud_signals_html
@@ -210,7 +209,7 @@ class ClaimAdmin(WorkflowAdmin):
 
     @admin.display(description="déposée le", ordering="submitted_at")
     def submitted_on(self, obj):
-        return timezone.localtime(obj.submitted_at, PARIS).strftime("%d/%m/%Y") if obj.submitted_at else "—"
+        return paris_date(obj.submitted_at)
 
     @admin.display(description="état", ordering="state")
     def state_badge(self, obj):
@@ -262,11 +261,11 @@ class ClaimAdmin(WorkflowAdmin):
     def deadline_display(self, obj):
         deadline = obj.correction_due if obj.state == ClaimState.CHANGES_REQUESTED else obj.effective_deadline
         if deadline is None or obj.state not in (ClaimState.DRAFT, ClaimState.CHANGES_REQUESTED):
-            return f"{obj.effective_deadline:%d/%m/%Y}" if getattr(obj, "effective_deadline", None) else "—"
+            return f"{paris_date(obj.effective_deadline)}" if getattr(obj, "effective_deadline", None) else "—"
         days = (deadline - paris_today()).days
         colour = "#ce0500" if days < 0 else "#b34000" if days <= 7 else "inherit"
         left = f"dépassée de {-days} j" if days < 0 else f"J-{days}"
-        return format_html('{} <span style="color:{}">({})</span>', f"{deadline:%d/%m/%Y}", colour, left)
+        return format_html('{} <span style="color:{}">({})</span>', f"{paris_date(deadline)}", colour, left)
 
     # --- change page fields -------------------------------------------------------------------
 
@@ -280,7 +279,7 @@ class ClaimAdmin(WorkflowAdmin):
 
     @admin.display(description="date limite applicable")
     def filing_deadline(self, obj):
-        return f"{obj.effective_deadline:%d/%m/%Y} à 23 h 59 (heure de Paris)"  # annotated by get_queryset
+        return f"{paris_date(obj.effective_deadline)} à 23 h 59 (heure de Paris)"  # annotated by get_queryset
 
     @admin.display(description="paiement")
     def payment_info(self, obj):
@@ -288,10 +287,10 @@ class ClaimAdmin(WorkflowAdmin):
         for payment in Payment.objects.filter(claim=obj).order_by("recorded_at"):
             text = (
                 f"{euros(payment.amount)} versés (dont {euros(payment.amount_excl_vat)} HT et {euros(payment.vat)} "
-                f"de TVA) le {payment.paid_on:%d/%m/%Y}, virement {payment.reference}"
+                f"de TVA) le {paris_date(payment.paid_on)}, virement {payment.reference}"
             )
             if payment.returned_at:
-                text += f" — retourné le {timezone.localtime(payment.returned_at):%d/%m/%Y} ({payment.return_reason})"
+                text += f" — retourné le {paris_date(payment.returned_at)} ({payment.return_reason})"
             texts.append(text)
         return format_html_join(mark_safe("<br>"), "{}", ((t,) for t in texts)) if texts else "—"
 
@@ -374,7 +373,9 @@ class ClaimAdmin(WorkflowAdmin):
         except DomainError as error:
             report_error(self, request, error)
         else:
-            self.message_user(request, f"Date limite prolongée au {extension.new_deadline:%d/%m/%Y}.", messages.SUCCESS)
+            self.message_user(
+                request, f"Date limite prolongée au {paris_date(extension.new_deadline)}.", messages.SUCCESS
+            )
         return self._back(pk)
 
     def recovery_view(self, request, pk):

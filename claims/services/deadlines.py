@@ -15,6 +15,7 @@ from claims.enums import ClaimState
 from claims.models import Claim, DeadlineExtension, SentNotification
 from claims.workflow import TRANSITIONS, append_claim_event, lock_claim
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
+from common.formatting import paris_date
 from common.roles import Role, is_agent
 from common.workflow import COMMENT_REQUIRED
 from funding.calendar import paris_today
@@ -47,7 +48,7 @@ def deadline_extension_grant(
         raise InvalidInput(COMMENT_REQUIRED, errors={"reason": [COMMENT_REQUIRED]})
     current = selectors.effective_deadline(operator=operator, campaign=campaign, kind=kind)
     if new_deadline <= current:
-        message = f"La nouvelle date limite doit être postérieure au {current:%d/%m/%Y}."
+        message = f"La nouvelle date limite doit être postérieure au {paris_date(current)}."
         raise InvalidInput(message, errors={"new_deadline": [message]})
     with transaction.atomic():
         extension = DeadlineExtension.objects.create(
@@ -60,7 +61,7 @@ def deadline_extension_grant(
                 claim=locked,
                 actor=actor,
                 action="extend_deadline",
-                comment=f"Date limite prolongée au {new_deadline:%d/%m/%Y} : {reason}",
+                comment=f"Date limite prolongée au {paris_date(new_deadline)} : {reason}",
                 at=at,
             )
     return extension

@@ -13,6 +13,7 @@ from claims.enums import EDITABLE_STATES, ClaimKind, ClaimState
 from claims.models import Claim
 from claims.workflow import TRANSITIONS, append_claim_event, lock_claim, may_open
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
+from common.formatting import paris_date
 from common.roles import Role, has_role, is_agent
 from funding import services as funding_services
 from funding.models import Campaign
@@ -117,7 +118,7 @@ DETAIL_FIELDS = {
 def _detail_text(value: object) -> str:
     if value in (None, ""):
         return "(vide)"
-    return f"{value:%d/%m/%Y}" if hasattr(value, "strftime") else str(value)
+    return paris_date(value) if isinstance(value, date) else str(value)
 
 
 def claim_update_details(

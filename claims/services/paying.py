@@ -10,6 +10,7 @@ from claims import payments
 from claims.models import Claim, PaymentAttempt
 from claims.workflow import TRANSITIONS
 from common.exceptions import InvalidInput
+from common.formatting import paris_date
 from funding.calendar import paris_today
 
 
@@ -30,7 +31,7 @@ def claim_mark_paid(
     today = paris_today(at=at)
     paid_on = paid_on or today
     if paid_on > today:
-        message = f"La date de paiement ({paid_on:%d/%m/%Y}) ne peut pas être dans le futur."
+        message = f"La date de paiement ({paris_date(paid_on)}) ne peut pas être dans le futur."
         raise InvalidInput(message, errors={"paid_on": [message]})
     confirmed: dict[str, PaymentAttempt | None] = {}
 
@@ -38,7 +39,8 @@ def claim_mark_paid(
         approved_on = timezone.localtime(locked.decided_at).date() if locked.decided_at else None
         if approved_on is not None and paid_on < approved_on:
             message = (
-                f"La date de paiement ({paid_on:%d/%m/%Y}) ne peut pas précéder l'approbation ({approved_on:%d/%m/%Y})."
+                f"La date de paiement ({paris_date(paid_on)}) ne peut pas précéder "
+                f"l'approbation ({paris_date(approved_on)})."
             )
             raise InvalidInput(message, errors={"paid_on": [message]})
         _, confirmed["attempt"] = payments.record_settled_payment(

@@ -70,7 +70,7 @@ def contract_v2_countersign(
     who recorded it and when. Raises NotAllowed, StateConflict, InvalidInput (field errors).
     """
     at = at or timezone.now()
-    if not (is_any_agent(actor)):
+    if not is_any_agent(actor):
         raise NotAllowed()
     today = timezone.localdate(at)
     countersigned_on = countersigned_on or today

@@ -273,7 +273,7 @@ def fraud_flag_clear(*, flag: FraudFlag, actor: User, reason: str, at: datetime 
     """An agent (instructeur or valideur) clears a flag with a reason: the operator may be paid again
     (when no other flag is open). Who, when and why stay on the flag."""
     at = at or timezone.now()
-    if not (is_any_agent(actor)):
+    if not is_any_agent(actor):
         raise NotAllowed()
     reason = (reason or "").strip()
     if not reason:

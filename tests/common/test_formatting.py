@@ -151,18 +151,7 @@ def test_money_and_counts_are_formatted_only_by_common_formatting():
 # --- Guard: calendar days through common.formatting.paris_date --------------------------------------
 
 DAY_FORMAT = re.compile(r":%d/%m/%Y\}|strftime\(\s*[\"']%d/%m/%Y[\"']\s*\)")
-# The workflow helper's modules (issue 15 item 2): left as they are for the lead to switch.
-DAY_FORMAT_PENDING = {
-    "claims/admin/claim.py",
-    "claims/breakdown.py",
-    "claims/payments.py",
-    "claims/recoveries.py",
-    "claims/services/deadlines.py",
-    "claims/services/filing.py",
-    "claims/services/paying.py",
-    "claims/workflow.py",
-    "operators/admin.py",
-}
+DAY_FORMAT_PENDING: set[str] = set()  # none left
 
 
 def test_the_day_guard_recognises_a_hand_formatted_day():
