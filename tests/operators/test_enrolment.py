@@ -153,7 +153,7 @@ def test_storage_failure_midway_removes_the_files_already_stored(representative,
     def boom(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services.enrolment, "_append_enrolment_event", boom)
+    monkeypatch.setattr(services.enrolment, "append_enrolment_event", boom)
     with pytest.raises(RuntimeError):
         submit(representative)
     nothing_written(settings, files_before)
