@@ -77,29 +77,22 @@ def store_document(*, claim, actor, kind, version, name, content, content_type, 
     The file is written first under a fresh name; if the row or its event cannot be written,
     the file is removed, so a stored file never outlives a rolled-back row.
     """
-    document = Document(
-        operator_id=claim.operator_id,
-        claim=claim,
-        kind=kind,
-        version=version,
-        original_name=name,
+    document = scanning.store_file(
+        Document,
+        name=name,
+        content=content,
         content_type=content_type,
         size=size,
         sha256=sha256,
         uploaded_by=actor,
-        **scanning.initial_scan_fields(generated=kind in GENERATED_KINDS),
+        generated=kind in GENERATED_KINDS,
+        operator_id=claim.operator_id,
+        claim=claim,
+        kind=kind,
+        version=version,
     )
-    document.file.save(name, content, save=False)
     try:
-        document.save()
-        scanning.schedule_scan(document)  # after commit; "en cours d'analyse" until clean
-        append_claim_event(
-            claim=claim,
-            actor=actor,
-            action=action,
-            comment=comment,
-            at=at,
-        )
+        append_claim_event(claim=claim, actor=actor, action=action, comment=comment, at=at)
     except Exception:
         document.file.storage.delete(document.file.name)
         raise
@@ -119,25 +112,16 @@ def attach_receipt(*, claim, actor, resubmission, at):
     content = filing_receipt(
         claim=claim, documents=proofs, filed_by=actor_label(actor), resubmission=resubmission, at=at
     )
-    version = next_version(claim, DocumentKind.RECEIPT)
-    name = f"accuse-de-depot-{claim.pk}-v{version}.pdf"
-    sha256 = hashlib.sha256(content).hexdigest()
-    document = store_document(
+    return _store_generated_pdf(
         claim=claim,
         actor=actor,
         kind=DocumentKind.RECEIPT,
-        version=version,
-        name=name,
-        content=ContentFile(content),
-        content_type="application/pdf",
-        size=len(content),
-        sha256=sha256,
+        content=content,
+        stem="accuse-de-depot",
         action="receipt",
-        comment=f"Accusé de dépôt {name} (SHA-256 {sha256[:12]}…)",
+        comment=lambda name, sha256: f"Accusé de dépôt {name} (SHA-256 {sha256[:12]}…)",
         at=at,
     )
-    transaction.on_commit(lambda: notifications.schedule_decision_letter(document.pk))
-    return document
 
 
 def attach_decision_letter(*, claim, actor, title, paragraphs, at=None):
@@ -148,21 +132,36 @@ def attach_decision_letter(*, claim, actor, title, paragraphs, at=None):
 
     at = at or timezone.now()
     content = decision_letter(claim=claim, title=title, paragraphs=paragraphs, signed_by=actor_label(actor), at=at)
-    version = next_version(claim, DocumentKind.DECISION_LETTER)
-    name = f"{title.lower().replace(' ', '-').replace(chr(39), '-')}-{claim.pk}-v{version}.pdf"
+    return _store_generated_pdf(
+        claim=claim,
+        actor=actor,
+        kind=DocumentKind.DECISION_LETTER,
+        content=content,
+        stem=title.lower().replace(" ", "-").replace("'", "-"),
+        action="letter",
+        comment=lambda name, sha256: f"{title} : lettre générée ({name}, SHA-256 {sha256[:12]}…)",
+        at=at,
+    )
+
+
+def _store_generated_pdf(*, claim, actor, kind, content, stem, action, comment, at):
+    """A PDF the platform generated, stored as the next version of `kind` (« {stem}-{claim}-v{n}.pdf »)
+    and e-mailed to the operator after commit; `comment(name, sha256)` is the history's line."""
+    version = next_version(claim, kind)
+    name = f"{stem}-{claim.pk}-v{version}.pdf"
     sha256 = hashlib.sha256(content).hexdigest()
     document = store_document(
         claim=claim,
         actor=actor,
-        kind=DocumentKind.DECISION_LETTER,
+        kind=kind,
         version=version,
         name=name,
         content=ContentFile(content),
         content_type="application/pdf",
         size=len(content),
         sha256=sha256,
-        action="letter",
-        comment=f"{title} : lettre générée ({name}, SHA-256 {sha256[:12]}…)",
+        action=action,
+        comment=comment(name, sha256),
         at=at,
     )
     transaction.on_commit(lambda: notifications.schedule_decision_letter(document.pk))

@@ -86,6 +86,32 @@ def schedule_scan(document):
         transaction.on_commit(lambda: enqueue_scan(label, pk))
 
 
+def store_file(model, *, name, content, content_type, size, sha256, uploaded_by, generated=False, **fields):
+    """Write `content` under a fresh file name and save a `model` row (a StoredFile) describing it,
+    its scan queued after commit (`pending` until clean). Call it inside the transaction that stores it.
+
+    If the row cannot be saved, the file is removed, so a stored file never outlives a failed row; a
+    caller whose transaction goes on must remove `document.file` itself if that transaction fails.
+    """
+    document = model(
+        original_name=name,
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        uploaded_by=uploaded_by,
+        **initial_scan_fields(generated=generated),
+        **fields,
+    )
+    document.file.save(name, content, save=False)
+    try:
+        document.save()
+        schedule_scan(document)  # after commit; "en cours d'analyse" until clean
+    except Exception:
+        document.file.storage.delete(document.file.name)
+        raise
+    return document
+
+
 def enqueue_scan(model_label, pk):
     try:
         scan_stored_file.delay(model_label, pk)

@@ -163,19 +163,17 @@ def bank_details_request(
                 requested_by=actor,
                 requested_at=at,
             )
-            document = BankDetailsProof(
-                change=change,
-                original_name=display_name,
+            document = scanning.store_file(
+                BankDetailsProof,
+                name=display_name,
+                content=proof,
                 content_type=content_type,
                 size=size,
                 sha256=sha256,
                 uploaded_by=actor,
-                **scanning.initial_scan_fields(),
+                change=change,
             )
-            document.file.save(display_name, proof, save=False)
             stored = (document.file.storage, document.file.name)
-            document.save()
-            scanning.schedule_scan(document)  # after commit; "en cours d'analyse" until clean
             append_bank_details_event(
                 change=change,
                 actor=actor,

@@ -328,21 +328,19 @@ def _store_documents(
     """Save each inspected file as a new version; `stored` collects (storage, name) for clean-up."""
     for kind, (uploaded, (content_type, size, sha256, display_name)) in inspected.items():
         version = (enrolment.documents.filter(kind=kind).aggregate(last=Max("version"))["last"] or 0) + 1
-        document = EnrolmentDocument(
-            enrolment=enrolment,
-            kind=kind,
-            version=version,
-            original_name=display_name,
+        document = scanning.store_file(
+            EnrolmentDocument,
+            name=display_name,
+            content=uploaded,
             content_type=content_type,
             size=size,
             sha256=sha256,
             uploaded_by=actor,
-            **scanning.initial_scan_fields(),
+            enrolment=enrolment,
+            kind=kind,
+            version=version,
         )
-        document.file.save(display_name, uploaded, save=False)
         stored.append((document.file.storage, document.file.name))
-        document.save()
-        scanning.schedule_scan(document)  # after commit; "en cours d'analyse" until clean
 
 
 def _detect_fraud(*, iban: str, inspected: Inspected, at: datetime) -> None:
