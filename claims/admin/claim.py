@@ -140,37 +140,8 @@ class ClaimAdmin(NoAddOrDeleteMixin, WorkflowAdmin):
         ),
         ("Dates (heure de Paris)", {"fields": ["created_on", "submitted_at_paris", "decided_on", "updated_on"]}),
     ]
-    readonly_fields = [
-        "operator",
-        "fraud_signals",
-        "campaign",
-        "kind",
-        "state",
-        "assigned_to_name",
-        "breakdown_table",
-        "schedule_code",
-        "funded_total_display",
-        "amount_display",
-        "vat_rate_display",
-        "vat_display",
-        "amount_to_pay_display",
-        "technical_doc_url",
-        "deployment_date",
-        "installation_date",
-        "technical_contact_name",
-        "technical_contact_email",
-        "filing_deadline",
-        "correction_message",
-        "correction_due",
-        "approved_by_name",
-        "decision_reason",
-        "payment_info",
-        "growth_info",
-        "created_on",
-        "submitted_at_paris",
-        "decided_on",
-        "updated_on",
-    ]
+    # Every field of the page is read-only: a claim changes only through its transitions and services.
+    readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
     inlines = [DocumentInline, RecoveryInline, ClaimEventInline]
 
     def get_search_results(self, request, queryset, search_term):
