@@ -18,11 +18,13 @@ generates itself (letters, receipts) are never scanned.
 
 import logging
 import posixpath
+from collections.abc import Iterable
 from datetime import timedelta
 
 from celery import shared_task
 from django.apps import apps
 from django.conf import settings
+from django.core.files.storage import Storage
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -110,6 +112,16 @@ def store_file(model, *, name, content, content_type, size, sha256, uploaded_by,
         document.file.storage.delete(document.file.name)
         raise
     return document
+
+
+def remove_files(stored: Iterable[tuple[Storage, str]], *, after: str) -> None:
+    """Remove the files that a rolled-back transaction had written, `stored` as (storage, name); a file
+    that cannot be removed is logged ("could not remove … after `after`"), never raised."""
+    for storage, name in stored:
+        try:
+            storage.delete(name)
+        except OSError:
+            logger.exception("could not remove %s after %s", name, after)
 
 
 def enqueue_scan(model_label, pk):

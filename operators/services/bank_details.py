@@ -186,22 +186,12 @@ def bank_details_request(
             )
             fraud_signals_detect(ibans=[iban], sha256s=[sha256], at=at)
     except IntegrityError:
-        _delete(stored)
+        scanning.remove_files([stored] if stored else [], after="a rolled-back bank-details request")
         raise StateConflict(BANK_DETAILS_PENDING, code="bank_details_pending") from None
     except Exception:
-        _delete(stored)
+        scanning.remove_files([stored] if stored else [], after="a rolled-back bank-details request")
         raise
     return change
-
-
-def _delete(stored: tuple[Storage, str] | None) -> None:
-    if stored is None:
-        return
-    storage, name = stored
-    try:
-        storage.delete(name)
-    except OSError:
-        logger.exception("could not remove %s after a rolled-back bank-details request", name)
 
 
 def _decide(

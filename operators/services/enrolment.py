@@ -349,14 +349,6 @@ def _detect_fraud(*, iban: str, inspected: Inspected, at: datetime) -> None:
     fraud_signals_detect(ibans=[iban], sha256s=sha256s, at=at)
 
 
-def _delete_stored(stored: Iterable[tuple[Storage, str]]) -> None:
-    for storage, name in stored:
-        try:
-            storage.delete(name)
-        except OSError:
-            logger.exception("could not remove %s after a rolled-back enrolment", name)
-
-
 def append_enrolment_event(
     *,
     enrolment: Enrolment,
@@ -450,10 +442,10 @@ def enrolment_submit(
             )
             _detect_fraud(iban=enrolment.iban, inspected=inspected, at=at)
     except IntegrityError:
-        _delete_stored(stored)
+        scanning.remove_files(stored, after="a rolled-back enrolment")
         raise StateConflict(OPEN_ENROLMENT_EXISTS, code="open_enrolment") from None
     except Exception:
-        _delete_stored(stored)
+        scanning.remove_files(stored, after="a rolled-back enrolment")
         raise
     return enrolment
 
@@ -545,7 +537,7 @@ def enrolment_resubmit(
                 )
             )
     except Exception:
-        _delete_stored(stored)
+        scanning.remove_files(stored, after="a rolled-back enrolment")
         raise
 
 
