@@ -33,7 +33,8 @@ def document_upload(*, claim, actor, kind, uploaded_file, at=None):
     except ValueError:
         message = "Type de pièce inconnu."
         raise InvalidInput(message, errors={"kind": [message]}) from None
-    content_type, size, sha256, display_name = inspect_upload(uploaded_file)
+    inspection = inspect_upload(uploaded_file)
+    _content_type, _size, sha256, display_name = inspection
     with transaction.atomic():
         locked = lock_claim(claim)
         if not (has_role(actor, Role.OPERATOR, operator_id=locked.operator_id) or is_agent(actor, Role.INSTRUCTOR)):
@@ -46,11 +47,8 @@ def document_upload(*, claim, actor, kind, uploaded_file, at=None):
             actor=actor,
             kind=kind,
             version=version,
-            name=display_name,
             content=uploaded_file,
-            content_type=content_type,
-            size=size,
-            sha256=sha256,
+            inspection=inspection,
             action="document",
             comment=f"Pièce déposée : {kind.label} v{version} — {display_name} (SHA-256 {sha256[:12]}…)",
             at=at,
@@ -71,7 +69,7 @@ def next_version(claim, kind):
     return (claim.documents.filter(kind=kind).aggregate(last=Max("version"))["last"] or 0) + 1
 
 
-def store_document(*, claim, actor, kind, version, name, content, content_type, size, sha256, action, comment, at):
+def store_document(*, claim, actor, kind, version, content, inspection, action, comment, at):
     """Store a document version and log it on the claim; the caller holds the lock on `claim`.
 
     The file is written first under a fresh name; if the row or its event cannot be written,
@@ -79,11 +77,8 @@ def store_document(*, claim, actor, kind, version, name, content, content_type, 
     """
     document = scanning.store_file(
         Document,
-        name=name,
         content=content,
-        content_type=content_type,
-        size=size,
-        sha256=sha256,
+        inspection=inspection,
         uploaded_by=actor,
         generated=kind in GENERATED_KINDS,
         operator_id=claim.operator_id,
@@ -155,11 +150,8 @@ def _store_generated_pdf(*, claim, actor, kind, content, stem, action, comment, 
         actor=actor,
         kind=kind,
         version=version,
-        name=name,
         content=ContentFile(content),
-        content_type="application/pdf",
-        size=len(content),
-        sha256=sha256,
+        inspection=("application/pdf", len(content), sha256, name),
         action=action,
         comment=comment(name, sha256),
         at=at,

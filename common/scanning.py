@@ -88,13 +88,15 @@ def schedule_scan(document):
         transaction.on_commit(lambda: enqueue_scan(label, pk))
 
 
-def store_file(model, *, name, content, content_type, size, sha256, uploaded_by, generated=False, **fields):
+def store_file(model, *, content, inspection, uploaded_by, generated=False, **fields):
     """Write `content` under a fresh file name and save a `model` row (a StoredFile) describing it,
     its scan queued after commit (`pending` until clean). Call it inside the transaction that stores it.
+    `inspection` is (content type, size, SHA-256, display name), as common.uploads.inspect_upload gives it.
 
     If the row cannot be saved, the file is removed, so a stored file never outlives a failed row; a
     caller whose transaction goes on must remove `document.file` itself if that transaction fails.
     """
+    content_type, size, sha256, name = inspection
     document = model(
         original_name=name,
         content_type=content_type,

@@ -144,9 +144,10 @@ def bank_details_request(
     if errors:
         raise InvalidInput("Le changement de coordonnées bancaires est incomplet ou invalide.", errors=errors)
     try:
-        content_type, size, sha256, display_name = inspect_upload(proof)
+        inspection = inspect_upload(proof)
     except DomainError as error:
         raise type(error)(f"RIB : {error.message}", code=error.code, errors={"proof": [error.message]}) from None
+    _content_type, _size, sha256, _name = inspection
 
     stored: tuple[Storage, str] | None = None
     try:
@@ -165,11 +166,8 @@ def bank_details_request(
             )
             document = scanning.store_file(
                 BankDetailsProof,
-                name=display_name,
                 content=proof,
-                content_type=content_type,
-                size=size,
-                sha256=sha256,
+                inspection=inspection,
                 uploaded_by=actor,
                 change=change,
             )

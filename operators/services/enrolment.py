@@ -326,15 +326,12 @@ def _store_documents(
     *, enrolment: Enrolment, actor: User, inspected: Inspected, stored: list[tuple[Storage, str]]
 ) -> None:
     """Save each inspected file as a new version; `stored` collects (storage, name) for clean-up."""
-    for kind, (uploaded, (content_type, size, sha256, display_name)) in inspected.items():
+    for kind, (uploaded, inspection) in inspected.items():
         version = (enrolment.documents.filter(kind=kind).aggregate(last=Max("version"))["last"] or 0) + 1
         document = scanning.store_file(
             EnrolmentDocument,
-            name=display_name,
             content=uploaded,
-            content_type=content_type,
-            size=size,
-            sha256=sha256,
+            inspection=inspection,
             uploaded_by=actor,
             enrolment=enrolment,
             kind=kind,
