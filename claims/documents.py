@@ -33,7 +33,8 @@ def document_upload(*, claim, actor, kind, uploaded_file, at=None):
     except ValueError:
         message = "Type de pièce inconnu."
         raise InvalidInput(message, errors={"kind": [message]}) from None
-    content_type, size, sha256, display_name = inspect_upload(uploaded_file)
+    inspection = inspect_upload(uploaded_file)
+    _content_type, _size, sha256, display_name = inspection
     with transaction.atomic():
         locked = lock_claim(claim)
         if not (has_role(actor, Role.OPERATOR, operator_id=locked.operator_id) or is_agent(actor, Role.INSTRUCTOR)):
@@ -46,11 +47,8 @@ def document_upload(*, claim, actor, kind, uploaded_file, at=None):
             actor=actor,
             kind=kind,
             version=version,
-            name=display_name,
             content=uploaded_file,
-            content_type=content_type,
-            size=size,
-            sha256=sha256,
+            inspection=inspection,
             action="document",
             comment=f"Pièce déposée : {kind.label} v{version} — {display_name} (SHA-256 {sha256[:12]}…)",
             at=at,
@@ -71,35 +69,25 @@ def next_version(claim, kind):
     return (claim.documents.filter(kind=kind).aggregate(last=Max("version"))["last"] or 0) + 1
 
 
-def store_document(*, claim, actor, kind, version, name, content, content_type, size, sha256, action, comment, at):
+def store_document(*, claim, actor, kind, version, content, inspection, action, comment, at):
     """Store a document version and log it on the claim; the caller holds the lock on `claim`.
 
     The file is written first under a fresh name; if the row or its event cannot be written,
     the file is removed, so a stored file never outlives a rolled-back row.
     """
-    document = Document(
+    document = scanning.store_file(
+        Document,
+        content=content,
+        inspection=inspection,
+        uploaded_by=actor,
+        generated=kind in GENERATED_KINDS,
         operator_id=claim.operator_id,
         claim=claim,
         kind=kind,
         version=version,
-        original_name=name,
-        content_type=content_type,
-        size=size,
-        sha256=sha256,
-        uploaded_by=actor,
-        **scanning.initial_scan_fields(generated=kind in GENERATED_KINDS),
     )
-    document.file.save(name, content, save=False)
     try:
-        document.save()
-        scanning.schedule_scan(document)  # after commit; "en cours d'analyse" until clean
-        append_claim_event(
-            claim=claim,
-            actor=actor,
-            action=action,
-            comment=comment,
-            at=at,
-        )
+        append_claim_event(claim=claim, actor=actor, action=action, comment=comment, at=at)
     except Exception:
         document.file.storage.delete(document.file.name)
         raise
@@ -119,25 +107,16 @@ def attach_receipt(*, claim, actor, resubmission, at):
     content = filing_receipt(
         claim=claim, documents=proofs, filed_by=actor_label(actor), resubmission=resubmission, at=at
     )
-    version = next_version(claim, DocumentKind.RECEIPT)
-    name = f"accuse-de-depot-{claim.pk}-v{version}.pdf"
-    sha256 = hashlib.sha256(content).hexdigest()
-    document = store_document(
+    return _store_generated_pdf(
         claim=claim,
         actor=actor,
         kind=DocumentKind.RECEIPT,
-        version=version,
-        name=name,
-        content=ContentFile(content),
-        content_type="application/pdf",
-        size=len(content),
-        sha256=sha256,
+        content=content,
+        stem="accuse-de-depot",
         action="receipt",
-        comment=f"Accusé de dépôt {name} (SHA-256 {sha256[:12]}…)",
+        comment=lambda name, sha256: f"Accusé de dépôt {name} (SHA-256 {sha256[:12]}…)",
         at=at,
     )
-    transaction.on_commit(lambda: notifications.schedule_decision_letter(document.pk))
-    return document
 
 
 def attach_decision_letter(*, claim, actor, title, paragraphs, at=None):
@@ -148,21 +127,33 @@ def attach_decision_letter(*, claim, actor, title, paragraphs, at=None):
 
     at = at or timezone.now()
     content = decision_letter(claim=claim, title=title, paragraphs=paragraphs, signed_by=actor_label(actor), at=at)
-    version = next_version(claim, DocumentKind.DECISION_LETTER)
-    name = f"{title.lower().replace(' ', '-').replace(chr(39), '-')}-{claim.pk}-v{version}.pdf"
+    return _store_generated_pdf(
+        claim=claim,
+        actor=actor,
+        kind=DocumentKind.DECISION_LETTER,
+        content=content,
+        stem=title.lower().replace(" ", "-").replace("'", "-"),
+        action="letter",
+        comment=lambda name, sha256: f"{title} : lettre générée ({name}, SHA-256 {sha256[:12]}…)",
+        at=at,
+    )
+
+
+def _store_generated_pdf(*, claim, actor, kind, content, stem, action, comment, at):
+    """A PDF the platform generated, stored as the next version of `kind` (« {stem}-{claim}-v{n}.pdf »)
+    and e-mailed to the operator after commit; `comment(name, sha256)` is the history's line."""
+    version = next_version(claim, kind)
+    name = f"{stem}-{claim.pk}-v{version}.pdf"
     sha256 = hashlib.sha256(content).hexdigest()
     document = store_document(
         claim=claim,
         actor=actor,
-        kind=DocumentKind.DECISION_LETTER,
+        kind=kind,
         version=version,
-        name=name,
         content=ContentFile(content),
-        content_type="application/pdf",
-        size=len(content),
-        sha256=sha256,
-        action="letter",
-        comment=f"{title} : lettre générée ({name}, SHA-256 {sha256[:12]}…)",
+        inspection=("application/pdf", len(content), sha256, name),
+        action=action,
+        comment=comment(name, sha256),
         at=at,
     )
     transaction.on_commit(lambda: notifications.schedule_decision_letter(document.pk))

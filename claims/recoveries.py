@@ -301,22 +301,20 @@ def recovery_record_observations(
     attachments = list(attachments or ())
     if len(attachments) > OBSERVATIONS_MAX_FILES:
         raise InvalidInput(OBSERVATIONS_TOO_MANY_FILES, errors={"attachments": [OBSERVATIONS_TOO_MANY_FILES]})
-    checked = [(upload, *inspect_upload(upload)) for upload in attachments]
+    checked = [(upload, inspect_upload(upload)) for upload in attachments]
     stored: list[Document] = []
 
     def record(case: Recovery) -> dict[str, Any]:
-        for upload, content_type, size, sha256, name in checked:
+        for upload, inspection in checked:
+            _content_type, _size, sha256, name = inspection
             stored.append(
                 store_document(
                     claim=case.claim,
                     actor=actor,
                     kind=DocumentKind.RECOVERY_OBSERVATIONS,
                     version=next_version(case.claim, DocumentKind.RECOVERY_OBSERVATIONS),
-                    name=name,
                     content=upload,
-                    content_type=content_type,
-                    size=size,
-                    sha256=sha256,
+                    inspection=inspection,
                     action="document",
                     comment=f"Indu n° {case.pk} — pièce jointe aux observations : {name} (SHA-256 {sha256[:12]}…)",
                     at=at,

@@ -36,6 +36,18 @@ def person(field_name, description):
     return show
 
 
+def formatted(field_name, description, formatter, *, sortable=False):
+    """A read-only field or column showing `field_name` through one of common.formatting's formatters
+    (euros, paris_date, paris_datetime…), so that no page formats an amount or a date its own way."""
+
+    @admin.display(description=description, ordering=field_name if sortable else None)
+    def show(self, obj):
+        return formatter(getattr(obj, field_name))
+
+    show.__name__ = f"{field_name}_formatted"
+    return show
+
+
 class BaseAdmin(admin.ModelAdmin):
     """House defaults for every admin page: save buttons on top, joins declared per admin, plain French
     titles (« Demandes », « Demande n° 12 — Alpha Santé ») instead of Django's « Sélectionnez l'objet
@@ -63,6 +75,37 @@ class BaseAdmin(admin.ModelAdmin):
                 url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[object_id])
                 return redirect(f"{url}#{inline_prefix(inline, self.model)}-group")
         return super().history_view(request, object_id, extra_context)
+
+
+class NoAddOrDeleteMixin:
+    """Rows that only services create (a workflow, an import, a payment run) and that the history
+    needs: the admin neither adds nor deletes them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyMixin(NoAddOrDeleteMixin):
+    """A record shown as written (a journal, an import's report, a payment line): never edited."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows of an object's page that are shown, never added, edited or removed there."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 def inline_prefix(inline, parent_model):

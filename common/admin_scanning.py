@@ -1,10 +1,25 @@
 """The antivirus column the admin shows for every stored proof (common.scanning)."""
 
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.html import format_html
 
 from common.enums import ScanStatus
 from common.formatting import paris_datetime
+
+
+def download_column(url_name):
+    """The « fichier » column of a stored proof: its name, a link to the download view `url_name`
+    only when the file is usable; a file being scanned or quarantined is never served."""
+
+    @admin.display(description="fichier")
+    def download(self, obj):
+        if not obj.is_usable:
+            return obj.original_name
+        url = reverse(url_name, args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.original_name)
+
+    return download
 
 
 @admin.display(description="analyse antivirus")

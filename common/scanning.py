@@ -18,11 +18,13 @@ generates itself (letters, receipts) are never scanned.
 
 import logging
 import posixpath
+from collections.abc import Iterable
 from datetime import timedelta
 
 from celery import shared_task
 from django.apps import apps
 from django.conf import settings
+from django.core.files.storage import Storage
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -84,6 +86,44 @@ def schedule_scan(document):
     if document.scan_status == ScanStatus.PENDING:
         label, pk = document._meta.label_lower, document.pk
         transaction.on_commit(lambda: enqueue_scan(label, pk))
+
+
+def store_file(model, *, content, inspection, uploaded_by, generated=False, **fields):
+    """Write `content` under a fresh file name and save a `model` row (a StoredFile) describing it,
+    its scan queued after commit (`pending` until clean). Call it inside the transaction that stores it.
+    `inspection` is (content type, size, SHA-256, display name), as common.uploads.inspect_upload gives it.
+
+    If the row cannot be saved, the file is removed, so a stored file never outlives a failed row; a
+    caller whose transaction goes on must remove `document.file` itself if that transaction fails.
+    """
+    content_type, size, sha256, name = inspection
+    document = model(
+        original_name=name,
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        uploaded_by=uploaded_by,
+        **initial_scan_fields(generated=generated),
+        **fields,
+    )
+    document.file.save(name, content, save=False)
+    try:
+        document.save()
+        schedule_scan(document)  # after commit; "en cours d'analyse" until clean
+    except Exception:
+        document.file.storage.delete(document.file.name)
+        raise
+    return document
+
+
+def remove_files(stored: Iterable[tuple[Storage, str]], *, after: str) -> None:
+    """Remove the files that a rolled-back transaction had written, `stored` as (storage, name); a file
+    that cannot be removed is logged ("could not remove … after `after`"), never raised."""
+    for storage, name in stored:
+        try:
+            storage.delete(name)
+        except OSError:
+            logger.exception("could not remove %s after %s", name, after)
 
 
 def enqueue_scan(model_label, pk):

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from common.admin import AdminAction, BaseAdmin, HistoryInlineMixin, WorkflowAdmin
-from common.admin_scanning import scan_column
+from common.admin import AdminAction, BaseAdmin, HistoryInlineMixin, NoAddOrDeleteMixin, ReadOnlyInline, WorkflowAdmin
+from common.admin_scanning import download_column, scan_column
 from common.downloads import attachment_response
 from common.exceptions import DomainError
 from common.formatting import paris_date
@@ -308,49 +308,27 @@ class MembershipAdmin(BaseAdmin):
 # --- Enrolment (instructed by agents; every decision goes through operators.services) ------------
 
 
-class EnrolmentDocumentInline(admin.TabularInline):
+class EnrolmentDocumentInline(ReadOnlyInline):
     model = EnrolmentDocument
-    extra = 0
-    can_delete = False
     fields = ["kind", "version", "download", "scan", "content_type", "size", "sha256", "uploaded_at"]
     readonly_fields = fields
     ordering = ["kind", "-version"]
     verbose_name_plural = "pièces justificatives"
     scan = scan_column
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="fichier")
-    def download(self, obj):
-        if not obj.is_usable:  # being scanned or quarantined: never served (common.scanning)
-            return obj.original_name
-        url = reverse("admin:operators_enrolmentdocument_download", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, obj.original_name)
+    download = download_column("admin:operators_enrolmentdocument_download")
 
 
-class EnrolmentEventInline(HistoryInlineMixin, admin.TabularInline):
+class EnrolmentEventInline(HistoryInlineMixin, ReadOnlyInline):
     model = EnrolmentEvent
-    extra = 0
-    can_delete = False
     fields = ["seq", "at_paris", "actor_label", "action_label", "from_state", "to_state", "comment"]
     readonly_fields = fields
     ordering = ["seq"]
     verbose_name_plural = "historique (journal d'audit)"
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 # Decision buttons: service, name of its message argument, whether the message is required.
 @admin.register(Enrolment)
-class EnrolmentAdmin(WorkflowAdmin):
+class EnrolmentAdmin(NoAddOrDeleteMixin, WorkflowAdmin):
     workflow = operator_services.ENROLMENT_TRANSITIONS
     workflow_argument = "enrolment"
     workflow_path = "decision"
@@ -428,12 +406,6 @@ class EnrolmentAdmin(WorkflowAdmin):
     ]
     inlines = [EnrolmentDocumentInline, EnrolmentEventInline]
     autocomplete_fields = ["provider"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def _may_link_provider(self, request, obj):
         return (
@@ -557,20 +529,12 @@ def masked_iban(iban):
     return f"{iban[:4]} … {iban[-4:]}" if iban else "—"
 
 
-class BankDetailsEventInline(HistoryInlineMixin, admin.TabularInline):
+class BankDetailsEventInline(HistoryInlineMixin, ReadOnlyInline):
     model = BankDetailsEvent
-    extra = 0
-    can_delete = False
     fields = ["seq", "at_paris", "actor_label", "action_label", "from_state", "to_state", "comment"]
     readonly_fields = fields
     ordering = ["seq"]
     verbose_name_plural = "historique (journal d'audit)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class BankDetailsStateFilter(admin.SimpleListFilter):
@@ -587,7 +551,7 @@ class BankDetailsStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(BankDetailsChange)
-class BankDetailsChangeAdmin(WorkflowAdmin):
+class BankDetailsChangeAdmin(NoAddOrDeleteMixin, WorkflowAdmin):
     workflow = operator_services.BANK_DETAILS_DECISIONS
     workflow_argument = "change"
     workflow_path = "decision"
@@ -625,12 +589,6 @@ class BankDetailsChangeAdmin(WorkflowAdmin):
         "decision_reason",
     ]
     inlines = [BankDetailsEventInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="nouveau compte")
     def new_account(self, obj):
@@ -709,7 +667,7 @@ class ClearFlagForm(forms.Form):
 
 
 @admin.register(FraudFlag)
-class FraudFlagAdmin(BaseAdmin):
+class FraudFlagAdmin(NoAddOrDeleteMixin, BaseAdmin):
     list_display = ["detected_at", "kind", "party", "short_detail", "status", "cleared_by", "cleared_at"]
     list_filter = [FraudFlagStatusFilter, "kind"]
     search_fields = ["operator__legal_name", "=operator__siren", "enrolment__legal_name", "=enrolment__siren", "=key"]
@@ -717,12 +675,6 @@ class FraudFlagAdmin(BaseAdmin):
     actions = ["clear_selected"]
     fields = ["kind", "party", "key", "detail", "detected_at", "status", "cleared_by", "cleared_at", "clear_reason"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -7,7 +7,6 @@ half-created); reads through `operators.selectors`, scoped to the user.
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,7 +17,7 @@ from common.roles import is_any_agent, operator_id_of
 from operators import selectors as operator_selectors
 from operators import services as operator_services
 from operators.enums import OPTIONAL_ENROLMENT_PROOFS, EnrolmentDocumentKind
-from portal import staging
+from portal import helpers, staging
 from portal.forms import (
     CommentForm,
     EnrolmentForm,
@@ -51,25 +50,36 @@ def signup(request):
     """A representative creates an account; they then declare their operator (enrolment)."""
     if request.user.is_authenticated:
         return redirect("portal:dashboard")
-    form = SignupForm(_posted(request))
+    return _account_form(
+        request,
+        SignupForm(_posted(request)),
+        lambda data: operator_services.account_create(
+            username=data["username"],
+            email=data["email"],
+            password=data["password1"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+        ),
+        template="portail/signup.html",
+        success="Compte créé. Déclarez maintenant l'opérateur que vous représentez.",
+        next_url="portal:enrolment_new",
+    )
+
+
+def _account_form(request, form, create, *, template, success, next_url):
+    """A form that creates an account: `create(cleaned_data)` calls the service; the new user is then
+    logged in and sent to `next_url`, or the service's errors are shown on the form (a 400)."""
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            user = operator_services.account_create(
-                username=data["username"],
-                email=data["email"],
-                password=data["password1"],
-                first_name=data["first_name"],
-                last_name=data["last_name"],
-            )
+            user = create(form.cleaned_data)
         except DomainError as error:
             apply_domain_error(form, _rename(error, password="password1"))
         else:
             login(request, user, backend=MODEL_BACKEND)
-            messages.success(request, "Compte créé. Déclarez maintenant l'opérateur que vous représentez.")
-            return redirect("portal:enrolment_new")
+            messages.success(request, success)
+            return redirect(next_url)
     context = {"form": form, "error_summary": error_summary(form)}
-    return render(request, "portail/signup.html", context, status=400 if form.errors else 200)
+    return render(request, template, context, status=400 if form.errors else 200)
 
 
 def _rename(error, **names):
@@ -192,17 +202,10 @@ def enrolment_document_download(request, pk):
 # --- Operator profile and invitations ---------------------------------------------------------------
 
 
-def _operator_or_404(user):
-    operator = operator_selectors.operator_of(user=user)
-    if operator is None:
-        raise Http404
-    return operator
-
-
 @require_GET
 @login_required
 def operator_profile(request):
-    return _render_operator(request, _operator_or_404(request.user))
+    return _render_operator(request, helpers.operator_or_404(request.user))
 
 
 def _render_operator(request, operator, *, invite_form=None, status=200):
@@ -223,7 +226,7 @@ def _render_operator(request, operator, *, invite_form=None, status=200):
 @require_POST
 @login_required
 def invitation_create(request):
-    operator = _operator_or_404(request.user)
+    operator = helpers.operator_or_404(request.user)
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
@@ -258,22 +261,17 @@ def invitation_accept(request, token):
     if request.user.is_authenticated:
         messages.info(request, "Déconnectez-vous pour accepter une invitation avec un nouveau compte.")
         return redirect("portal:dashboard")
-    form = InvitationAcceptForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            user = operator_services.invitation_accept(
-                token=token,
-                username=data["username"],
-                password=data["password1"],
-                first_name=data["first_name"],
-                last_name=data["last_name"],
-            )
-        except DomainError as error:
-            apply_domain_error(form, _rename(error, password="password1"))
-        else:
-            login(request, user, backend=MODEL_BACKEND)
-            messages.success(request, "Bienvenue : votre compte est rattaché à votre opérateur.")
-            return redirect("portal:dashboard")
-    context = {"form": form, "error_summary": error_summary(form)}
-    return render(request, "portail/invitation_accept.html", context, status=400 if form.errors else 200)
+    return _account_form(
+        request,
+        InvitationAcceptForm(_posted(request)),
+        lambda data: operator_services.invitation_accept(
+            token=token,
+            username=data["username"],
+            password=data["password1"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+        ),
+        template="portail/invitation_accept.html",
+        success="Bienvenue : votre compte est rattaché à votre opérateur.",
+        next_url="portal:dashboard",
+    )

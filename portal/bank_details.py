@@ -8,7 +8,6 @@ operator, so another operator's request or RIB is a 404.
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -16,6 +15,7 @@ from common.downloads import attachment_response
 from common.exceptions import DomainError
 from operators import selectors as operator_selectors
 from operators import services as operator_services
+from portal import helpers
 from portal.forms import DsfrFormMixin, apply_domain_error
 
 
@@ -39,18 +39,11 @@ class BankDetailsForm(DsfrFormMixin, forms.Form):
     )
 
 
-def _operator_or_404(user):
-    operator = operator_selectors.operator_of(user=user)
-    if operator is None:
-        raise Http404
-    return operator
-
-
 @require_http_methods(["GET", "POST"])
 @login_required
 def bank_details(request):
     """The account paid today, the request waiting for the agency (if any), the history, and the form."""
-    operator = _operator_or_404(request.user)
+    operator = helpers.operator_or_404(request.user)
     pending = operator_selectors.pending_bank_details_change(operator=operator)
     form = None
     if pending is None:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.http import Http404
 from django.utils import timezone
 
 from claims import pricing, selectors, workflow
@@ -14,6 +15,7 @@ from claims.services import claim_abilities
 from common.roles import operator_id_of
 from funding import selectors as funding_selectors
 from funding.calendar import is_open, paris_today
+from operators import selectors as operator_selectors
 from operators.models import Operator
 
 # The transitions an operator fires from the portal, in the order their buttons appear.
@@ -172,6 +174,14 @@ class CampaignBlock:
     deadlines: dict = field(default_factory=dict)  # kind label -> (date, open)
     creatable: list = field(default_factory=list)  # ClaimKind the user may open now
     next_deadline: NextDeadline | None = None
+
+
+def operator_or_404(user):
+    """The operator `user` acts for; a 404 for whoever acts for none (an agent, a new account)."""
+    operator = operator_selectors.operator_of(user=user)
+    if operator is None:
+        raise Http404
+    return operator
 
 
 def operator_for(user):

@@ -5,13 +5,13 @@ accessibility statement, site map, help and contact. Names and contacts come fro
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-# url name → (template, title); the site map lists them in this order.
+# url name → (template, title, path under /portail/); the site map lists them in this order.
 PAGES = {
-    "help": ("portail/legal/help.html", "Aide et contact"),
-    "legal_notice": ("portail/legal/legal_notice.html", "Mentions légales"),
-    "personal_data": ("portail/legal/personal_data.html", "Données personnelles"),
-    "accessibility": ("portail/legal/accessibility.html", "Déclaration d'accessibilité"),
-    "sitemap": ("portail/legal/sitemap.html", "Plan du site"),
+    "help": ("portail/legal/help.html", "Aide et contact", "aide/"),
+    "legal_notice": ("portail/legal/legal_notice.html", "Mentions légales", "mentions-legales/"),
+    "personal_data": ("portail/legal/personal_data.html", "Données personnelles", "donnees-personnelles/"),
+    "accessibility": ("portail/legal/accessibility.html", "Déclaration d'accessibilité", "accessibilite/"),
+    "sitemap": ("portail/legal/sitemap.html", "Plan du site", "plan-du-site/"),
 }
 
 # The pages whose accessibility is checked by the browser tests (tests/e2e/test_accessibility_browser.py),
@@ -31,6 +31,6 @@ TESTED_PAGES = [
 
 @require_GET
 def page(request, name):
-    template, title = PAGES[name]
+    template, title, _path = PAGES[name]
     context = {"title": title, "pages": PAGES, "tested_pages": TESTED_PAGES}
     return render(request, template, context)

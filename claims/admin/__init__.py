@@ -12,10 +12,10 @@ button may do is asked of the tables and of `claim_abilities`, never decided her
 """
 
 from claims.admin.claim import STATE_COLOURS, ClaimAdmin, DeadlineExtensionAdmin
-from claims.admin.inlines import ClaimEventInline, DocumentInline, ReadOnlyInline, RecoveryInline
+from claims.admin.inlines import ClaimEventInline, DocumentInline, RecoveryInline
 from claims.admin.payments import BankReturnAdmin, PaymentAdmin, PaymentAttemptAdmin, PaymentBatchAdmin
 from claims.admin.recovery import RecoveryAdmin
-from common.admin import report_error
+from common.admin import ReadOnlyInline, report_error
 
 __all__ = [
     "STATE_COLOURS",

@@ -22,7 +22,19 @@ from claims.dashboard import campaign_dashboard
 from claims.enums import ClaimState
 from claims.models import Claim, DeadlineExtension, Payment
 from claims.workflow import TRANSITIONS
-from common.admin import AdminAction, BaseAdmin, WorkflowAdmin, parse_amount, parse_date, person, report_error, text
+from common.admin import (
+    AdminAction,
+    BaseAdmin,
+    NoAddOrDeleteMixin,
+    ReadOnlyMixin,
+    WorkflowAdmin,
+    formatted,
+    parse_amount,
+    parse_date,
+    person,
+    report_error,
+    text,
+)
 from common.downloads import attachment_response, with_download_headers
 from common.exceptions import DomainError, NotAllowed
 from common.formatting import count, euros, number, paris_date, paris_datetime, percent, vat_rate
@@ -46,7 +58,7 @@ STATE_COLOURS = {
 
 
 @admin.register(Claim)
-class ClaimAdmin(WorkflowAdmin):
+class ClaimAdmin(NoAddOrDeleteMixin, WorkflowAdmin):
     workflow = TRANSITIONS
     workflow_argument = "claim"
     # The buttons of the claim page: the transitions fired by agents, with what each form sends.
@@ -128,37 +140,8 @@ class ClaimAdmin(WorkflowAdmin):
         ),
         ("Dates (heure de Paris)", {"fields": ["created_on", "submitted_at_paris", "decided_on", "updated_on"]}),
     ]
-    readonly_fields = [
-        "operator",
-        "fraud_signals",
-        "campaign",
-        "kind",
-        "state",
-        "assigned_to_name",
-        "breakdown_table",
-        "schedule_code",
-        "funded_total_display",
-        "amount_display",
-        "vat_rate_display",
-        "vat_display",
-        "amount_to_pay_display",
-        "technical_doc_url",
-        "deployment_date",
-        "installation_date",
-        "technical_contact_name",
-        "technical_contact_email",
-        "filing_deadline",
-        "correction_message",
-        "correction_due",
-        "approved_by_name",
-        "decision_reason",
-        "payment_info",
-        "growth_info",
-        "created_on",
-        "submitted_at_paris",
-        "decided_on",
-        "updated_on",
-    ]
+    # Every field of the page is read-only: a claim changes only through its transitions and services.
+    readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
     inlines = [DocumentInline, RecoveryInline, ClaimEventInline]
 
     def get_search_results(self, request, queryset, search_term):
@@ -187,12 +170,6 @@ class ClaimAdmin(WorkflowAdmin):
             '<span title="{}" style="color:#ce0500;font-weight:bold">⚠ croissance</span>', "Croissance atypique"
         )
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="signaux de fraude")
     def fraud_signals(self, obj):
         # Issue 12: an open flag keeps the operator out of payments until an agent clears it.
@@ -207,9 +184,7 @@ class ClaimAdmin(WorkflowAdmin):
     def operator_name(self, obj):
         return format_html("{}<br><small>SIREN {}</small>", obj.operator.legal_name, obj.operator.siren)
 
-    @admin.display(description="déposée le", ordering="submitted_at")
-    def submitted_on(self, obj):
-        return paris_date(obj.submitted_at)
+    submitted_on = formatted("submitted_at", "déposée le", paris_date, sortable=True)
 
     @admin.display(description="état", ordering="state")
     def state_badge(self, obj):
@@ -225,37 +200,18 @@ class ClaimAdmin(WorkflowAdmin):
 
     # --- read-only amounts and dates, in the product's one format (common.formatting) ------------
 
-    @admin.display(description="financement total HT")
-    def funded_total_display(self, obj):
-        return euros(obj.funded_total)
+    funded_total_display = formatted("funded_total", "financement total HT", euros)
 
     @admin.display(description="taux de TVA")
     def vat_rate_display(self, obj):
         return vat_rate(obj.vat_rate) if obj.vat_rate is not None else "—"
 
-    @admin.display(description="TVA")
-    def vat_display(self, obj):
-        return euros(obj.vat)
-
-    @admin.display(description="montant à verser")
-    def amount_to_pay_display(self, obj):
-        return euros(obj.amount_to_pay)
-
-    @admin.display(description="créée le")
-    def created_on(self, obj):
-        return paris_datetime(obj.created_at)
-
-    @admin.display(description="déposée le")
-    def submitted_at_paris(self, obj):
-        return paris_datetime(obj.submitted_at)
-
-    @admin.display(description="décision le")
-    def decided_on(self, obj):
-        return paris_datetime(obj.decided_at)
-
-    @admin.display(description="modifiée le")
-    def updated_on(self, obj):
-        return paris_datetime(obj.updated_at)
+    vat_display = formatted("vat", "TVA", euros)
+    amount_to_pay_display = formatted("amount_to_pay", "montant à verser", euros)
+    created_on = formatted("created_at", "créée le", paris_datetime)
+    submitted_at_paris = formatted("submitted_at", "déposée le", paris_datetime)
+    decided_on = formatted("decided_at", "décision le", paris_datetime)
+    updated_on = formatted("updated_at", "modifiée le", paris_datetime)
 
     @admin.display(description="échéance", ordering="effective_deadline")
     def deadline_display(self, obj):
@@ -468,19 +424,10 @@ class ClaimAdmin(WorkflowAdmin):
 
 
 @admin.register(DeadlineExtension)
-class DeadlineExtensionAdmin(BaseAdmin):
+class DeadlineExtensionAdmin(ReadOnlyMixin, BaseAdmin):
     list_display = ["operator", "campaign", "kind", "new_deadline", "granted_by", "granted_at"]
     list_filter = ["kind", "campaign"]
     search_fields = ["operator__legal_name", "=operator__siren"]
     list_select_related = ["operator", "campaign", "granted_by"]
     readonly_fields = ["operator", "campaign", "kind", "new_deadline", "reason", "granted_by_name", "granted_at"]
     granted_by_name = person("granted_by", "accordée par")
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -5,20 +5,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from claims.models import ClaimEvent, Document, Recovery
-from common.admin import HistoryInlineMixin, person
-from common.admin_scanning import scan_column
+from common.admin import HistoryInlineMixin, ReadOnlyInline, formatted, person
+from common.admin_scanning import download_column, scan_column
 from common.formatting import paris_datetime
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ClaimEventInline(HistoryInlineMixin, ReadOnlyInline):
@@ -45,9 +34,7 @@ class DocumentInline(ReadOnlyInline):
     uploaded_by_name = person("uploaded_by", "déposé par")
     scan = scan_column
 
-    @admin.display(description="déposé le (heure de Paris)")
-    def uploaded_on(self, obj):
-        return paris_datetime(obj.uploaded_at)
+    uploaded_on = formatted("uploaded_at", "déposé le (heure de Paris)", paris_datetime)
 
     @admin.display(description="empreinte SHA-256")
     def fingerprint(self, obj):
@@ -56,12 +43,7 @@ class DocumentInline(ReadOnlyInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("uploaded_by")
 
-    @admin.display(description="fichier")
-    def download(self, obj):
-        if not obj.is_usable:  # being scanned or quarantined: never served (common.scanning)
-            return obj.original_name
-        url = reverse("admin:claims_document_download", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, obj.original_name)
+    download = download_column("admin:claims_document_download")
 
 
 class RecoveryInline(ReadOnlyInline):

@@ -16,11 +16,20 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from claims import payments, selectors
-from claims.admin.inlines import ReadOnlyInline
 from claims.enums import AttemptState
 from claims.models import BankReturn, Payment, PaymentAttempt, PaymentBatch, PaymentBatchEvent
 from claims.workflow import BATCH_TRANSITIONS
-from common.admin import AdminAction, BaseAdmin, HistoryInlineMixin, WorkflowAdmin, person, report_error
+from common.admin import (
+    AdminAction,
+    BaseAdmin,
+    HistoryInlineMixin,
+    ReadOnlyInline,
+    ReadOnlyMixin,
+    WorkflowAdmin,
+    formatted,
+    person,
+    report_error,
+)
 from common.downloads import with_download_headers
 from common.exceptions import DomainError, InvalidInput, NotAllowed
 from common.formatting import euros, masked_iban
@@ -61,7 +70,7 @@ def _uploaded_return(request):
 
 
 @admin.register(PaymentBatch)
-class PaymentBatchAdmin(WorkflowAdmin):
+class PaymentBatchAdmin(ReadOnlyMixin, WorkflowAdmin):
     workflow = BATCH_TRANSITIONS
     workflow_argument = "batch"
     workflow_path = "step"
@@ -92,15 +101,6 @@ class PaymentBatchAdmin(WorkflowAdmin):
     inlines = [PaymentBatchEventInline]
     created_by_name = person("created_by", "créé par")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     def get_queryset(self, request):
         return selectors.batches_visible_to(user=request.user)
 
@@ -108,9 +108,7 @@ class PaymentBatchAdmin(WorkflowAdmin):
     def line_count(self, obj):
         return obj.lines.count()
 
-    @admin.display(description="total viré", ordering="total")
-    def total_display(self, obj):
-        return euros(obj.total)
+    total_display = formatted("total", "total viré", euros, sortable=True)
 
     @admin.display(description="fichier SEPA (pain.001.001.03)")
     def file_link(self, obj):
@@ -217,25 +215,16 @@ class PaymentBatchAdmin(WorkflowAdmin):
 
 
 @admin.register(PaymentAttempt)
-class PaymentAttemptAdmin(BaseAdmin):
+class PaymentAttemptAdmin(ReadOnlyMixin, BaseAdmin):
     list_display = ["end_to_end_id", "batch", "claim", "state", "transfer_amount", "offset", "return_reason"]
     list_filter = ["state"]
     search_fields = ["=end_to_end_id", "claim__operator__legal_name", "=claim__id"]
     list_select_related = ["batch", "claim__operator"]
     show_facets = admin.ShowFacets.NEVER
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(BankReturn)
-class BankReturnAdmin(BaseAdmin):
+class BankReturnAdmin(ReadOnlyMixin, BaseAdmin):
     list_display = ["imported_at", "kind", "message_id", "file_name", "imported_by"]
     list_filter = ["kind"]
     search_fields = ["message_id", "file_name", "=sha256"]
@@ -244,28 +233,10 @@ class BankReturnAdmin(BaseAdmin):
     imported_by_name = person("imported_by", "importé par")
     list_select_related = ["imported_by"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Payment)
-class PaymentAdmin(BaseAdmin):
+class PaymentAdmin(ReadOnlyMixin, BaseAdmin):
     list_display = ["reference", "claim", "amount", "paid_on", "recorded_by"]
     search_fields = ["reference", "claim__operator__legal_name", "=claim__operator__siren"]
     list_select_related = ["claim__operator", "recorded_by"]
     show_facets = admin.ShowFacets.NEVER
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -9,7 +9,7 @@ from claims import recoveries, selectors
 from claims.enums import RecoveryDecision
 from claims.models import Payment, Recovery
 from claims.recoveries import RECOVERY_TRANSITIONS
-from common.admin import AdminAction, WorkflowAdmin, parse_amount, person
+from common.admin import AdminAction, NoAddOrDeleteMixin, WorkflowAdmin, formatted, parse_amount, person
 from common.admin_scanning import scan_column
 from common.exceptions import InvalidInput
 from common.formatting import euros, paris_datetime
@@ -33,7 +33,7 @@ def settled_payment(value):
 
 
 @admin.register(Recovery)
-class RecoveryAdmin(WorkflowAdmin):
+class RecoveryAdmin(NoAddOrDeleteMixin, WorkflowAdmin):
     workflow = RECOVERY_TRANSITIONS
     workflow_argument = "recovery"
     workflow_path = "step"
@@ -89,20 +89,8 @@ class RecoveryAdmin(WorkflowAdmin):
     fields = readonly_fields
     decided_by_name = person("decided_by", "décidé par")
     opened_by_name = person("opened_by", "notifié par")
-
-    @admin.display(description="montant notifié", ordering="amount_notified")
-    def notified(self, obj):
-        return euros(obj.amount_notified)
-
-    @admin.display(description="montant dû", ordering="amount_due")
-    def due(self, obj):
-        return euros(obj.amount_due)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    notified = formatted("amount_notified", "montant notifié", euros, sortable=True)
+    due = formatted("amount_due", "montant dû", euros, sortable=True)
 
     @admin.display(description="opérateur")
     def operator_name(self, obj):

@@ -144,9 +144,10 @@ def bank_details_request(
     if errors:
         raise InvalidInput("Le changement de coordonnées bancaires est incomplet ou invalide.", errors=errors)
     try:
-        content_type, size, sha256, display_name = inspect_upload(proof)
+        inspection = inspect_upload(proof)
     except DomainError as error:
         raise type(error)(f"RIB : {error.message}", code=error.code, errors={"proof": [error.message]}) from None
+    _content_type, _size, sha256, _name = inspection
 
     stored: tuple[Storage, str] | None = None
     try:
@@ -163,19 +164,14 @@ def bank_details_request(
                 requested_by=actor,
                 requested_at=at,
             )
-            document = BankDetailsProof(
-                change=change,
-                original_name=display_name,
-                content_type=content_type,
-                size=size,
-                sha256=sha256,
+            document = scanning.store_file(
+                BankDetailsProof,
+                content=proof,
+                inspection=inspection,
                 uploaded_by=actor,
-                **scanning.initial_scan_fields(),
+                change=change,
             )
-            document.file.save(display_name, proof, save=False)
             stored = (document.file.storage, document.file.name)
-            document.save()
-            scanning.schedule_scan(document)  # after commit; "en cours d'analyse" until clean
             append_bank_details_event(
                 change=change,
                 actor=actor,
@@ -188,22 +184,12 @@ def bank_details_request(
             )
             fraud_signals_detect(ibans=[iban], sha256s=[sha256], at=at)
     except IntegrityError:
-        _delete(stored)
+        scanning.remove_files([stored] if stored else [], after="a rolled-back bank-details request")
         raise StateConflict(BANK_DETAILS_PENDING, code="bank_details_pending") from None
     except Exception:
-        _delete(stored)
+        scanning.remove_files([stored] if stored else [], after="a rolled-back bank-details request")
         raise
     return change
-
-
-def _delete(stored: tuple[Storage, str] | None) -> None:
-    if stored is None:
-        return
-    storage, name = stored
-    try:
-        storage.delete(name)
-    except OSError:
-        logger.exception("could not remove %s after a rolled-back bank-details request", name)
 
 
 def _decide(

@@ -326,37 +326,24 @@ def _store_documents(
     *, enrolment: Enrolment, actor: User, inspected: Inspected, stored: list[tuple[Storage, str]]
 ) -> None:
     """Save each inspected file as a new version; `stored` collects (storage, name) for clean-up."""
-    for kind, (uploaded, (content_type, size, sha256, display_name)) in inspected.items():
+    for kind, (uploaded, inspection) in inspected.items():
         version = (enrolment.documents.filter(kind=kind).aggregate(last=Max("version"))["last"] or 0) + 1
-        document = EnrolmentDocument(
+        document = scanning.store_file(
+            EnrolmentDocument,
+            content=uploaded,
+            inspection=inspection,
+            uploaded_by=actor,
             enrolment=enrolment,
             kind=kind,
             version=version,
-            original_name=display_name,
-            content_type=content_type,
-            size=size,
-            sha256=sha256,
-            uploaded_by=actor,
-            **scanning.initial_scan_fields(),
         )
-        document.file.save(display_name, uploaded, save=False)
         stored.append((document.file.storage, document.file.name))
-        document.save()
-        scanning.schedule_scan(document)  # after commit; "en cours d'analyse" until clean
 
 
 def _detect_fraud(*, iban: str, inspected: Inspected, at: datetime) -> None:
     """Fraud signals on the declared IBAN and the files just stored (shared IBAN, reused file)."""
     sha256s = [sha256 for _uploaded, (_type, _size, sha256, _name) in inspected.values()]
     fraud_signals_detect(ibans=[iban], sha256s=sha256s, at=at)
-
-
-def _delete_stored(stored: Iterable[tuple[Storage, str]]) -> None:
-    for storage, name in stored:
-        try:
-            storage.delete(name)
-        except OSError:
-            logger.exception("could not remove %s after a rolled-back enrolment", name)
 
 
 def append_enrolment_event(
@@ -452,10 +439,10 @@ def enrolment_submit(
             )
             _detect_fraud(iban=enrolment.iban, inspected=inspected, at=at)
     except IntegrityError:
-        _delete_stored(stored)
+        scanning.remove_files(stored, after="a rolled-back enrolment")
         raise StateConflict(OPEN_ENROLMENT_EXISTS, code="open_enrolment") from None
     except Exception:
-        _delete_stored(stored)
+        scanning.remove_files(stored, after="a rolled-back enrolment")
         raise
     return enrolment
 
@@ -547,7 +534,7 @@ def enrolment_resubmit(
                 )
             )
     except Exception:
-        _delete_stored(stored)
+        scanning.remove_files(stored, after="a rolled-back enrolment")
         raise
 
 

@@ -1,10 +1,9 @@
 """Template filters of the operators' portal: French money and Paris times (common.formatting), state
-badges, event labels (common.labels)."""
+badges. Event labels come with the events (their action_label, common.labels)."""
 
 from django import template
 
 from claims.enums import ClaimState
-from common import labels
 from common.templatetags import formatting
 
 register = template.Library()
@@ -32,17 +31,6 @@ register.filter("paris_datetime", formatting.paris_datetime)
 @register.filter
 def state_badge(state):
     return BADGES.get(state, "")
-
-
-@register.filter
-def event_label(action):
-    """A claim event's action as the history reads it: « Dépôt de la demande »."""
-    return labels.claim_event_label(action)
-
-
-@register.filter
-def enrolment_event_label(action):
-    return labels.enrolment_event_label(action)
 
 
 @register.filter
