@@ -1,12 +1,15 @@
 import os
 import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.db.backends.postgresql.operations import DatabaseOperations
 from django.db.migrations.executor import MigrationExecutor
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
@@ -30,13 +33,19 @@ def _flush_past_the_truncate_guard():
 _flush_past_the_truncate_guard()
 
 
+TEST_SETTINGS = {
+    "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    "COMPANY_API_URL": "",  # no network: tests/operators/test_company_check.py serves recorded answers
+    "CLAMD_ADDRESS": "",  # scanning off unless a test starts clamd (tests/antivirus)
+}
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     """Fast hashing, in-process Celery and fresh throttling counters for every test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.COMPANY_API_URL = ""  # no network: tests/operators/test_company_check.py serves recorded answers
-    settings.CLAMD_ADDRESS = ""  # scanning off unless a test starts clamd (tests/antivirus)
+    for name, value in TEST_SETTINGS.items():
+        setattr(settings, name, value)
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     cache.clear()
@@ -47,6 +56,55 @@ def _test_settings(settings):
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@dataclass
+class ModuleData:
+    """The module's transaction (see `module_db`) and the directory its files go to."""
+
+    blocker: object
+    media: Path
+
+    def build(self, function, *args, **kwargs):
+        """Runs `function` inside the module's transaction, under the tests' settings, and returns its result."""
+        with self.blocker.unblock(), override_settings(MEDIA_ROOT=self.media, **TEST_SETTINGS):
+            celery_app.conf.task_always_eager = True
+            celery_app.conf.task_eager_propagates = True
+            try:
+                return function(*args, **kwargs)
+            finally:
+                cache.clear()
+
+
+def _transactional(item):
+    marker = item.get_closest_marker("django_db")
+    return marker is not None and bool(marker.kwargs.get("transaction") or marker.args[:1] == (True,))
+
+
+@pytest.fixture(scope="module")
+def module_db(request, django_db_setup, django_db_blocker, tmp_path_factory):
+    """Data built once for a module's tests (`module_db.build(make_world)` in a module-scoped fixture), in a
+    transaction opened for the module and rolled back after its last test. Each test still runs in its own
+    transaction (a savepoint inside this one) rolled back at its end, so it sees the data as built whatever
+    the tests before it wrote. Not for a module with transactional tests (their flush would empty it); the
+    test gets the data's files through `module_media`."""
+    if any(item.module is request.module and _transactional(item) for item in request.session.items):
+        pytest.fail(f"{request.module.__name__} has transactional tests: its data cannot be built once (module_db)")
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+    try:
+        yield ModuleData(blocker=django_db_blocker, media=tmp_path_factory.mktemp("module-media"))
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@pytest.fixture
+def module_media(module_db, settings, _media_root):
+    """The test's own copy of the files of the module's data (`_media_root` gave it an empty directory)."""
+    shutil.copytree(module_db.media, settings.MEDIA_ROOT, dirs_exist_ok=True)
 
 
 def clamd_binary():

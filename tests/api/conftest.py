@@ -1,13 +1,16 @@
 import pytest
+from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from claims import recoveries
+from claims.models import Claim
 from operators import services, webhooks
 from tests.factories import (
     GOOD,
     ContractFactory,
     OperatorFactory,
     agent,
+    api_key_for,
     claim_in_state,
     operator_user,
     proofs,
@@ -49,9 +52,9 @@ def enrolled(username, siren, referencing_number):
     return user, enrolment
 
 
-@pytest.fixture
-def world(monkeypatch):
-    monkeypatch.setattr(webhooks, "post", lambda *a, **k: 200)
+def make_world():
+    """Two enrolled operators and everything operator A owns, one of each kind of object the API serves;
+    returns the objects' ids and the API keys of the users who call the API."""
     campaign = segur_campaign()
     segur_campaign("second-campaign")  # where a new advance may be opened
     manager_a, enrolment_a = enrolled("manager-a", "732829320", "REF-A")
@@ -87,15 +90,39 @@ def world(monkeypatch):
             "pending_doc": pending.documents.first().pk,
             "paid_claim": paid_claim.pk,
             "recovery": recovery.pk,
+            "manager_b": manager_b.pk,
         },
-        "clients": {
-            "manager": token_client(manager_a),
-            "other": token_client(manager_b),
-            "rep": token_client(rep),
-            "fresh": token_client(fresh),
-            "agent": token_client(agent()),
-            "anonymous": APIClient(),
+        "keys": {
+            "manager": api_key_for(manager_a),
+            "other": api_key_for(manager_b),
+            "rep": api_key_for(rep),
+            "fresh": api_key_for(fresh),
+            "agent": api_key_for(agent()),
         },
-        "manager_b": manager_b,
-        "claim": claim,
+    }
+
+
+@pytest.fixture(scope="module")
+def built_world(module_db):
+    """The world, built once per module (module_db): the tests only read it, or write inside their own
+    transaction."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(webhooks, "post", lambda *a, **k: 200)
+        return module_db.build(make_world)
+
+
+@pytest.fixture
+def world(built_world, module_media, monkeypatch):
+    """The built world as the test sees it: fresh clients and model instances of its own."""
+    monkeypatch.setattr(webhooks, "post", lambda *a, **k: 200)
+    ids = dict(built_world["ids"])
+    clients = {"anonymous": APIClient()}
+    for name, key in built_world["keys"].items():
+        clients[name] = APIClient()
+        clients[name].credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return {
+        "ids": ids,
+        "clients": clients,
+        "manager_b": User.objects.get(pk=ids["manager_b"]),
+        "claim": Claim.objects.get(pk=ids["claim"]),
     }

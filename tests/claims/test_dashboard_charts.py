@@ -1,6 +1,7 @@
 """The agents' dashboard charts: each chart's figures on a fixed data set, equal to the dashboard's
 own figures, their CSV downloads, and a page without inline script (CSP)."""
 
+import copy
 import csv
 import io
 import re
@@ -23,8 +24,7 @@ def at(day, hour=10):
     return datetime.combine(day, time(hour), tzinfo=PARIS)
 
 
-@pytest.fixture
-def data_set():
+def make_data_set():
     """Five advances of one campaign: filed in two weeks, three decided after 3, 5 and 1 days."""
     campaign = segur_campaign()
     Campaign.objects.exclude(pk=campaign.pk).delete()
@@ -81,6 +81,18 @@ def data_set():
         "draft": draft,
         "surge": surge,
     }
+
+
+@pytest.fixture(scope="module")
+def built_data_set(module_db):
+    """The data set, built once for the module's tests (module_db)."""
+    return module_db.build(make_data_set)
+
+
+@pytest.fixture
+def data_set(built_data_set, module_media):
+    """The test's own copy of the data set's objects (the database rows are rolled back after each test)."""
+    return copy.deepcopy(built_data_set)
 
 
 def figures_of(campaign, user):

@@ -4,8 +4,10 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from claims.models import Claim
@@ -18,9 +20,32 @@ from tests.factories import PDF
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_imports_two_extractions_flags_growth_and_freezes_annuaire_counts(mailoutbox):
-    out = StringIO()
-    call_command("seed_demo", stdout=out)
+def seed_as_in_production():
+    """`seed_demo` with the company directory configured as in production, every question to it recorded
+    (the demo's SIRENs are fictitious: none may be asked about); returns its output, e-mails and questions."""
+    out, asked = StringIO(), []
+    mail.outbox = []
+    with (
+        override_settings(COMPANY_API_URL="https://recherche-entreprises.example"),
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setattr(company, "company_lookup", lambda **kwargs: asked.append(kwargs))
+        call_command("seed_demo", stdout=out)
+    return {"out": out.getvalue(), "mails": list(mail.outbox), "asked": asked}
+
+
+@pytest.fixture(scope="module")
+def seeded(module_db):
+    """One run of seed_demo (two Annuaire imports) shared by the module's tests (module_db)."""
+    return module_db.build(seed_as_in_production)
+
+
+@pytest.fixture
+def seed(seeded, module_media):
+    return seeded
+
+
+def test_seed_demo_imports_two_extractions_flags_growth_and_freezes_annuaire_counts(seed):
     campaign = Campaign.objects.get(code="demo")
 
     closure = selectors.snapshot_at(campaign.closure_date)
@@ -45,16 +70,15 @@ def test_seed_demo_imports_two_extractions_flags_growth_and_freezes_annuaire_cou
     assert claim.counts == {"APP": 120, "ORG": 2400, "PER": 31000}
 
     # The demo's e-mails are not printed (nor sent), and a second run changes nothing.
-    assert "Content-Type" not in out.getvalue()
-    assert mailoutbox == []
+    assert "Content-Type" not in seed["out"]
+    assert seed["mails"] == []
     again = StringIO()
     call_command("seed_demo", stdout=again)
     assert "déjà présentes : inchangées" in again.getvalue()
     assert AnnuaireSnapshot.objects.count() == 2
 
 
-def test_right_after_seed_demo_op_alpha_files_an_advance_on_demo_open_through_the_api():
-    call_command("seed_demo", stdout=StringIO())
+def test_right_after_seed_demo_op_alpha_files_an_advance_on_demo_open_through_the_api(seed):
     client = APIClient()
     token = client.post("/api/v1/auth/token", {"username": "op-alpha", "password": "demo-password"}, format="json")
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
@@ -85,12 +109,6 @@ def test_right_after_seed_demo_op_alpha_files_an_advance_on_demo_open_through_th
     )  # fmt: skip
 
 
-def test_seed_demo_never_asks_the_company_directory_about_its_fictitious_sirens(settings, monkeypatch):
-    settings.COMPANY_API_URL = "https://recherche-entreprises.example"  # as in production
-
-    def refuse(**kwargs):
-        raise AssertionError(f"the demo asked the company directory about {kwargs}")
-
-    monkeypatch.setattr(company, "company_lookup", refuse)
-    call_command("seed_demo", stdout=StringIO())
+def test_seed_demo_never_asks_the_company_directory_about_its_fictitious_sirens(seed):
+    assert seed["asked"] == []
     assert Campaign.objects.filter(code="demo-open").exists()

@@ -2,15 +2,18 @@
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import zipfile
+from contextlib import closing
 from datetime import date
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from funding import annuaire, services
 from funding.annuaire import parser
@@ -182,9 +185,16 @@ def test_an_archive_without_exactly_one_text_file_lists_what_it_holds(tmp_path, 
 
 def test_a_damaged_archive_exits_non_zero_with_one_line_and_no_traceback(tmp_path):
     path = corrupt_last_data_byte(zipped(tmp_path, stored=True))
-    # The command line on a database of its own (the test database is not shared with a subprocess).
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, check=True)
+    # The command line on a database of its own (the test database is not shared with a subprocess): a copy
+    # of the migrated SQLite test database, or migrated anew when the tests run on PostgreSQL.
+    cli_database = tmp_path / "cli.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{cli_database}"}
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        with closing(sqlite3.connect(cli_database)) as copy:
+            connection.connection.backup(copy)
+    else:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, check=True)
     done = subprocess.run(
         [sys.executable, "manage.py", "import_annuaire", str(path), "--format", "json"],
         capture_output=True,
