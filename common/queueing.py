@@ -23,10 +23,10 @@ EMAIL_RETRY = {
 }
 
 
-def enqueue(task: Any, *args: object) -> None:
+def enqueue(task: Any, *args: object, then: str = "the outbox flush will retry") -> None:
     """Queue a task from `transaction.on_commit`: a broker outage must never fail the request that already
-    committed (each app's outbox sweep queues it again later)."""
+    committed (each app's outbox sweep queues it again later); `then` says in the log what happens next."""
     try:
         task.delay(*args)
     except Exception:
-        logger.exception("could not queue %s%s; the outbox flush will retry", task.name, args)
+        logger.exception("could not queue %s%s; %s", task.name, args, then)

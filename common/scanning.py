@@ -34,7 +34,7 @@ from common import antivirus
 from common.enums import ScanStatus
 from common.exceptions import StateConflict
 from common.formatting import paris_datetime
-from common.queueing import EMAIL_RETRY
+from common.queueing import EMAIL_RETRY, enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -127,10 +127,7 @@ def remove_files(stored: Iterable[tuple[Storage, str]], *, after: str) -> None:
 
 
 def enqueue_scan(model_label, pk):
-    try:
-        scan_stored_file.delay(model_label, pk)
-    except Exception:  # never fail the request that already committed
-        logger.exception("could not queue the scan of %s %s; the periodic sweep will", model_label, pk)
+    enqueue(scan_stored_file, model_label, pk, then="the periodic sweep will")
 
 
 # --- What the guards and the downloads say -------------------------------------------------------
@@ -240,10 +237,7 @@ class _LostRace(Exception):
 
 
 def _enqueue_alert(model_label, pk):
-    try:
-        send_infected_alert.delay(model_label, pk)
-    except Exception:
-        logger.exception("could not queue the infected-file alert of %s %s", model_label, pk)
+    enqueue(send_infected_alert, model_label, pk, then="the alert is not sent (the history keeps the quarantine)")
 
 
 def send_infected_alert_email(*, model_label, pk):
