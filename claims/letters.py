@@ -1,29 +1,56 @@
 """Decision letters (approval, rejection, recovery) and filing receipts (accusés de dépôt) as PDF, in
 French, with the claim's breakdown or its proofs' fingerprints."""
 
+import functools
 from decimal import Decimal
 from pathlib import Path
 
 from django.utils import timezone
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
 from common.formatting import count, euros, paris_date, paris_datetime, vat_rate
 
 # DejaVu Sans ships with the code (claims/fonts, with its licence): it covers €, «», œ and the narrow
-# no-break space, and every machine renders the same letter. Each letter parses both fonts again: fpdf2
-# subsets a parsed font in place when it writes the PDF, so a parsed font cannot serve two letters.
+# no-break space, and every machine renders the same letter. Each letter parses its fonts again (fpdf2
+# subsets a parsed font in place when it writes the PDF, so a parsed font cannot serve two letters):
+# it parses the Latin cut (≈ 450 glyphs, claims/fonts/build_latin.py), a third of the cost of the whole
+# font, and the whole font only when a text has a character outside that cut (a file name in Greek).
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FAMILY = "DejaVu"
+FALLBACK_FAMILY = "DejaVuFull"
+FONT_FILES = {"": "DejaVuSans", "B": "DejaVuSans-Bold"}
+
+
+@functools.cache
+def latin_characters() -> frozenset[str]:
+    """The characters both Latin cuts draw (read once from their character maps)."""
+    codes = []
+    for name in FONT_FILES.values():
+        with TTFont(FONT_DIR / f"{name}-Latin.ttf", lazy=True) as font:
+            codes.append(set(font.getBestCmap()))
+    return frozenset(chr(code) for code in set.intersection(*codes))
 
 
 class _Letter(FPDF):
     def __init__(self, title="Lettre de décision"):
         super().__init__(format="A4")
         self.set_auto_page_break(auto=True, margin=18)
-        self.add_font(FAMILY, "", FONT_DIR / "DejaVuSans.ttf")
-        self.add_font(FAMILY, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
+        for style, name in FONT_FILES.items():
+            self.add_font(FAMILY, style, FONT_DIR / f"{name}-Latin.ttf")
+        self.whole_fonts_loaded = False
         self.set_title(f"{title} — Financement Ségur MSSanté")
         self.set_creator("Plateforme de financement Ségur MSSanté")
+
+    def normalize_text(self, text):
+        """Every text goes through here before it is measured or drawn: the first one with a character
+        outside the Latin cut brings in the whole fonts, as fpdf2's fallback for the missing glyphs."""
+        if not self.whole_fonts_loaded and not latin_characters().issuperset(text.replace("\n", "")):
+            for style, name in FONT_FILES.items():
+                self.add_font(FALLBACK_FAMILY, style, FONT_DIR / f"{name}.ttf")
+            self.set_fallback_fonts([FALLBACK_FAMILY])
+            self.whole_fonts_loaded = True
+        return super().normalize_text(text)
 
     def para(self, value, *, bold=False, size=10, height=5.5):
         self.set_font(FAMILY, "B" if bold else "", size)

@@ -322,7 +322,7 @@ def test_a_pinned_delivery_is_real_https_to_the_checked_address_with_the_name_ve
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(fixtures / "hooks-test.crt", fixtures / "hooks-test.key")
     server.socket = tls.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     port = server.server_address[1]
 
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False

@@ -7,7 +7,7 @@ from pypdf import PdfReader
 
 from claims import services
 from claims.enums import DocumentKind
-from claims.letters import FONT_DIR, decision_letter
+from claims.letters import FONT_DIR, decision_letter, latin_characters
 from common.exceptions import InvalidInput
 from tests.factories import claim_in_state, pdf, ready_advance, validator
 
@@ -81,3 +81,24 @@ def test_letters_embed_the_dejavu_fonts_shipped_with_the_code_whatever_the_machi
     assert {name.split("+", 1)[1] for name in fonts} == {"DejaVuSansBook", "DejaVuSansBold"}
     assert "« 1 234 € »" in pdf.pages[0].extract_text()
     assert (FONT_DIR / "LICENSE").is_file() and str(FONT_DIR).startswith(str(settings.BASE_DIR))
+
+
+def test_text_outside_the_latin_cut_is_drawn_with_the_whole_fonts():
+    """Letters parse a Latin cut of DejaVu (fast); a character it lacks (a file name in Greek or Cyrillic)
+    brings in the whole fonts, so it is printed, not dropped or replaced by a box."""
+    claim, _ = claim_in_state("approved")
+
+    def fonts_and_text(paragraph):
+        reader = PdfReader(
+            io.BytesIO(decision_letter(claim=claim, title="Décision", paragraphs=[paragraph], signed_by="X"))
+        )
+        fonts = [font["/BaseFont"].split("+", 1)[1] for font in reader.pages[0]["/Resources"]["/Font"].values()]
+        return fonts, reader.pages[0].extract_text()
+
+    fonts, text = fonts_and_text("Œuvre « 1 234,56 € » — n° 7")
+    assert sorted(fonts) == ["DejaVuSansBold", "DejaVuSansBook"] and "Œuvre « 1 234,56 € » — n° 7" in text
+    assert len(latin_characters()) < 600 and {"€", "«", "»", "œ", "Œ", "\u202f", "’", "—"} <= latin_characters()
+
+    fonts, text = fonts_and_text("Facture Ωμέγα Москва.pdf")
+    assert "Ωμέγα Москва" in text
+    assert sorted(fonts) == ["DejaVuSansBold", "DejaVuSansBook", "DejaVuSansBook"]  # + the whole regular font

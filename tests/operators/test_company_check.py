@@ -56,7 +56,7 @@ def directory(settings):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     settings.COMPANY_API_URL = f"http://127.0.0.1:{server.server_address[1]}"
     settings.COMPANY_API_TIMEOUT_SECONDS = 2
