@@ -5,6 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Python caches compiled modules (and pytest its rewritten test modules) in __pycache__: with the cache a
+# test process starts in ≈ 2.7 s instead of ≈ 6.3 s. Some machines turn it off for every process.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-fast install lock lint typecheck format clean bench
 
@@ -48,8 +51,9 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The suite without its slow, service-bound parts (browser, schemathesis, generated client, OIDC provider,
-# antivirus daemon), on as many workers as cores, each with its own test database. .ci/run runs everything.
-FAST_MARKERS := not e2e and not client_gen and not oidc and not clamd and not schemathesis
+# antivirus daemon) and the walks through old migrations, on as many workers as cores, each with its own
+# test database. `make test` and .ci/run run everything.
+FAST_MARKERS := not e2e and not client_gen and not oidc and not clamd and not schemathesis and not migrations
 test-fast: install
 	$(PY) -m pytest -n auto -p no:logging -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 

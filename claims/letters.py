@@ -38,9 +38,15 @@ class _Letter(FPDF):
         self.set_auto_page_break(auto=True, margin=18)
         for style, name in FONT_FILES.items():
             self.add_font(FAMILY, style, FONT_DIR / f"{name}-Latin.ttf")
+            self._keep_glyph_boxes(FAMILY, style)
         self.whole_fonts_loaded = False
         self.set_title(f"{title} — Financement Ségur MSSanté")
         self.set_creator("Plateforme de financement Ségur MSSanté")
+
+    def _keep_glyph_boxes(self, family, style):
+        """The glyphs are embedded as they are (a subset keeps their outlines): their bounding boxes,
+        already in the font, need not be computed again, which was half the cost of writing a letter."""
+        self.fonts[f"{family.lower()}{style}"].ttfont.recalcBBoxes = False
 
     def normalize_text(self, text):
         """Every text goes through here before it is measured or drawn: the first one with a character

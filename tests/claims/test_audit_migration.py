@@ -11,7 +11,7 @@ from claims.models import Claim, ClaimEvent
 from tests.claims.audit_tools import plain_sha256, tamper
 from tests.factories import claim_in_state
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.migrations, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 BEFORE = [("claims", "0010_recovery_observations"), ("operators", "0008_api_tokens")]
 

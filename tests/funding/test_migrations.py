@@ -2,7 +2,7 @@
 
 import pytest
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.migrations, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 BEFORE = [("funding", "0007_counted_mailbox_lean")]
 AFTER = [("funding", "0008_annuaire_mailbox_natural_key")]

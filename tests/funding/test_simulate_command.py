@@ -4,7 +4,7 @@ import sys
 from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError, call_command, execute_from_command_line
 
 from funding.api.serializers import OPERATOR_KIND_NEEDED, SCHEDULE_AND_CAMPAIGN, SCHEDULE_OR_CAMPAIGN
 from funding.models import FundingSchedule
@@ -117,9 +117,20 @@ def test_bad_input_is_a_one_line_error(split_campaign, args, message):
         ["--app", "1", "--org", "1", "--per", "1"],  # no schedule
     ],
 )
-def test_bad_input_exits_non_zero_without_traceback(args):
+def test_bad_input_exits_non_zero_without_traceback(args, capsys):
+    """What `manage.py` runs (execute_from_command_line), in this process: a one-line error, exit 1 or 2."""
+    with pytest.raises(SystemExit) as exit_:
+        execute_from_command_line(["manage.py", "simulate_funding", *args])
+    stderr = capsys.readouterr().err
+    assert exit_.value.code not in (0, None)
+    assert "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_a_real_process_exits_non_zero_with_one_line():
+    """The same through a real `python manage.py` process (its exit status is what a shell script sees)."""
     result = subprocess.run(
-        [sys.executable, "manage.py", "simulate_funding", *args],
+        [sys.executable, "manage.py", "simulate_funding", "--app", "1", "--org", "1", "--per", "1"],
         capture_output=True,
         text=True,
         check=False,

@@ -8,7 +8,7 @@ from django.db import connection
 
 from operators.auth import ExpiringTokenAuthentication
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.migrations, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 BEFORE = [("operators", "0007_bank_details_and_fraud_flags")]
 AFTER = [("operators", "0008_api_tokens")]

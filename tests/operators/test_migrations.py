@@ -4,7 +4,7 @@ import pytest
 
 from operators import secret_box
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.migrations, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 BEFORE = [("operators", "0004_enrolment_audit_trigger_and_permissions")]
 AFTER = [("operators", "0005_webhook_sealed_secret")]
