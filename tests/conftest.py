@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import django
+import hypothesis
 import pytest
 from django.apps import apps
 from django.conf import settings as django_settings
@@ -36,6 +37,13 @@ def _flush_past_the_truncate_guard():
 
 
 _flush_past_the_truncate_guard()
+
+
+# Property tests (formula, Annuaire parser): 300 examples each by default (make test, CI); `make test-fast`
+# asks for the quick profile (--hypothesis-profile=quick), enough to catch a slip while editing.
+hypothesis.settings.register_profile("thorough", max_examples=300)
+hypothesis.settings.register_profile("quick", max_examples=30)
+hypothesis.settings.load_profile("thorough")
 
 
 # A migrated SQLite test database, kept between runs (.cache/test-db/, one file per state of the

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from common import views
+
 pytestmark = pytest.mark.django_db
 
 
@@ -41,7 +43,11 @@ def test_a_broker_refusing_connections_is_a_503_naming_the_broker(client, settin
     assert elapsed < 2, f"/readyz took {elapsed:.1f} s"
 
 
-def test_a_silent_broker_is_a_503_within_two_seconds(client, settings):
+def test_a_silent_broker_is_a_503_within_the_budget(client, settings, monkeypatch):
+    """The probe gives up at the budget (1.5 s in production, under the 2 s a load balancer waits; a
+    quarter of a second here, so the test does not sit out the real one)."""
+    assert views.READINESS_TIMEOUT <= 1.5
+    monkeypatch.setattr(views, "READINESS_TIMEOUT", 0.25)
     # Accepts TCP connections (the kernel's backlog) and never answers a byte: a hung broker.
     with socket.create_server(("127.0.0.1", 0), backlog=16) as silent:
         settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
@@ -49,7 +55,7 @@ def test_a_silent_broker_is_a_503_within_two_seconds(client, settings):
         response, elapsed = timed_readyz(client)
 
     assert response.status_code == 503 and response.json()["broker"] == "down"
-    assert elapsed < 2, f"/readyz took {elapsed:.1f} s"
+    assert 0.2 < elapsed < 0.75, f"/readyz took {elapsed:.2f} s"
 
 
 @pytest.mark.broker

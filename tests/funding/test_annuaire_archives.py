@@ -1,19 +1,13 @@
 """Zipped extractions: inflated once, recognised before inflating, and every damaged archive worded."""
 
 import json
-import os
-import sqlite3
-import subprocess
-import sys
 import zipfile
-from contextlib import closing
 from datetime import date
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
-from django.db import connection
 
 from funding import annuaire, services
 from funding.annuaire import parser
@@ -183,29 +177,17 @@ def test_an_archive_without_exactly_one_text_file_lists_what_it_holds(tmp_path, 
     assert nothing_written()
 
 
-def test_a_damaged_archive_exits_non_zero_with_one_line_and_no_traceback(tmp_path):
+def test_a_damaged_archive_exits_non_zero_with_one_line_and_no_traceback(tmp_path, capsys):
+    """What `manage.py import_annuaire` does (execute_from_command_line), in this process; a real process
+    exits the same way (tests/funding/test_simulate_command.py)."""
     path = corrupt_last_data_byte(zipped(tmp_path, stored=True))
-    # The command line on a database of its own (the test database is not shared with a subprocess): a copy
-    # of the migrated SQLite test database, or migrated anew when the tests run on PostgreSQL.
-    cli_database = tmp_path / "cli.sqlite3"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{cli_database}"}
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        with closing(sqlite3.connect(cli_database)) as copy:
-            connection.connection.backup(copy)
-    else:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, check=True)
-    done = subprocess.run(
-        [sys.executable, "manage.py", "import_annuaire", str(path), "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-    assert done.returncode == 1
-    assert "Traceback" not in done.stderr
-    assert done.stderr.strip() == f"CommandError: Archive endommagée (CRC incorrect) : {NAME}."
-    assert json.loads(done.stdout)["error"] == f"Archive endommagée (CRC incorrect) : {NAME}."
+    with pytest.raises(SystemExit) as exit_:
+        execute_from_command_line(["manage.py", "import_annuaire", str(path), "--format", "json"])
+    done = capsys.readouterr()
+    assert exit_.value.code == 1
+    assert "Traceback" not in done.err
+    assert done.err.strip() == f"CommandError: Archive endommagée (CRC incorrect) : {NAME}."
+    assert json.loads(done.out)["error"] == f"Archive endommagée (CRC incorrect) : {NAME}."
 
 
 # --- Generation time -------------------------------------------------------------------------

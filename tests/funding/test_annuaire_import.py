@@ -1,14 +1,12 @@
 """Importing the Annuaire Santé MSSanté extraction: formats, folding, errors, all-or-nothing."""
 
 import json
-import subprocess
-import sys
 import zipfile
 from datetime import date
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
 from django.db.models import Count
 
@@ -209,18 +207,17 @@ def test_a_bad_header_is_refused_before_anything_is_written(header, tmp_path):
     assert not AnnuaireMailbox.objects.exists()
 
 
-def test_bad_header_exits_non_zero_from_the_command_line(tmp_path):
+def test_bad_header_exits_non_zero_from_the_command_line(tmp_path, capsys):
+    """What `manage.py import_annuaire` does (execute_from_command_line), in this process; a real process
+    exits the same way (tests/funding/test_simulate_command.py)."""
     path = extraction(tmp_path, ROWS, header="a|b|c")
-    done = subprocess.run(
-        [sys.executable, "manage.py", "import_annuaire", str(path), "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode != 0
-    assert done.stdout == ""
-    assert done.stderr.strip().count("\n") == 0
-    assert "En-tête invalide" in done.stderr
+    with pytest.raises(SystemExit) as exit_:
+        execute_from_command_line(["manage.py", "import_annuaire", str(path), "--format", "json"])
+    done = capsys.readouterr()
+    assert exit_.value.code not in (0, None)
+    assert done.out == ""
+    assert done.err.strip().count("\n") == 0
+    assert "En-tête invalide" in done.err
 
 
 def test_an_import_failing_half_way_leaves_no_snapshot(monkeypatch, tmp_path):

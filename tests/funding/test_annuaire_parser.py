@@ -76,7 +76,7 @@ def parse(data, *, vectorised, chunk_bytes, bloom_bytes, monkeypatch, max_line_b
     }
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     lines=st.lists(LINES, max_size=60),
     final_newline=st.booleans(),
@@ -105,7 +105,7 @@ def test_rows_are_numbered_by_file_line_and_duplicates_held_after_their_first_li
     assert result["domain_counts"]["PER"] == {"x.fr": 2}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(chunk_bytes=st.sampled_from([64, 300, 1000, 1 << 20]), vectorised=st.booleans())
 def test_a_line_too_long_is_reported_and_skipped_whatever_the_chunks(monkeypatch, chunk_bytes, vectorised):
     lines = [row("PER", "a@x.fr"), row("PER", "b@x.fr") + "|" + "z" * 5000, row("ORG", "c@x.fr")]

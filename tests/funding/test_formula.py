@@ -102,7 +102,7 @@ counts_strategy = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(counts=counts_strategy, schedule=st.sampled_from([workshop(), segur()]))
 def test_total_is_between_min_of_base_and_cap_and_the_cap(counts, schedule):
     result = compute_breakdown(schedule=schedule, counts=counts)
@@ -112,7 +112,7 @@ def test_total_is_between_min_of_base_and_cap_and_the_cap(counts, schedule):
     assert result.total == result.total.quantize(Decimal("0.01"))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(
     counts=counts_strategy,
     grown=st.sampled_from(["APP", "ORG", "PER"]),
