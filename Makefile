@@ -51,9 +51,10 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The suite without its slow, service-bound parts (browser, schemathesis, generated client, OIDC provider,
-# antivirus daemon) and the walks through old migrations, on as many workers as cores, each with its own
-# test database. `make test` and .ci/run run everything.
-FAST_MARKERS := not e2e and not client_gen and not oidc and not clamd and not schemathesis and not migrations
+# antivirus daemon), the walks through old migrations and the start-ups of a fresh Python process, on as
+# many workers as cores, each with its own test database. `make test` and .ci/run run everything.
+FAST_MARKERS := not e2e and not client_gen and not oidc and not clamd and not schemathesis and not migrations \
+	and not process
 # Directories and modules holding only such tests are not even imported, nor the plugins no fast test
 # uses (≈ 0.5 s less to start each process); property tests try 30 examples instead of 300.
 FAST_SKIP := --hypothesis-profile=quick --ignore=tests/e2e --ignore=tests/antivirus --ignore=tests/api/test_schemathesis.py \

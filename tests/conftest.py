@@ -1,4 +1,5 @@
 import hashlib
+import itertools
 import os
 import shutil
 import sqlite3
@@ -123,9 +124,14 @@ def _test_settings(settings):
     cache.clear()
 
 
+_MEDIA_DIRECTORIES = itertools.count()
+
+
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _media_root(settings, tmp_path_factory):
+    """Each test's files in a directory of its own, made by the storage when a file is written (most
+    tests write none: no directory to make and to clean up)."""
+    settings.MEDIA_ROOT = tmp_path_factory.getbasetemp() / "media" / str(next(_MEDIA_DIRECTORIES))
 
 
 @dataclass

@@ -111,6 +111,7 @@ def test_events_sealed_under_a_former_key_verify_while_it_is_kept(settings):
     fails(f"clé d'audit inconnue \\(« {old_id} »\\)")
 
 
+@pytest.mark.process
 def test_production_requires_an_audit_key_distinct_from_the_secret_key():
     base = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "x", "SECRET_KEY": "s" * 50}
     base.pop("AUDIT_KEY", None)

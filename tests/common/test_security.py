@@ -17,6 +17,7 @@ from tests.factories import OperatorFactory, UserFactory, operator_user
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.process
 def test_check_deploy_is_clean_with_production_settings():
     env = {
         **os.environ,
@@ -37,6 +38,7 @@ def test_check_deploy_is_clean_with_production_settings():
     assert "System check identified no issues" in result.stdout
 
 
+@pytest.mark.process
 def test_production_refuses_to_start_without_a_secret_key():
     env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "x"}
     env.pop("SECRET_KEY", None)

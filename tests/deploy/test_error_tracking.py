@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = textwrap.dedent(
@@ -40,6 +42,7 @@ def settings_in_a_fresh_process(**env):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.process
 def test_sentry_is_initialised_with_a_dsn_without_personal_data():
     # A DSN on a closed local port: initialising sends nothing.
     state = settings_in_a_fresh_process(SENTRY_DSN="http://public-key@127.0.0.1:9/1", SENTRY_ENVIRONMENT="recette")
@@ -50,5 +53,6 @@ def test_sentry_is_initialised_with_a_dsn_without_personal_data():
     assert {"django", "celery"} <= set(state["integrations"])
 
 
+@pytest.mark.process
 def test_without_a_dsn_sentry_is_not_even_imported():
     assert settings_in_a_fresh_process() == {"imported": False}

@@ -39,6 +39,7 @@ def healthz_count(text):
     return 0.0
 
 
+@pytest.mark.process
 def test_metrics_sum_the_counters_of_every_process(client, settings, monkeypatch, tmp_path):
     settings.METRICS_TOKEN = "scraper-token"
     count_requests_in_a_process(tmp_path, 3)
@@ -54,6 +55,7 @@ def test_metrics_sum_the_counters_of_every_process(client, settings, monkeypatch
     assert "segur_payment_batches_pending" in text
 
 
+@pytest.mark.process
 def test_without_the_directory_metrics_are_this_process_only(client, settings, monkeypatch, tmp_path):
     settings.METRICS_TOKEN = "scraper-token"
     count_requests_in_a_process(tmp_path, 3)

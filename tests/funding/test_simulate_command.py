@@ -127,6 +127,7 @@ def test_bad_input_exits_non_zero_without_traceback(args, capsys):
     assert len(stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.process
 def test_a_real_process_exits_non_zero_with_one_line():
     """The same through a real `python manage.py` process (its exit status is what a shell script sees)."""
     result = subprocess.run(
