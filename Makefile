@@ -88,4 +88,4 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .hypothesis .mypy_cache
+	rm -rf $(VENV) db.sqlite3 .pytest_cache .hypothesis .mypy_cache .cache
