@@ -1,6 +1,8 @@
 import hashlib
+import importlib.util
 import itertools
 import os
+import re
 import shutil
 import sqlite3
 from dataclasses import dataclass
@@ -49,18 +51,27 @@ hypothesis.settings.load_profile("thorough")
 
 # A migrated SQLite test database, kept between runs (.cache/test-db/, one file per state of the
 # migrations): each test process copies it into its in-memory database (≈ 5 ms) instead of running every
-# migration again (≈ 4 s). The key covers what `migrate` writes: every app's migrations, the roles synced
-# after it (common/roles.py) and Django's version. PostgreSQL (CI) migrates as usual.
+# migration again (≈ 4 s). The key covers what `migrate` writes (`_migrations_key`). PostgreSQL (CI)
+# migrates as usual.
 MIGRATED_DB_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-db"
 
 
+_PROJECT_IMPORT = re.compile(r"^\s*(?:from|import)\s+((?:claims|common|demo|funding|operators|portal)(?:\.\w+)*)", re.M)
+
+
 def _migrations_key():
+    """What `migrate` writes depends on: every app's migrations, the project modules they import (models for
+    callables, validators, the audit triggers' SQL), the roles synced after it, Django's version."""
     digest = hashlib.sha256(django.get_version().encode())
-    roles = Path(django_settings.BASE_DIR) / "common" / "roles.py"
+    inputs = {Path(django_settings.BASE_DIR) / "common" / "roles.py"}
     for app_config in sorted(apps.get_app_configs(), key=lambda config: config.label):
         for path in sorted((Path(app_config.path) / "migrations").glob("*.py")):
-            digest.update(f"{app_config.label}/{path.name}".encode() + path.read_bytes())
-    digest.update(roles.read_bytes())
+            source = path.read_bytes()
+            digest.update(f"{app_config.label}/{path.name}".encode() + source)
+            for module in _PROJECT_IMPORT.findall(source.decode()):
+                inputs.add(Path(importlib.util.find_spec(module).origin))
+    for path in sorted(inputs):
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:24]
 
 
@@ -79,6 +90,9 @@ def _create_test_db_from_cache(creation):
             creation.connection.connection.backup(copy)
             copy.close()
             os.replace(partial, cached)  # atomic: a concurrent process reads a whole file or none
+            for stale in MIGRATED_DB_CACHE.glob("*.sqlite3"):
+                if stale != cached:
+                    stale.unlink(missing_ok=True)  # an older state of the migrations
             return name
         name = creation._get_test_db_name()
         creation._create_test_db(verbosity, autoclobber, keepdb)
