@@ -99,6 +99,8 @@ def _compact(iban: str | None) -> str:
 def _iban_sightings(ibans: Collection[str] | None, parties: _Parties) -> dict[str, list[Seen]]:
     """{IBAN: [Seen]} for the IBANs in `ibans` (every IBAN when None)."""
     seen: defaultdict[str, list[Seen]] = defaultdict(list)
+    if ibans is not None and not ibans:
+        return seen  # a proof stored: no IBAN to look for, no query
 
     def keep(value: str) -> bool:
         return bool(value) and (ibans is None or value in ibans)
@@ -142,6 +144,8 @@ def _file_sightings(sha256s: Collection[str] | None, parties: _Parties) -> dict[
     # Untyped on purpose: claims.models may not be imported here, even for types (claims → operators).
     Document: Any = apps.get_model("claims", "Document")
     seen: defaultdict[str, list[Seen]] = defaultdict(list)
+    if sha256s is not None and not sha256s:
+        return seen  # bank details stored: no file to look for, no query
     enrolment_docs = EnrolmentDocument.objects.exclude(enrolment__state=EnrolmentState.REJECTED).select_related(
         "enrolment__operator"
     )

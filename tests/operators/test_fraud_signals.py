@@ -168,3 +168,14 @@ def test_the_command_finds_what_was_written_around_the_services_and_is_idempoten
     assert out.getvalue().startswith("0 nouveau(x) signal(aux) de fraude ; 1 ouvert(s)")
     assert FraudFlag.objects.count() == 2
     assert open_kinds(first) == []  # a cleared flag is not raised again
+
+
+def test_storing_a_proof_looks_up_files_only_and_storing_an_iban_bank_details_only(django_assert_num_queries):
+    """Each detection reads the tables of what was stored: a file hash is looked for among the proofs
+    (claims, enrolments, bank details: three queries), an IBAN among the operators, changes and enrolments."""
+    with django_assert_num_queries(3) as captured:
+        services.fraud_signals_detect(sha256s=["0" * 64])
+    assert all('."sha256" IN' in query["sql"] for query in captured.captured_queries)
+    with django_assert_num_queries(3) as captured:
+        services.fraud_signals_detect(ibans=[demo_iban(1)])
+    assert all('."iban" IN' in query["sql"] for query in captured.captured_queries)
