@@ -27,7 +27,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 from sepaxml import SepaTransfer
 
-from claims import bank_returns, recoveries, selectors
+from claims import bank_returns, recoveries, selectors, sepa
 from claims.enums import AttemptState, BatchState, ClaimState
 from claims.models import BankReturn, Claim, Payment, PaymentAttempt, PaymentBatch, PaymentBatchEvent, Recovery
 from claims.workflow import BATCH_TRANSITIONS, TRANSITIONS, append_claim_event, lock_claim
@@ -196,7 +196,7 @@ def _pain001(lines: Sequence[PaymentAttempt], *, number: int, execution_date: da
                 "endtoend_id": line.end_to_end_id,
             }
         )
-    return transfer.export(validate=True), transfer.msg_id
+    return sepa.validate(transfer.export(validate=False), transfer.schema), transfer.msg_id
 
 
 def payment_batch_create(

@@ -8,13 +8,15 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+import xmlschema
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from sepaxml.validation import ValidationError
 
-from claims import payments, recoveries, services
+from claims import payments, recoveries, sepa, services
 from claims.enums import AttemptState, BatchState, ClaimState, RecoveryState
 from claims.models import Claim, ClaimEvent, Payment, PaymentAttempt, PaymentBatch
 from common.exceptions import GuardFailed, InvalidInput, NotAllowed, StateConflict
@@ -93,6 +95,23 @@ def test_a_batch_pays_the_amount_to_pay_on_the_validated_account_and_logs_each_c
     assert first.content == second.content == content
     page = client.get(reverse("admin:claims_paymentbatch_change", args=[batch.pk])).content.decode()
     assert "FR76 •••• •••• 0189" in page and line.end_to_end_id in page and "AGRIFRPP" in page
+
+
+def test_a_credit_transfer_file_is_checked_against_the_pain_001_schema_parsed_once(monkeypatch):
+    """Every batch file is validated against pain.001.001.03 (a file the bank would refuse is never
+    stored); the schema is parsed once per process, not for every batch."""
+    first = batch_of(approved_claim()).batch
+    with first.file.open("rb") as stored:
+        content = stored.read()
+    assert sepa.validate(content, "pain.001.001.03") == content
+    broken = content.replace(b"<IBAN>", b"<IBAN>FR", 1)  # an IBAN the schema's pattern refuses
+    with pytest.raises(ValidationError):
+        sepa.validate(broken, "pain.001.001.03")
+
+    parses = []
+    monkeypatch.setattr(xmlschema, "XMLSchema", lambda *args, **kwargs: parses.append(args))
+    batch_of(approved_claim())
+    assert parses == []
 
 
 def test_the_approvers_claim_is_left_out_of_that_approvers_batch_and_said():
